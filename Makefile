@@ -1,0 +1,55 @@
+# The project's commands. Every target passes NBA_LAKE_DIR, NBA_REPLAY_DIR and DAGSTER_HOME through.
+SHELL := /bin/bash
+PYTHON ?= python3.13
+VENV := .venv
+PY := $(CURDIR)/$(VENV)/bin/python
+DG := $(CURDIR)/$(VENV)/bin/dg
+
+DEFAULT_REPLAY_DIR := $(CURDIR)/.replay
+export NBA_LAKE_DIR ?= $(CURDIR)/.lake
+export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
+export NBA_REPLAY_DIR ?= $(DEFAULT_REPLAY_DIR)
+
+DEMO_START := 2021-10-19
+DEMO_END := 2024-12-15
+BOX_SCORES := data/player_box_scores.parquet
+LINES := data/player_points_lines_dfs.parquet
+
+.PHONY: setup demo run dev test bench replay instance clean
+
+setup: ## create .venv and install the project from its own files
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e ".[dev]"
+	$(MAKE) --no-print-directory instance
+
+instance: ## write the Dagster instance configuration into $DAGSTER_HOME
+	$(PY) -m nba_assets.instance "$(DAGSTER_HOME)"
+
+replay: ## build the replay archive from the repo's real data (only the default archive)
+	@if [ "$(NBA_REPLAY_DIR)" = "$(DEFAULT_REPLAY_DIR)" ]; then \
+	  $(PY) -m nba_assets.replay build --box-scores $(BOX_SCORES) --lines $(LINES) --out "$(DEFAULT_REPLAY_DIR)"; \
+	else echo "using the replay archive at $(NBA_REPLAY_DIR)"; fi
+
+demo: replay instance ## the whole graph over the real data, one single-run backfill, then a summary
+	$(DG) launch --assets '*' --partition-range "$(DEMO_START)...$(DEMO_END)"
+	$(PY) -m nba_assets.summary --start $(DEMO_START) --end $(DEMO_END)
+
+run: instance ## the whole graph for START..END in one run
+	@test -n "$(START)" -a -n "$(END)" || { echo "usage: make run START=YYYY-MM-DD END=YYYY-MM-DD"; exit 2; }
+	@if [ "$(NBA_REPLAY_DIR)" = "$(DEFAULT_REPLAY_DIR)" ] && [ ! -f "$(DEFAULT_REPLAY_DIR)/manifest.json" ]; then $(MAKE) --no-print-directory replay; fi
+	$(DG) launch --assets '*' --partition-range "$(START)...$(END)"
+	$(PY) -m nba_assets.summary --start $(START) --end $(END)
+
+dev: instance ## Dagster UI and daemon on the same lake and instance
+	$(DG) dev --host 127.0.0.1
+
+test: ## definitions check and the test suite
+	$(DG) check defs
+	$(PY) -m pytest -q
+
+bench: replay instance ## figures into bench/results.json
+	$(PY) bench/run_bench.py --out bench/results.json
+
+clean: ## remove the local lake, instance and replay archive (never the data)
+	rm -rf .lake .dagster_home .replay

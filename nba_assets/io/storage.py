@@ -1,0 +1,171 @@
+"""The storage seam of the lakehouse: partitioned tables keyed by ``game_date``.
+
+``PartitionedTableStore`` is the whole contract the IO manager relies on. ``LocalParquetStore``
+implements it on disk; a BigQuery backend implements the same three operations (staging load +
+one transactional DELETE/INSERT per window, one parameterized query per window read).
+
+Rules every backend keeps:
+- a write *replaces* every partition it is given (rows or not), never appends, so a rerun
+  leaves exactly the same rows; a partition given no rows is stored as an empty partition;
+- a write is staged completely before anything stored is replaced, so a failure leaves the
+  earlier partitions intact;
+- a window read returns **one** frame in the table's schema, empty partitions included.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Protocol
+
+import polars as pl
+
+PARTITION_COLUMN = "game_date"
+
+
+class StorageError(ValueError):
+    """Bad input for a table write or read; the message names table, field and partition."""
+
+
+@dataclass(frozen=True)
+class TableRef:
+    dataset: str
+    table: str
+
+    def __str__(self) -> str:
+        return f"{self.dataset}.{self.table}"
+
+
+@dataclass(frozen=True)
+class WriteStats:
+    partitions: int
+    rows: int
+    empty_partitions: int
+
+
+class PartitionedTableStore(Protocol):
+    def write_partitions(
+        self, table: TableRef, frame: pl.DataFrame, partitions: Sequence[date], schema: pl.Schema
+    ) -> WriteStats: ...
+
+    def read_window(self, table: TableRef, partitions: Sequence[date], schema: pl.Schema) -> pl.DataFrame: ...
+
+    def delete_window(self, table: TableRef, first: date, last: date) -> int: ...
+
+    def stored_partitions(self, table: TableRef) -> list[date]: ...
+
+
+def conform(table: TableRef, frame: pl.DataFrame, schema: pl.Schema, partitions: Sequence[date]) -> pl.DataFrame:
+    """Check a frame against its table's declared schema and return it in that exact shape.
+
+    Missing or extra columns and values that cannot be cast are errors naming the table, the
+    column and, for rows outside the written window, the partition.
+    """
+    missing = [c for c in schema.names() if c not in frame.columns]
+    extra = [c for c in frame.columns if c not in schema]
+    if missing or extra:
+        raise StorageError(
+            f"{table}: output columns do not match the declared schema"
+            + (f"; missing {missing}" if missing else "")
+            + (f"; undeclared {extra}" if extra else "")
+        )
+    try:
+        out = frame.select(schema.names()).cast(dict(schema), strict=True)
+    except pl.exceptions.PolarsError as exc:
+        bad = [c for c in schema.names() if frame.schema[c] != schema[c]]
+        raise StorageError(f"{table}: cannot cast columns {bad} to the declared types: {exc}") from exc
+    if out.height:
+        if out[PARTITION_COLUMN].null_count():
+            raise StorageError(f"{table}: {out[PARTITION_COLUMN].null_count()} rows have a null {PARTITION_COLUMN}")
+        allowed = set(partitions)
+        stray = sorted(set(out[PARTITION_COLUMN].unique().to_list()) - allowed)
+        if stray:
+            raise StorageError(
+                f"{table}: rows dated {[d.isoformat() for d in stray[:5]]} fall outside the partitions "
+                f"being written ({min(allowed).isoformat()}..{max(allowed).isoformat()})"
+            )
+    return out
+
+
+class LocalParquetStore:
+    """``<root>/<dataset>/<table>/game_date=YYYY-MM-DD/part-0.parquet``, one file a partition."""
+
+    FILE_NAME = "part-0.parquet"
+
+    def __init__(self, root: str | os.PathLike[str]):
+        self.root = Path(root)
+
+    def table_dir(self, table: TableRef) -> Path:
+        return self.root / table.dataset / table.table
+
+    def partition_file(self, table: TableRef, day: date) -> Path:
+        return self.table_dir(table) / f"{PARTITION_COLUMN}={day.isoformat()}" / self.FILE_NAME
+
+    def write_partitions(
+        self, table: TableRef, frame: pl.DataFrame, partitions: Sequence[date], schema: pl.Schema
+    ) -> WriteStats:
+        if not partitions:
+            raise StorageError(f"{table}: a write needs at least one partition")
+        frame = conform(table, frame, schema, partitions)
+        by_day = {key[0]: part for key, part in frame.partition_by(PARTITION_COLUMN, as_dict=True).items()}
+        staging = self.table_dir(table) / f".staging-{uuid.uuid4().hex}"
+        staging.mkdir(parents=True, exist_ok=True)
+        try:
+            staged: list[tuple[Path, Path]] = []
+            for day in sorted(set(partitions)):
+                part = by_day.get(day, frame.clear())
+                tmp = staging / f"{day.isoformat()}.parquet"
+                part.write_parquet(tmp, statistics=True)
+                staged.append((tmp, self.partition_file(table, day)))
+            for tmp, final in staged:  # everything is staged: now replace, one rename each
+                final.parent.mkdir(parents=True, exist_ok=True)
+                os.replace(tmp, final)
+            self._write_schema(table, schema)
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+        empty = sum(1 for d in set(partitions) if d not in by_day)
+        return WriteStats(partitions=len(set(partitions)), rows=frame.height, empty_partitions=empty)
+
+    def read_window(self, table: TableRef, partitions: Sequence[date], schema: pl.Schema) -> pl.DataFrame:
+        files = [f for f in (self.partition_file(table, d) for d in sorted(set(partitions))) if f.exists()]
+        if not files:
+            return pl.DataFrame(schema=schema)
+        # One scan over every file of the window. Columns a later schema added read as nulls.
+        return pl.scan_parquet(
+            files, schema=schema, missing_columns="insert", extra_columns="ignore", glob=False
+        ).collect()
+
+    def missing_partitions(self, table: TableRef, partitions: Sequence[date]) -> list[date]:
+        return [d for d in sorted(set(partitions)) if not self.partition_file(table, d).exists()]
+
+    def delete_window(self, table: TableRef, first: date, last: date) -> int:
+        removed = 0
+        for day in self.stored_partitions(table):
+            if first <= day <= last:
+                shutil.rmtree(self.partition_file(table, day).parent)
+                removed += 1
+        return removed
+
+    def stored_partitions(self, table: TableRef) -> list[date]:
+        base = self.table_dir(table)
+        if not base.exists():
+            return []
+        prefix = f"{PARTITION_COLUMN}="
+        return sorted(
+            date.fromisoformat(p.name[len(prefix):])
+            for p in base.iterdir()
+            if p.name.startswith(prefix) and (p / self.FILE_NAME).exists()
+        )
+
+    def _write_schema(self, table: TableRef, schema: pl.Schema) -> None:
+        path = self.table_dir(table) / "_schema.json"
+        body = json.dumps({name: str(dtype) for name, dtype in schema.items()}, indent=1)
+        tmp = path.with_suffix(f".{uuid.uuid4().hex}.tmp")
+        tmp.write_text(body)
+        os.replace(tmp, path)

@@ -1,0 +1,41 @@
+"""The one partitioning of the lake: game dates, US Eastern."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+
+import dagster as dg
+
+FIRST_GAME_DATE = "2021-10-19"
+GAME_TZ = "America/New_York"
+
+game_date_partitions = dg.DailyPartitionsDefinition(
+    start_date=FIRST_GAME_DATE,
+    timezone=GAME_TZ,
+    end_offset=1,  # today's games have a partition before they are played
+)
+
+
+def history_before(days: int) -> dg.TimeWindowPartitionMapping:
+    """The ``days`` partitions strictly before the downstream partition (never the day itself)."""
+    return dg.TimeWindowPartitionMapping(
+        start_offset=-days, end_offset=-1, allow_nonexistent_upstream_partitions=True
+    )
+
+
+def window_dates(context: dg.AssetExecutionContext) -> list[date]:
+    """Every game date of the run's partition window, inclusive, in order."""
+    window = context.partition_time_window
+    return dates_between(window.start.date(), (window.end - timedelta(days=1)).date())
+
+
+def dates_between(first: date, last: date) -> list[date]:
+    return [first + timedelta(days=i) for i in range((last - first).days + 1)]
+
+
+def parse_day(value: str | date | datetime) -> date:
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    return date.fromisoformat(value)

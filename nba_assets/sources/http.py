@@ -1,0 +1,132 @@
+"""Shared HTTP behaviour of the API clients: timeouts, bounded retries, landing of raw bodies.
+
+Every response body is written untouched (gzip) to the landing zone before anything parses it:
+``$NBA_LAKE_DIR/landing/<source>/<game_date>/<utc timestamp>-<request digest>.json.gz`` with a
+``.meta.json`` beside it (URL with secrets redacted, status, headers). Landing files are never
+overwritten or deleted by the pipeline.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import json
+import os
+import random
+import time
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+SECRET_PARAMS = frozenset({"apikey", "api_key", "key", "token"})
+SECRET_HEADERS = frozenset({"authorization", "x-api-key", "cookie", "set-cookie"})
+RETRY_STATUS = frozenset({429, 500, 502, 503, 504})
+
+
+class SourceError(RuntimeError):
+    """A request that failed for good, or a payload that did not parse; names source and partition."""
+
+
+def redact_url(url: httpx.URL) -> str:
+    params = [(k, "REDACTED" if k.lower() in SECRET_PARAMS else v) for k, v in url.params.multi_items()]
+    return str(url.copy_with(params=params))
+
+
+@dataclass
+class Landing:
+    """Writes raw response bodies under ``root/<source>/<game_date>/``; never overwrites."""
+
+    root: Path
+
+    def write(self, source: str, game_date: date, response: httpx.Response) -> Path:
+        folder = self.root / source / game_date.isoformat()
+        folder.mkdir(parents=True, exist_ok=True)
+        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
+        digest = hashlib.sha256(redact_url(response.request.url).encode()).hexdigest()[:16]
+        path = folder / f"{stamp}-{digest}.json.gz"
+        while path.exists():  # same request in the same microsecond: keep both
+            path = folder / f"{stamp}-{digest}-{uuid.uuid4().hex[:6]}.json.gz"
+        meta = {
+            "url": redact_url(response.request.url),
+            "status": response.status_code,
+            "headers": {k: v for k, v in response.headers.items() if k.lower() not in SECRET_HEADERS},
+            "fetched_at": stamp,
+        }
+        for target, data in ((path, gzip.compress(response.content, mtime=0)),
+                             (path.with_name(path.name.replace(".json.gz", ".meta.json")),
+                              json.dumps(meta, indent=1).encode())):
+            tmp = target.with_name(target.name + ".tmp")
+            tmp.write_bytes(data)
+            os.replace(tmp, target)
+        return path
+
+
+@dataclass
+class HttpSource:
+    """One API: base URL, auth, timeouts and a bounded retry loop with backoff and jitter."""
+
+    name: str
+    base_url: str
+    headers: Mapping[str, str] = field(default_factory=dict)
+    params: Mapping[str, str] = field(default_factory=dict)
+    landing: Landing | None = None
+    connect_timeout: float = 5.0
+    read_timeout: float = 30.0
+    max_attempts: int = 5
+    max_total_seconds: float = 120.0
+    backoff_base: float = 0.5
+    _client: httpx.Client | None = None
+
+    def client(self) -> httpx.Client:
+        if self._client is None:
+            self._client = httpx.Client(
+                base_url=self.base_url,
+                headers=dict(self.headers),
+                timeout=httpx.Timeout(self.read_timeout, connect=self.connect_timeout),
+            )
+        return self._client
+
+    def close(self) -> None:
+        if self._client is not None:
+            self._client.close()
+            self._client = None
+
+    def get(self, path: str, params: Mapping[str, Any] | list[tuple[str, Any]], game_date: date) -> httpx.Response:
+        """GET with retries; lands every body it receives; returns the final 2xx response."""
+        merged = list(params.items()) if isinstance(params, Mapping) else list(params)
+        merged += list(self.params.items())
+        started = time.monotonic()
+        last_error = ""
+        for attempt in range(1, self.max_attempts + 1):
+            try:
+                response = self.client().get(path, params=merged)
+            except httpx.TransportError as exc:
+                last_error = f"{type(exc).__name__}"
+                response = None
+            if response is not None:
+                if self.landing is not None and response.content:
+                    self.landing.write(self.name, game_date, response)
+                if response.status_code < 400:
+                    return response
+                last_error = f"HTTP {response.status_code}"
+                if response.status_code not in RETRY_STATUS:
+                    break
+            delay = self._delay(attempt, response)
+            if attempt == self.max_attempts or time.monotonic() - started + delay > self.max_total_seconds:
+                break
+            time.sleep(delay)
+        url = redact_url(self.client().build_request("GET", path, params=merged).url)
+        raise SourceError(f"{self.name}: GET {url} for game date {game_date.isoformat()} failed: {last_error}")
+
+    def _delay(self, attempt: int, response: httpx.Response | None) -> float:
+        if response is not None and "retry-after" in response.headers:
+            try:
+                return max(0.0, float(response.headers["retry-after"]))
+            except ValueError:
+                pass
+        return self.backoff_base * 2 ** (attempt - 1) * (0.5 + random.random())
