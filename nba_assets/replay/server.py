@@ -1,0 +1,549 @@
+"""``ReplayServer``: answers the real APIs' requests from a replay archive (see ``build.py``).
+
+One HTTP server on 127.0.0.1 answers every API, told apart by path:
+
+* NBA.com schedule: ``GET /static/json/staticData/scheduleLeagueV2.json`` (latest season) and
+  ``GET /stats/scheduleleaguev2?LeagueID=00&Season=2023-24``.
+* balldontlie: ``GET /v1/games`` and ``GET /v1/stats`` with ``dates[]``, ``per_page`` and
+  ``cursor`` (needs an ``Authorization`` header).
+* The Odds API v4: historical and live ``events`` and ``events/{id}/odds`` for
+  ``basketball_nba`` (needs ``apiKey``; quota headers on every response).
+
+Anything else is a 404 with a JSON body. Only the standard library is used.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import re
+import threading
+from collections import OrderedDict
+from collections.abc import Callable
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, unquote, urlsplit
+
+FORMAT = "nba-replay/1"
+ODDS_QUOTA = 20000
+DFS_BOOKMAKERS = frozenset({"prizepicks", "underdog", "betr", "pick6", "dabble", "sleeper"})
+BDL_DEFAULT_PER_PAGE = 25
+BDL_MAX_PER_PAGE = 100
+
+_DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_SEASON_RE = re.compile(r"^\d{4}-\d{2}$")
+_EVENT_ID_RE = re.compile(r"^[A-Za-z0-9_-]{1,128}$")
+_SNAPSHOT_RE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}-\d{2}-\d{2}Z\.json$")
+
+Query = dict[str, list[str]]
+_MISSING_DATE = "Missing date parameter (ISO 8601, e.g. 2024-10-22T16:00:00Z)"
+
+
+class Response:
+    __slots__ = ("status", "body", "headers")
+
+    def __init__(self, status: int, body: bytes, headers: dict[str, str] | None = None) -> None:
+        self.status = status
+        self.body = body
+        self.headers = headers or {}
+
+
+class _BadRequest(Exception):
+    def __init__(self, status: int, payload: dict[str, Any]) -> None:
+        super().__init__(payload)
+        self.status = status
+        self.payload = payload
+
+
+def _json(status: int, obj: Any, headers: dict[str, str] | None = None) -> Response:
+    body = json.dumps(obj, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+    return Response(status, body, headers)
+
+
+def _parse_instant(value: str, name: str) -> dt.datetime:
+    """An ISO-8601 instant as an aware UTC datetime (naive values are UTC)."""
+    text = value.strip()
+    text = re.sub(r" (\d{2}:?\d{2})$", r"+\1", text)  # an unencoded '+' of an offset arrives as ' '
+    try:
+        if _DATE_RE.match(text):
+            parsed = dt.datetime.fromisoformat(text + "T00:00:00")
+        else:
+            parsed = dt.datetime.fromisoformat(text.replace("z", "Z"))
+    except ValueError:
+        message = f"Invalid {name} parameter: {value!r} is not an ISO 8601 time"
+        raise _BadRequest(422, {"message": message}) from None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=dt.UTC)
+    return parsed.astimezone(dt.UTC)
+
+
+def _iso_z(ts: dt.datetime) -> str:
+    return ts.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _stem_to_iso(stem: str) -> str:
+    # "2024-10-23T01-00-00Z" -> "2024-10-23T01:00:00Z"
+    day, _, clock = stem.partition("T")
+    return f"{day}T{clock.replace('-', ':')}"
+
+
+def _first(query: Query, *names: str) -> str | None:
+    for name in names:
+        values = query.get(name)
+        if values:
+            return values[0]
+    return None
+
+
+def _first_ci(query: Query, name: str) -> str | None:
+    lowered = name.lower()
+    for key, values in query.items():
+        if key.lower() == lowered and values:
+            return values[0]
+    return None
+
+
+def _historical(timestamp: str | None, data: Any) -> dict[str, Any]:
+    return {"timestamp": timestamp, "previous_timestamp": None, "next_timestamp": None, "data": data}
+
+
+def _team_ids(row: dict) -> tuple[int, ...]:
+    if "team" in row:
+        return (row["team"]["id"],)
+    return (row["home_team"]["id"], row["visitor_team"]["id"])
+
+
+def _multi(query: Query, name: str) -> list[str]:
+    """Values of ``name[]`` / ``name`` (repeated or comma-separated)."""
+    values: list[str] = []
+    for key in (f"{name}[]", name):
+        for value in query.get(key, []):
+            values.extend(v.strip() for v in value.split(",") if v.strip())
+    return values
+
+
+class ReplayArchive:
+    """Read-only, thread-safe access to an archive's files with a small LRU cache."""
+
+    def __init__(self, root: str | os.PathLike[str], cache_size: int = 64) -> None:
+        self.root = Path(root)
+        manifest_path = self.root / "manifest.json"
+        if not manifest_path.is_file():
+            raise ValueError(f"{self.root}: not a replay archive (no manifest.json); build one with "
+                             "`python -m nba_assets.replay build ...`")
+        try:
+            manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise ValueError(f"{manifest_path}: unreadable manifest ({exc})") from exc
+        if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
+            got = manifest.get("format") if isinstance(manifest, dict) else None
+            raise ValueError(f"{manifest_path}: format is {got!r}, expected {FORMAT!r}")
+        self.manifest: dict[str, Any] = manifest
+        self._cache_size = cache_size
+        self._cache: OrderedDict[str, Any] = OrderedDict()
+        self._lock = threading.RLock()
+        self._listings: dict[str, list[str]] = {}
+        self._stat_ranges: dict[str, tuple[int, int]] = {}
+        self._events: tuple[list[dict], dict[str, dict]] | None = None
+
+    # -- files -------------------------------------------------------------------------------
+
+    def _cached(self, key: str, load: Callable[[], Any]) -> Any:
+        with self._lock:
+            if key in self._cache:
+                self._cache.move_to_end(key)
+                return self._cache[key]
+            value = load()
+            self._cache[key] = value
+            while len(self._cache) > self._cache_size:
+                self._cache.popitem(last=False)
+            return value
+
+    def read_bytes(self, rel: str) -> bytes | None:
+        path = self.root / rel
+        return self._cached("b:" + rel, lambda: path.read_bytes() if path.is_file() else None)
+
+    def read_json(self, rel: str) -> Any:
+        path = self.root / rel
+        return self._cached("j:" + rel, lambda: json.loads(path.read_bytes()) if path.is_file() else None)
+
+    def listing(self, rel: str) -> list[str]:
+        """Sorted file names in a directory of the archive (empty when absent), cached."""
+        with self._lock:
+            if rel not in self._listings:
+                path = self.root / rel
+                self._listings[rel] = sorted(os.listdir(path)) if path.is_dir() else []
+            return self._listings[rel]
+
+    # -- schedule ----------------------------------------------------------------------------
+
+    def seasons(self) -> list[str]:
+        return sorted(n[:-5] for n in self.listing("nba_cdn/scheduleLeagueV2") if n.endswith(".json"))
+
+    def schedule(self, season: str | None) -> bytes | None:
+        seasons = self.seasons()
+        if season is None:
+            if not seasons:
+                return None
+            season = seasons[-1]
+        if not _SEASON_RE.match(season) or season not in seasons:
+            return None
+        return self.read_bytes(f"nba_cdn/scheduleLeagueV2/{season}.json")
+
+    # -- balldontlie -------------------------------------------------------------------------
+
+    def bdl_dates(self, kind: str) -> list[str]:
+        return [n[:-5] for n in self.listing(f"balldontlie/v1/{kind}") if n.endswith(".json")]
+
+    def bdl_rows(self, kind: str, day: str) -> list[dict]:
+        if not _DATE_RE.match(day):
+            return []
+        body = self.read_json(f"balldontlie/v1/{kind}/{day}.json")
+        rows = body["data"] if body else []
+        if kind == "stats" and rows:
+            with self._lock:
+                self._stat_ranges[day] = (rows[0]["id"], rows[-1]["id"])
+        return rows
+
+    def stat_range(self, day: str) -> tuple[int, int] | None:
+        with self._lock:
+            return self._stat_ranges.get(day)
+
+    # -- odds --------------------------------------------------------------------------------
+
+    def events(self) -> tuple[list[dict], dict[str, dict]]:
+        """All archived events sorted by (commence_time, id), and by id."""
+        with self._lock:
+            if self._events is None:
+                everything: list[dict] = []
+                for name in self.listing("odds_api/events"):
+                    if name.endswith(".json"):
+                        everything.extend(json.loads((self.root / "odds_api/events" / name).read_bytes()))
+                everything.sort(key=lambda e: (e["commence_time"], e["id"]))
+                self._events = (everything, {e["id"]: e for e in everything})
+            return self._events
+
+    def snapshots(self, event_id: str, region: str) -> list[str]:
+        if not _EVENT_ID_RE.match(event_id) or not _EVENT_ID_RE.match(region):
+            return []
+        names = self.listing(f"odds_api/event_odds/{event_id}/{region}")
+        return [n[:-5] for n in names if _SNAPSHOT_RE.match(n)]
+
+    def snapshot(self, event_id: str, region: str, stem: str) -> dict:
+        return self.read_json(f"odds_api/event_odds/{event_id}/{region}/{stem}.json")
+
+
+class _Router:
+    """Maps (path, query, headers) to a :class:`Response`; no sockets involved."""
+
+    def __init__(self, archive: ReplayArchive) -> None:
+        self.archive = archive
+        self._quota_lock = threading.Lock()
+        self.requests_used = 0
+
+    def __call__(self, method: str, raw_path: str, headers: Any) -> Response:
+        parts = urlsplit(raw_path)
+        path = unquote(parts.path)
+        query: Query = parse_qs(parts.query, keep_blank_values=True)
+        try:
+            if method != "GET":
+                return _json(404, {"message": f"Not found: {method} {path}"})
+            if path.startswith("/v4/"):
+                return self._odds(path, query)
+            if path.startswith("/v1/"):
+                return self._bdl(path, query, headers)
+            lowered = path.lower()
+            if lowered == "/static/json/staticdata/scheduleleaguev2.json":
+                body = self.archive.schedule(None)
+                if body is None:
+                    return _json(404, {"message": "No schedule in the replay archive"})
+                return Response(200, body)
+            if lowered in ("/stats/scheduleleaguev2", "/stats/scheduleleaguev2/"):
+                season = _first_ci(query, "Season")
+                body = self.archive.schedule(season or None)
+                if body is None:
+                    return _json(404, {"message": f"Season {season!r} is not in the replay archive"})
+                return Response(200, body)
+            return _json(404, {"message": f"Not found: {path}"})
+        except _BadRequest as exc:
+            return _json(exc.status, exc.payload)
+
+    # -- balldontlie -------------------------------------------------------------------------
+
+    def _bdl(self, path: str, query: Query, headers: Any) -> Response:
+        kind = path.rstrip("/").removeprefix("/v1/")
+        if kind not in ("games", "stats"):
+            return _json(404, {"error": "Not Found"})
+        if not (headers.get("Authorization") or "").strip():
+            return _json(401, {"error": "Unauthorized"})
+        try:
+            per_page = int(_first(query, "per_page") or BDL_DEFAULT_PER_PAGE)
+            cursor_text = _first(query, "cursor")
+            cursor = int(cursor_text) if cursor_text not in (None, "") else None
+        except ValueError:
+            return _json(400, {"error": "per_page and cursor must be integers"})
+        per_page = max(1, min(per_page, BDL_MAX_PER_PAGE))
+
+        dates = sorted(set(_multi(query, "dates")))
+        if not dates:
+            start, end = _first(query, "start_date"), _first(query, "end_date")
+            dates = [
+                d
+                for d in self.archive.bdl_dates(kind)
+                if (start is None or d >= start) and (end is None or d <= end)
+            ]
+        filters: list[tuple[Callable[[dict], Any], set[int]]] = []
+        for name, getter in (
+            ("game_ids", lambda r: r["game"]["id"] if "game" in r else r["id"]),
+            ("player_ids", lambda r: r["player"]["id"]),
+            ("team_ids", _team_ids),
+        ):
+            raw = _multi(query, name)
+            if raw:
+                try:
+                    filters.append((getter, {int(v) for v in raw}))
+                except ValueError:
+                    return _json(400, {"error": f"{name}[] must be integers"})
+                if name == "player_ids" and kind == "games":
+                    filters.pop()
+
+        def keep(row: dict) -> bool:
+            if cursor is not None and row["id"] <= cursor:
+                return False
+            for getter, wanted in filters:
+                got = getter(row)
+                if isinstance(got, tuple):
+                    if not wanted.intersection(got):
+                        return False
+                elif got not in wanted:
+                    return False
+            return True
+
+        rows: list[dict] = []
+        if kind == "stats":
+            # stat ids ascend with the date, so walking the dates in order is walking ids in order
+            for day in dates:
+                known = self.archive.stat_range(day)
+                if known and cursor is not None and known[1] <= cursor:
+                    continue
+                rows.extend(r for r in self.archive.bdl_rows(kind, day) if keep(r))
+                if len(rows) > per_page:
+                    break
+        else:
+            for day in dates:
+                rows.extend(r for r in self.archive.bdl_rows(kind, day) if keep(r))
+            rows.sort(key=lambda r: r["id"])
+        page = rows[:per_page]
+        meta: dict[str, Any] = {"per_page": per_page}
+        if len(rows) > per_page:
+            meta["next_cursor"] = page[-1]["id"]
+        return _json(200, {"data": page, "meta": meta})
+
+    # -- The Odds API ------------------------------------------------------------------------
+
+    def _charge(self, cost: int) -> dict[str, str]:
+        with self._quota_lock:
+            self.requests_used += cost
+            used = self.requests_used
+        return {
+            "x-requests-used": str(used),
+            "x-requests-remaining": str(max(0, ODDS_QUOTA - used)),
+            "x-requests-last": str(cost),
+        }
+
+    def _odds(self, path: str, query: Query) -> Response:
+        if not (_first(query, "apiKey") or "").strip():
+            return _json(
+                401,
+                {"message": "API key is missing. Pass apiKey as a query parameter.",
+                 "error_code": "MISSING_KEY"},
+                self._charge(0),
+            )
+        segments = [s for s in path.split("/") if s]
+        historical = len(segments) > 1 and segments[1] == "historical"
+        rest = segments[2:] if historical else segments[1:]
+        try:
+            if rest[:3] == ["sports", "basketball_nba", "events"]:
+                if len(rest) == 3:
+                    return self._events(query, historical)
+                if len(rest) == 5 and rest[4] == "odds":
+                    return self._event_odds(rest[3], query, historical)
+        except _BadRequest as exc:
+            return _json(exc.status, exc.payload, self._charge(0))
+        payload = {"message": f"Unknown endpoint: {path}", "error_code": "NOT_FOUND"}
+        return _json(404, payload, self._charge(0))
+
+    def _window(self, query: Query) -> tuple[str | None, str | None]:
+        lo, hi = _first(query, "commenceTimeFrom"), _first(query, "commenceTimeTo")
+        return (
+            _iso_z(_parse_instant(lo, "commenceTimeFrom")) if lo else None,
+            _iso_z(_parse_instant(hi, "commenceTimeTo")) if hi else None,
+        )
+
+    def _events(self, query: Query, historical: bool) -> Response:
+        date = None
+        if historical:
+            raw = _first(query, "date")
+            if not raw:
+                raise _BadRequest(422, {"message": _MISSING_DATE})
+            date = _iso_z(_parse_instant(raw, "date"))
+        lo, hi = self._window(query)
+        everything, _ = self.archive.events()
+        data = [
+            e
+            for e in everything
+            if (lo is None or e["commence_time"] >= lo) and (hi is None or e["commence_time"] <= hi)
+        ]
+        headers = self._charge(1)
+        if historical:
+            return _json(200, _historical(date, data), headers)
+        return _json(200, data, headers)
+
+    def _event_odds(self, event_id: str, query: Query, historical: bool) -> Response:
+        date = None
+        if historical:
+            raw = _first(query, "date")
+            if not raw:
+                raise _BadRequest(422, {"message": _MISSING_DATE})
+            date = _parse_instant(raw, "date")
+        regions = sorted(set(_multi(query, "regions")))
+        wanted_books = set(_multi(query, "bookmakers"))
+        if not regions and wanted_books:
+            regions = sorted({"us_dfs" if b in DFS_BOOKMAKERS else "us" for b in wanted_books})
+        if not regions:
+            raise _BadRequest(422, {"message": "Missing regions parameter (e.g. regions=us_dfs)"})
+        markets = set(_multi(query, "markets")) or {"h2h"}
+
+        _, by_id = self.archive.events()
+        event = by_id.get(event_id)
+        if event is None:
+            message = "Event not found. The event may have expired or the event id is invalid."
+            raise _BadRequest(404, {"message": message, "error_code": "EVENT_NOT_FOUND"})
+        bookmakers: list[dict] = []
+        chosen: list[str] = []
+        if "player_points" in markets:
+            limit = date.strftime("%Y-%m-%dT%H-%M-%SZ") if date is not None else None
+            for region in regions:
+                stems = [s for s in self.archive.snapshots(event_id, region) if limit is None or s <= limit]
+                if not stems:
+                    continue
+                chosen.append(stems[-1])
+                body = self.archive.snapshot(event_id, region, stems[-1])
+                bookmakers.extend(
+                    b for b in body["bookmakers"] if not wanted_books or b["key"] in wanted_books
+                )
+        bookmakers.sort(key=lambda b: b["key"])
+        data = {**event, "bookmakers": bookmakers}
+        cost = len(regions) * (10 if historical else 1)
+        headers = self._charge(cost)
+        if not historical:
+            return _json(200, data, headers)
+        timestamp = _stem_to_iso(max(chosen)) if chosen else _iso_z(date)  # type: ignore[arg-type]
+        return _json(200, _historical(timestamp, data), headers)
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server_version = "nba-replay/1"
+    timeout = 60
+    disable_nagle_algorithm = True  # headers and body go out in separate writes
+
+    def _respond(self) -> None:
+        router: _Router = self.server.router  # type: ignore[attr-defined]
+        try:
+            response = router(self.command, self.path, self.headers)
+        except Exception as exc:  # noqa: BLE001 - report, never kill the server thread
+            response = _json(500, {"message": f"replay server error: {type(exc).__name__}: {exc}"})
+        length = int(self.headers.get("Content-Length") or 0)
+        if length:
+            self.rfile.read(length)
+        self.send_response(response.status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(response.body)))
+        for key, value in response.headers.items():
+            self.send_header(key, value)
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(response.body)
+
+    do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = _respond  # noqa: N815
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - quiet
+        pass
+
+
+class _HTTPServer(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+    router: _Router
+
+
+class ReplayServer:
+    """Serve a replay archive on ``host:port`` (port 0 picks a free port) from a daemon thread.
+
+    >>> with ReplayServer(".replay") as server:
+    ...     httpx.get(server.base_url + "/static/json/staticData/scheduleLeagueV2.json")
+    """
+
+    def __init__(self, archive_dir: str | os.PathLike[str], host: str = "127.0.0.1", port: int = 0) -> None:
+        self.archive_dir = Path(archive_dir)
+        self.host = host
+        self.port = port
+        self._httpd: _HTTPServer | None = None
+        self._thread: threading.Thread | None = None
+        self._router: _Router | None = None
+
+    def start(self) -> str:
+        """Start serving; returns the base URL (``http://127.0.0.1:PORT``)."""
+        if self._httpd is not None:
+            return self.base_url
+        archive = ReplayArchive(self.archive_dir)  # raises ValueError when the dir is no archive
+        self._router = _Router(archive)
+        httpd = _HTTPServer((self.host, self.port), _Handler)
+        httpd.router = self._router
+        self._httpd = httpd
+        self.port = httpd.server_address[1]
+        self._thread = threading.Thread(
+            target=httpd.serve_forever, name=f"replay-server-{self.port}", daemon=True
+        )
+        self._thread.start()
+        return self.base_url
+
+    def stop(self) -> None:
+        httpd, thread = self._httpd, self._thread
+        self._httpd = self._thread = None
+        if httpd is not None:
+            httpd.shutdown()
+            httpd.server_close()
+        if thread is not None:
+            thread.join(timeout=5)
+
+    @property
+    def base_url(self) -> str:
+        if self._httpd is None:
+            raise RuntimeError("ReplayServer is not running; call start() first")
+        return f"http://{self.host}:{self.port}"
+
+    @property
+    def running(self) -> bool:
+        return self._httpd is not None
+
+    @property
+    def manifest(self) -> dict[str, Any]:
+        if self._router is None:
+            return ReplayArchive(self.archive_dir).manifest
+        return self._router.archive.manifest
+
+    @property
+    def odds_requests_used(self) -> int:
+        """Odds API quota spent on this server instance."""
+        return self._router.requests_used if self._router else 0
+
+    def __enter__(self) -> ReplayServer:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
