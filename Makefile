@@ -9,6 +9,10 @@ DEFAULT_REPLAY_DIR := $(CURDIR)/.replay
 export NBA_LAKE_DIR ?= $(CURDIR)/.lake
 export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
 export NBA_REPLAY_DIR ?= $(DEFAULT_REPLAY_DIR)
+# One "planned" event per asset for a ranged run instead of one per partition (Dagster's own
+# switch): a four-season run logs ~9k fewer events. Side effect, per Dagster: when such a run
+# fails, its partitions are not marked failed (they stay unmaterialized).
+export DAGSTER_EMIT_PARTITION_SUBSET_IN_PLANNED_EVENTS ?= 1
 
 DEMO_START := 2021-10-19
 DEMO_END := 2024-12-15

@@ -18,8 +18,8 @@ concurrency:
   pools:
     default_limit: 1
     granularity: op
-run_queue:
-  max_concurrent_runs: 2
+  runs:
+    max_concurrent_runs: 2
 """
 
 

@@ -30,14 +30,18 @@ def predictions_json(context: dg.AssetExecutionContext, predictions: pl.DataFram
     days = sorted(schedule["game_date"].unique().to_list())
     previous_latest = latest_exported_day(root / "predictions")
     written = []
+    pred_by_day = {k[0]: v for k, v in predictions.partition_by("game_date", as_dict=True).items()}
+    sched_by_day = {k[0]: v for k, v in schedule.partition_by("game_date", as_dict=True).items()}
+    documents = {}
     for day in days:
+        documents[day] = day_document(day, pred_by_day.get(day, predictions.clear()), sched_by_day[day], generated)
         path = root / "predictions" / f"{day.isoformat()}.json"
-        write_json(path, day_document(day, predictions, schedule, generated))
+        write_json(path, documents[day])
         written.append(path)
     tonight = None
     if days and (previous_latest is None or days[-1] >= previous_latest):
         tonight = root / "tonight" / "all-players.json"
-        write_json(tonight, day_document(days[-1], predictions, schedule, generated))
+        write_json(tonight, documents[days[-1]])
     return dg.MaterializeResult(
         metadata={
             "files_written": len(written),

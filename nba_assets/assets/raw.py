@@ -61,8 +61,7 @@ def bdl_player_boxscores(context: dg.AssetExecutionContext, apis: NbaApis, nbac_
     final_days = sorted(
         nbac_schedule.filter((pl.col("game_status") == 3) & ~pl.col("postponed"))["game_date"].unique().to_list()
     )
-    frames = [parse_bdl_stats(client.stats(day), nbac_schedule, day) for day in final_days]
-    frame = pl.concat(frames) if frames else pl.DataFrame(schema=schema_for(RAW, "bdl_player_boxscores"))
+    frame = parse_bdl_stats({day: client.stats(day) for day in final_days}, nbac_schedule)
     unresolved = frame.filter(pl.col("player_id").is_null())
     if unresolved.height:
         context.log.warning(

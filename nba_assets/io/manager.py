@@ -19,7 +19,7 @@ import polars as pl
 from nba_assets import config
 from nba_assets.io.storage import LocalParquetStore, PartitionedTableStore, TableRef
 from nba_assets.partitions import dates_between
-from nba_assets.schemas import column_schema, schema_for
+from nba_assets.schemas import schema_for
 
 
 def table_ref(asset_key: dg.AssetKey) -> TableRef:
@@ -54,7 +54,6 @@ class LakehouseIOManager(dg.ConfigurableIOManager):
         context.add_output_metadata(
             {
                 "dagster/row_count": stats.rows,
-                "dagster/column_schema": column_schema(table.dataset, table.table),
                 "table": str(table),
                 "partitions_written": stats.partitions,
                 "empty_partitions": stats.empty_partitions,

@@ -23,43 +23,44 @@ def _clean(value: Any) -> Any:
 
 
 def day_document(day: date, predictions: pl.DataFrame, schedule: pl.DataFrame, generated_at: datetime) -> dict:
-    """One game date: games -> players -> every system's prediction against the line."""
-    games = []
+    """One game date: games -> players -> every system's prediction against the line.
+
+    ``predictions`` and ``schedule`` may hold other dates too; only ``day`` is used.
+    """
     day_sched = schedule.filter(pl.col("game_date") == day).sort("tipoff_utc", "game_id", nulls_last=True)
-    day_pred = predictions.filter(pl.col("game_date") == day)
-    for game in day_sched.iter_rows(named=True):
-        rows = day_pred.filter(pl.col("game_id") == game["game_id"]).sort(
-            "team", "player_lookup", "system_id")
-        players: dict[int, dict] = {}
-        for r in rows.iter_rows(named=True):
-            entry = players.setdefault(
-                r["player_id"],
-                {
-                    "player_id": r["player_id"],
-                    "player_lookup": r["player_lookup"],
-                    "name": r["player_name"],
-                    "team": r["team"],
-                    "opponent": r["opponent"],
-                    "points_line": _clean(r["points_line"]),
-                    "line_source": r["line_source"],
-                    "predictions": {},
-                },
-            )
-            entry["predictions"][r["system_id"]] = {
-                "predicted_points": _clean(r["predicted_points"]),
-                "edge": _clean(r["edge"]),
-                "recommendation": r["recommendation"],
-                "confidence": _clean(r["confidence"]),
-            }
-        games.append(
+    day_pred = predictions.filter(pl.col("game_date") == day).sort("game_id", "team", "player_lookup", "system_id")
+    by_game: dict[str, dict[int, dict]] = {}
+    for r in day_pred.iter_rows(named=True):
+        players = by_game.setdefault(r["game_id"], {})
+        entry = players.setdefault(
+            r["player_id"],
             {
-                "game_id": game["game_id"],
-                "home_team": game["home_team"],
-                "away_team": game["away_team"],
-                "tipoff_utc": _clean(game["tipoff_utc"]),
-                "players": list(players.values()),
-            }
+                "player_id": r["player_id"],
+                "player_lookup": r["player_lookup"],
+                "name": r["player_name"],
+                "team": r["team"],
+                "opponent": r["opponent"],
+                "points_line": _clean(r["points_line"]),
+                "line_source": r["line_source"],
+                "predictions": {},
+            },
         )
+        entry["predictions"][r["system_id"]] = {
+            "predicted_points": _clean(r["predicted_points"]),
+            "edge": _clean(r["edge"]),
+            "recommendation": r["recommendation"],
+            "confidence": _clean(r["confidence"]),
+        }
+    games = [
+        {
+            "game_id": game["game_id"],
+            "home_team": game["home_team"],
+            "away_team": game["away_team"],
+            "tipoff_utc": _clean(game["tipoff_utc"]),
+            "players": list(by_game.get(game["game_id"], {}).values()),
+        }
+        for game in day_sched.iter_rows(named=True)
+    ]
     return {
         "version": EXPORT_VERSION,
         "game_date": day.isoformat(),

@@ -6,7 +6,7 @@ source, the field path and the game date, so a partition fails loudly instead of
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -98,14 +98,34 @@ def _minutes(value: Any, where: str) -> int:
 STAT_FIELDS = ("pts", "reb", "oreb", "dreb", "ast", "stl", "blk", "pf", "fgm", "fga", "fg3m", "fg3a", "ftm", "fta")
 
 
-def parse_bdl_stats(pages: Iterable[dict[str, Any]], schedule: pl.DataFrame, game_date: date) -> pl.DataFrame:
-    """balldontlie ``/v1/stats`` pages of one game date -> player box scores keyed by nba.com ids.
+def parse_bdl_stats(pages_by_day: Mapping[date, Iterable[dict[str, Any]]], schedule: pl.DataFrame) -> pl.DataFrame:
+    """balldontlie ``/v1/stats`` pages, by game date -> player box scores keyed by nba.com ids.
 
     Rows with no minutes and no counting stat are did-not-play rows and are dropped. Games map
     to nba.com ``game_id`` through the schedule (date, home, visitor); players through their
     normalized names (balldontlie ids are not nba.com ids).
     """
     teams = dict(bdl_teams().select("bdl_team_id", "abbreviation").iter_rows())
+    rows = []
+    for game_date, pages in pages_by_day.items():
+        rows.extend(_bdl_rows(pages, game_date, teams))
+    schema = schema_for("nba_raw", "bdl_player_boxscores")
+    if not rows:
+        return pl.DataFrame(schema=schema)
+    frame = pl.DataFrame(rows, infer_schema_length=None)
+    games = schedule.select("game_date", "game_id", pl.col("home_team").alias("_home"),
+                            pl.col("away_team").alias("_away"))
+    frame = frame.join(games, on=["game_date", "_home", "_away"], how="left")
+    unmatched = frame.filter(pl.col("game_id").is_null()).select("game_date", "_home", "_away").unique()
+    if unmatched.height:
+        pairs = [f"{a}@{h} on {d}" for d, h, a in unmatched.sort("game_date").iter_rows()]
+        raise PayloadError(f"balldontlie stats: games {pairs[:5]} are not in the schedule for that date")
+    frame = canonical_lookup(frame, "player_name")
+    frame = resolve_player_ids(frame.with_columns(pl.lit(None, pl.Int64).alias("player_id")))
+    return frame.select(schema.names()).cast(dict(schema)).sort("game_date", "game_id", "team", "player_id")
+
+
+def _bdl_rows(pages: Iterable[dict[str, Any]], game_date: date, teams: dict[int, str]) -> list[dict[str, Any]]:
     rows = []
     for p, page in enumerate(pages):
         for i, stat in enumerate(_field(page, "data", list, f"balldontlie stats {game_date} page {p}")):
@@ -138,20 +158,7 @@ def parse_bdl_stats(pages: Iterable[dict[str, Any]], schedule: pl.DataFrame, gam
                     **values,
                 }
             )
-    schema = schema_for("nba_raw", "bdl_player_boxscores")
-    if not rows:
-        return pl.DataFrame(schema=schema)
-    frame = pl.DataFrame(rows, infer_schema_length=None)
-    games = schedule.filter(pl.col("game_date") == game_date).select(
-        "game_id", pl.col("home_team").alias("_home"), pl.col("away_team").alias("_away"))
-    frame = frame.join(games, on=["_home", "_away"], how="left")
-    unmatched = frame.filter(pl.col("game_id").is_null()).select("_home", "_away").unique()
-    if unmatched.height:
-        pairs = [f"{a}@{h}" for h, a in unmatched.iter_rows()]
-        raise PayloadError(f"balldontlie stats {game_date}: games {pairs} are not in the schedule for that date")
-    frame = canonical_lookup(frame, "player_name")
-    frame = resolve_player_ids(frame.with_columns(pl.lit(None, pl.Int64).alias("player_id")))
-    return frame.select(schema.names()).cast(dict(schema)).sort("game_id", "team", "player_id")
+    return rows
 
 
 # ---------------------------------------------------------------- props (The Odds API)
