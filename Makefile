@@ -3,7 +3,7 @@ SHELL := /bin/bash
 PYTHON ?= python3.13
 VENV := .venv
 PY := $(CURDIR)/$(VENV)/bin/python
-DG := $(CURDIR)/$(VENV)/bin/dg
+DG := VIRTUAL_ENV=$(CURDIR)/$(VENV) PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(CURDIR)/$(VENV)/bin/dg
 
 DEFAULT_REPLAY_DIR := $(CURDIR)/.replay
 export NBA_LAKE_DIR ?= $(CURDIR)/.lake
@@ -14,6 +14,8 @@ export NBA_REPLAY_DIR ?= $(DEFAULT_REPLAY_DIR)
 # fails, its partitions are not marked failed (they stay unmaterialized).
 export DAGSTER_EMIT_PARTITION_SUBSET_IN_PLANNED_EVENTS ?= 1
 
+# Run logs at INFO on the console (the DEBUG event stream of a four-season run is ~10k lines).
+RUN_CONFIG := --config-json '{"loggers": {"console": {"config": {"log_level": "INFO"}}}}'
 DEMO_START := 2021-10-19
 DEMO_END := 2024-12-15
 BOX_SCORES := data/player_box_scores.parquet
@@ -36,13 +38,13 @@ replay: ## build the replay archive from the repo's real data (only the default 
 	else echo "using the replay archive at $(NBA_REPLAY_DIR)"; fi
 
 demo: replay instance ## the whole graph over the real data, one single-run backfill, then a summary
-	$(DG) launch --assets '*' --partition-range "$(DEMO_START)...$(DEMO_END)"
+	$(DG) launch --assets '*' --partition-range "$(DEMO_START)...$(DEMO_END)" $(RUN_CONFIG)
 	$(PY) -m nba_assets.summary --start $(DEMO_START) --end $(DEMO_END)
 
 run: instance ## the whole graph for START..END in one run
 	@test -n "$(START)" -a -n "$(END)" || { echo "usage: make run START=YYYY-MM-DD END=YYYY-MM-DD"; exit 2; }
 	@if [ "$(NBA_REPLAY_DIR)" = "$(DEFAULT_REPLAY_DIR)" ] && [ ! -f "$(DEFAULT_REPLAY_DIR)/manifest.json" ]; then $(MAKE) --no-print-directory replay; fi
-	$(DG) launch --assets '*' --partition-range "$(START)...$(END)"
+	$(DG) launch --assets '*' --partition-range "$(START)...$(END)" $(RUN_CONFIG)
 	$(PY) -m nba_assets.summary --start $(START) --end $(END)
 
 dev: instance ## Dagster UI and daemon on the same lake and instance

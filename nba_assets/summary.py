@@ -17,15 +17,16 @@ from nba_assets.transforms.grading import summarize
 def summary(start: date, end: date) -> str:
     store = LocalParquetStore(config.lake_dir())
     days = dates_between(start, end)
-    lines = [f"lake: {config.lake_dir()}", f"partitions: {start}..{end} ({len(days)} game dates)"]
+    lines = [f"lake: {config.lake_dir()}", f"partitions: {start}..{end} ({len(days)} days)"]
     frames: dict[tuple[str, str], pl.DataFrame] = {}
+    width = max(len(f"{d}.{t}") for d, t in TABLES)
     for (dataset, table) in TABLES:
         ref = TableRef(dataset, table)
         stored = [d for d in store.stored_partitions(ref) if start <= d <= end]
         frame = store.read_window(ref, stored, schema_for(dataset, table))
         frames[(dataset, table)] = frame
         days_with_rows = frame["game_date"].n_unique() if frame.height else 0
-        lines.append(f"  {dataset}.{table:<32} {frame.height:>9,} rows  {len(stored):>5} partitions "
+        lines.append(f"  {dataset + '.' + table:<{width}} {frame.height:>9,} rows {len(stored):>5} partitions "
                      f"({days_with_rows} with rows)")
     exports = config.exports_dir()
     n_files = len(list((exports / "predictions").glob("*.json"))) if (exports / "predictions").exists() else 0
