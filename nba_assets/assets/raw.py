@@ -88,6 +88,7 @@ def odds_api_player_points_props(
     context: dg.AssetExecutionContext, apis: NbaApis, nbac_schedule: pl.DataFrame, box_history: pl.DataFrame
 ) -> pl.DataFrame:
     client = apis.odds()
+    regions = "us,us_dfs"
     now = datetime.now(UTC)
     frames = []
     game_days = sorted(nbac_schedule.filter(~pl.col("postponed"))["game_date"].unique().to_list())
@@ -100,16 +101,16 @@ def odds_api_player_points_props(
             commence = datetime.fromisoformat(event["commence_time"].replace("Z", "+00:00"))
             if live:
                 if commence > now:
-                    snap, body = client.event_player_points(event["id"], "us,us_dfs", day, None)
-                    day_frames.append(parse_event_props(body, snap, "us,us_dfs", day))
+                    snap, body = client.event_player_points(event["id"], regions, day, None)
+                    day_frames.append(parse_event_props(body, snap, day))
                 continue
             seen = set()
             for lead in SNAPSHOT_LEADS:
-                snap, body = client.event_player_points(event["id"], "us,us_dfs", day, commence - lead)
+                snap, body = client.event_player_points(event["id"], regions, day, commence - lead)
                 if snap in seen:
                     continue
                 seen.add(snap)
-                day_frames.append(parse_event_props(body, snap, "us,us_dfs", day))
+                day_frames.append(parse_event_props(body, snap, day))
         props = [f for f in day_frames if f.height]
         if not props:
             continue

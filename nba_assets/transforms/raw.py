@@ -163,10 +163,10 @@ def _bdl_rows(pages: Iterable[dict[str, Any]], game_date: date, teams: dict[int,
 
 # ---------------------------------------------------------------- props (The Odds API)
 
-def parse_event_props(
-    body: dict[str, Any] | None, snapshot_utc: datetime, region: str, game_date: date
-) -> pl.DataFrame:
-    """One event's ``player_points`` odds body -> one row per bookmaker, player and line."""
+def parse_event_props(body: dict[str, Any] | None, snapshot_utc: datetime, game_date: date) -> pl.DataFrame:
+    """One event's ``player_points`` odds body -> one row per bookmaker, player and line.
+
+    The region of a row follows from its bookmaker (pick'em books are ``us_dfs``)."""
     schema = schema_for("nba_raw", "odds_api_player_points_props")
     if not body:
         return pl.DataFrame(schema=schema)
@@ -193,7 +193,7 @@ def parse_event_props(
                         "event_id": event_id,
                         "commence_utc": commence,
                         "snapshot_utc": snapshot_utc,
-                        "region": region if region != "us,us_dfs" else ("us_dfs" if key in DFS_BOOKS else "us"),
+                        "region": "us_dfs" if key in DFS_BOOKS else "us",
                         "bookmaker": key,
                         "player_name_quoted": name,
                         "line": point,
