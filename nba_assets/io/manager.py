@@ -19,7 +19,7 @@ import polars as pl
 from nba_assets import config
 from nba_assets.io.storage import LocalParquetStore, PartitionedTableStore, TableRef
 from nba_assets.partitions import dates_between
-from nba_assets.schemas import schema_for
+from nba_assets.schemas import column_schema, schema_for
 
 
 def table_ref(asset_key: dg.AssetKey) -> TableRef:
@@ -53,13 +53,19 @@ class LakehouseIOManager(dg.ConfigurableIOManager):
         stats = self.store().write_partitions(table, obj, days, schema_for(table.dataset, table.table))
         context.add_output_metadata(
             {
-                "dagster/row_count": stats.rows,
+                "dagster/column_schema": column_schema(table.dataset, table.table),
                 "table": str(table),
-                "partitions_written": stats.partitions,
-                "empty_partitions": stats.empty_partitions,
-                "window": f"{days[0].isoformat()}..{days[-1].isoformat()}",
+                "run_window": f"{days[0].isoformat()}..{days[-1].isoformat()}",
+                "run_window_rows": stats.rows,
+                "run_window_partitions": stats.partitions,
+                "run_window_empty_partitions": stats.empty_partitions,
             }
         )
+        # Row counts per partition, so each day's materialization shows its own rows.
+        step = context.step_context
+        for day, rows in stats.rows_by_partition.items():
+            step.add_asset_metadata({"dagster/row_count": rows}, asset_key=context.asset_key,
+                                    partition_key=day.isoformat())
 
     def load_input(self, context: dg.InputContext) -> pl.DataFrame:
         table = table_ref(context.asset_key)

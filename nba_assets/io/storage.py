@@ -44,9 +44,19 @@ class TableRef:
 
 @dataclass(frozen=True)
 class WriteStats:
-    partitions: int
-    rows: int
-    empty_partitions: int
+    rows_by_partition: dict[date, int]
+
+    @property
+    def partitions(self) -> int:
+        return len(self.rows_by_partition)
+
+    @property
+    def rows(self) -> int:
+        return sum(self.rows_by_partition.values())
+
+    @property
+    def empty_partitions(self) -> int:
+        return sum(1 for n in self.rows_by_partition.values() if n == 0)
 
 
 class PartitionedTableStore(Protocol):
@@ -129,8 +139,7 @@ class LocalParquetStore:
             self._write_schema(table, schema)
         finally:
             shutil.rmtree(staging, ignore_errors=True)
-        empty = sum(1 for d in set(partitions) if d not in by_day)
-        return WriteStats(partitions=len(set(partitions)), rows=frame.height, empty_partitions=empty)
+        return WriteStats({d: by_day[d].height if d in by_day else 0 for d in sorted(set(partitions))})
 
     def read_window(self, table: TableRef, partitions: Sequence[date], schema: pl.Schema) -> pl.DataFrame:
         files = [f for f in (self.partition_file(table, d) for d in sorted(set(partitions))) if f.exists()]
