@@ -50,7 +50,8 @@ run: instance ## the whole graph for START..END in one run
 dev: instance ## Dagster UI and daemon on the same lake and instance
 	$(DG) dev --host 127.0.0.1
 
-test: ## definitions check and the test suite
+test: ## lint, definitions check and the test suite
+	$(CURDIR)/$(VENV)/bin/ruff check nba_assets nba_assets_tests bench
 	$(DG) check defs
 	$(PY) -m pytest -q
 

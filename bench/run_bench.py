@@ -32,8 +32,14 @@ TARGETS = {"full_backfill_s": 300.0, "one_day_s": 15.0}
 
 def launch(env: dict[str, str], *args: str) -> float:
     started = time.perf_counter()
-    proc = subprocess.run([str(DG), "launch", "--assets", "*", *args], cwd=REPO, env=env,
-                          stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.run(
+        [str(DG), "launch", "--assets", "*", *args],
+        cwd=REPO,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     elapsed = time.perf_counter() - started
     if proc.returncode != 0:
         sys.stderr.write(proc.stderr[-4000:])
@@ -50,11 +56,16 @@ def main() -> None:
     replay = os.environ.get("NBA_REPLAY_DIR") or str(REPO / ".replay")
     work = Path(tempfile.mkdtemp(prefix="nba-bench-"))
     try:
-        env = {**os.environ, "NBA_REPLAY_DIR": replay, "NBA_LAKE_DIR": str(work / "lake"),
-               "DAGSTER_HOME": str(work / "dagster_home"),
-               "DAGSTER_EMIT_PARTITION_SUBSET_IN_PLANNED_EVENTS": "1"}
-        subprocess.run([sys.executable, "-m", "nba_assets.instance", env["DAGSTER_HOME"]], check=True,
-                       stdout=subprocess.DEVNULL)
+        env = {
+            **os.environ,
+            "NBA_REPLAY_DIR": replay,
+            "NBA_LAKE_DIR": str(work / "lake"),
+            "DAGSTER_HOME": str(work / "dagster_home"),
+            "DAGSTER_EMIT_PARTITION_SUBSET_IN_PLANNED_EVENTS": "1",
+        }
+        subprocess.run(
+            [sys.executable, "-m", "nba_assets.instance", env["DAGSTER_HOME"]], check=True, stdout=subprocess.DEVNULL
+        )
         print(f"full backfill {FIRST}..{LAST} ...", flush=True)
         full = launch(env, "--partition-range", f"{FIRST}...{LAST}")
         print(f"  {full} s", flush=True)
@@ -68,10 +79,19 @@ def main() -> None:
     results = {
         "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform()},
-        "full_backfill": {"range": f"{FIRST}..{LAST}", "partitions": 1154, "assets": 8, "wall_s": full,
-                          "target_s": TARGETS["full_backfill_s"]},
-        "one_day": {"partition": ONE_DAY, "runs_s": one_day, "median_s": statistics.median(one_day),
-                    "target_s": TARGETS["one_day_s"]},
+        "full_backfill": {
+            "range": f"{FIRST}..{LAST}",
+            "partitions": 1154,
+            "assets": 8,
+            "wall_s": full,
+            "target_s": TARGETS["full_backfill_s"],
+        },
+        "one_day": {
+            "partition": ONE_DAY,
+            "runs_s": one_day,
+            "median_s": statistics.median(one_day),
+            "target_s": TARGETS["one_day_s"],
+        },
         "how": "dg launch --assets '*' (in-process executor), fresh lake and instance; wall clock",
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)

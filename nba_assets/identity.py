@@ -48,9 +48,7 @@ def nba_teams() -> pl.DataFrame:
 def canonical_lookup(frame: pl.DataFrame, name_column: str) -> pl.DataFrame:
     """Adds ``player_lookup`` (normalized, aliases applied)."""
     aliases = alias_map()
-    return frame.with_columns(
-        player_lookup_expr(name_column).replace(aliases).alias("player_lookup")
-    )
+    return frame.with_columns(player_lookup_expr(name_column).replace(aliases).alias("player_lookup"))
 
 
 def resolve_player_ids(frame: pl.DataFrame, candidates: pl.DataFrame | None = None) -> pl.DataFrame:
@@ -58,19 +56,25 @@ def resolve_player_ids(frame: pl.DataFrame, candidates: pl.DataFrame | None = No
     player_id, and optionally team to match on), then the reference list."""
     out = frame
     if candidates is not None and candidates.height:
-        keys = ["player_lookup", "team"] if "team" in candidates.columns and "team" in frame.columns else ["player_lookup"]
+        keys = (
+            ["player_lookup", "team"] if "team" in candidates.columns and "team" in frame.columns else ["player_lookup"]
+        )
         cand = candidates.select(*keys, pl.col("player_id").alias("_cand_id")).unique(keys, keep="last")
         out = out.join(cand, on=keys, how="left")
         if keys != ["player_lookup"]:  # then the same name on any team among the candidates
             anyteam = candidates.select("player_lookup", pl.col("player_id").alias("_any_id")).unique(
-                "player_lookup", keep="last")
-            out = out.join(anyteam, on="player_lookup", how="left").with_columns(
-                pl.coalesce("_cand_id", "_any_id").alias("_cand_id")).drop("_any_id")
+                "player_lookup", keep="last"
+            )
+            out = (
+                out.join(anyteam, on="player_lookup", how="left")
+                .with_columns(pl.coalesce("_cand_id", "_any_id").alias("_cand_id"))
+                .drop("_any_id")
+            )
     else:
         out = out.with_columns(pl.lit(None, pl.Int64).alias("_cand_id"))
     ref = reference_players().rename({"player_id": "_ref_id"})
     out = out.join(ref, on="player_lookup", how="left")
     base = [pl.col("player_id")] if "player_id" in frame.columns else []
-    return out.with_columns(
-        pl.coalesce(*base, "_cand_id", "_ref_id").cast(pl.Int64).alias("player_id")
-    ).drop("_cand_id", "_ref_id")
+    return out.with_columns(pl.coalesce(*base, "_cand_id", "_ref_id").cast(pl.Int64).alias("player_id")).drop(
+        "_cand_id", "_ref_id"
+    )

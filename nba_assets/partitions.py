@@ -18,9 +18,7 @@ game_date_partitions = dg.DailyPartitionsDefinition(
 
 def history_before(days: int) -> dg.TimeWindowPartitionMapping:
     """The ``days`` partitions strictly before the downstream partition (never the day itself)."""
-    return dg.TimeWindowPartitionMapping(
-        start_offset=-days, end_offset=-1, allow_nonexistent_upstream_partitions=True
-    )
+    return dg.TimeWindowPartitionMapping(start_offset=-days, end_offset=-1, allow_nonexistent_upstream_partitions=True)
 
 
 def window_dates(context: dg.AssetExecutionContext) -> list[date]:

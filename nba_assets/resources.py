@@ -67,7 +67,9 @@ class NbaApis(dg.ConfigurableResource):
 
     def _source(self, name: str, configured: str, **kwargs) -> HttpSource:
         lake = Path(self.lake_dir) if self.lake_dir else config.lake_dir()
-        source = HttpSource(name=name, base_url=self._base(name, configured), landing=Landing(lake / "landing"), **kwargs)
+        source = HttpSource(
+            name=name, base_url=self._base(name, configured), landing=Landing(lake / "landing"), **kwargs
+        )
         self._sources.append(source)
         return source
 
@@ -81,8 +83,11 @@ class NbaApis(dg.ConfigurableResource):
     def schedule(self) -> NbaScheduleClient:
         return NbaScheduleClient(
             cdn=self._source("nba_cdn", self.nba_cdn_base_url),
-            stats=self._source("nba_stats", self.nba_stats_base_url,
-                               headers={"Referer": "https://www.nba.com/", "User-Agent": "Mozilla/5.0"}),
+            stats=self._source(
+                "nba_stats",
+                self.nba_stats_base_url,
+                headers={"Referer": "https://www.nba.com/", "User-Agent": "Mozilla/5.0"},
+            ),
         )
 
     def balldontlie(self) -> BallDontLieClient:

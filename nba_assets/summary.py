@@ -20,17 +20,21 @@ def summary(start: date, end: date) -> str:
     lines = [f"lake: {config.lake_dir()}", f"partitions: {start}..{end} ({len(days)} days)"]
     frames: dict[tuple[str, str], pl.DataFrame] = {}
     width = max(len(f"{d}.{t}") for d, t in TABLES)
-    for (dataset, table) in TABLES:
+    for dataset, table in TABLES:
         ref = TableRef(dataset, table)
         stored = [d for d in store.stored_partitions(ref) if start <= d <= end]
         frame = store.read_window(ref, stored, schema_for(dataset, table))
         frames[(dataset, table)] = frame
         days_with_rows = frame["game_date"].n_unique() if frame.height else 0
-        lines.append(f"  {dataset + '.' + table:<{width}} {frame.height:>9,} rows {len(stored):>5} partitions "
-                     f"({days_with_rows} with rows)")
+        lines.append(
+            f"  {dataset + '.' + table:<{width}} {frame.height:>9,} rows {len(stored):>5} partitions "
+            f"({days_with_rows} with rows)"
+        )
     exports = config.exports_dir()
     n_files = len(list((exports / "predictions").glob("*.json"))) if (exports / "predictions").exists() else 0
-    lines.append(f"exports: {exports} ({n_files} predictions files; tonight: {exports / 'tonight' / 'all-players.json'})")
+    lines.append(
+        f"exports: {exports} ({n_files} predictions files; tonight: {exports / 'tonight' / 'all-players.json'})"
+    )
     accuracy = frames[("nba_predictions", "prediction_accuracy")]
     for system in sorted(accuracy["system_id"].unique().to_list()) if accuracy.height else []:
         s = summarize(accuracy.filter(pl.col("system_id") == system))

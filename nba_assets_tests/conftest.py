@@ -53,7 +53,8 @@ def raw_box_from_box_scores(box: pl.DataFrame) -> pl.DataFrame:
 
     schema = schema_for("nba_raw", "bdl_player_boxscores")
     out = canonical_lookup(box, "player_name").with_columns(
-        pl.col("game_id").cast(pl.Int64).alias("bdl_game_id"), pl.col("player_id").alias("bdl_player_id"))
+        pl.col("game_id").cast(pl.Int64).alias("bdl_game_id"), pl.col("player_id").alias("bdl_player_id")
+    )
     return out.select(schema.names()).cast(dict(schema))
 
 

@@ -44,7 +44,10 @@ def test_expected_players_come_from_before_d(box_scores, summary_history):
     month = box_scores.filter(pl.col("game_date").is_between(first, last))
     schedule = schedule_from_box_scores(month)
     players = expected_players(schedule, summary_history, _no_lines())
-    assert players.group_by("game_date", "game_id").agg(pl.col("team").n_unique())["team"].to_list() == [2] * schedule.height
+    assert (
+        players.group_by("game_date", "game_id").agg(pl.col("team").n_unique())["team"].to_list()
+        == [2] * schedule.height
+    )
     played = month.select("game_date", "player_id")
     hits = players.join(played, on=["game_date", "player_id"]).height
     # Most of each night's players are predicted from rosters alone; not all (injuries, DNPs).
@@ -58,9 +61,9 @@ def test_rest_and_averages_on_a_known_case(box_scores, summary_history):
     schedule = schedule_from_box_scores(box_scores.filter(pl.col("game_date") == day))
     features = feature_store(schedule, summary_history, _no_lines())
     some = features.filter(pl.col("games_played_season") >= 5).row(0, named=True)
-    past = summary_history.filter(
-        (pl.col("player_id") == some["player_id"]) & (pl.col("game_date") < day)
-    ).sort("game_date")
+    past = summary_history.filter((pl.col("player_id") == some["player_id"]) & (pl.col("game_date") < day)).sort(
+        "game_date"
+    )
     assert some["pts_avg_l5"] == pytest.approx(past["pts"].tail(5).mean())
     assert some["pts_avg_l10"] == pytest.approx(past["pts"].tail(10).mean())
     season = past.filter(pl.col("season") == some["season"])

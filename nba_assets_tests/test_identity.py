@@ -30,9 +30,7 @@ def test_player_lookup(name, lookup):
 def test_every_box_score_name_resolves_to_its_nba_id(box_scores):
     """The reference list alone maps every real box-score name to the right nba.com id."""
     players = box_scores.select("player_id", "player_name").unique()
-    resolved = resolve_player_ids(
-        canonical_lookup(players.rename({"player_id": "expected"}), "player_name")
-    )
+    resolved = resolve_player_ids(canonical_lookup(players.rename({"player_id": "expected"}), "player_name"))
     wrong = resolved.filter(pl.col("player_id").is_null() | (pl.col("player_id") != pl.col("expected")))
     assert wrong.height == 0, wrong.head(10)
 

@@ -32,9 +32,7 @@ from .conftest import BOX_SCORES, LINES
 
 pytestmark = [
     pytest.mark.slow,
-    pytest.mark.skipif(
-        not (BOX_SCORES.is_file() and LINES.is_file()), reason="real data files are not present"
-    ),
+    pytest.mark.skipif(not (BOX_SCORES.is_file() and LINES.is_file()), reason="real data files are not present"),
 ]
 
 HISTORY = (date(2024, 4, 1), date(2024, 4, 14))  # 2023-24: 12 game days, 2024-04-13 has none
@@ -53,8 +51,16 @@ RANGE_START, RANGE_END = "dagster/asset_partition_range_start", "dagster/asset_p
 # ------------------------------------------------------------------------------------- helpers
 
 
-def _run(lake: Path, archive: Path, home: Path, first: date, last: date, *, raise_on_error: bool = True,
-         instance: dg.DagsterInstance | None = None) -> dg.ExecuteInProcessResult:
+def _run(
+    lake: Path,
+    archive: Path,
+    home: Path,
+    first: date,
+    last: date,
+    *,
+    raise_on_error: bool = True,
+    instance: dg.DagsterInstance | None = None,
+) -> dg.ExecuteInProcessResult:
     """One run of the whole graph over ``first..last``, as ``make run`` does it (env, then definitions)."""
     home.mkdir(parents=True, exist_ok=True)
     with pytest.MonkeyPatch.context() as mp, ExitStack() as stack:
@@ -181,9 +187,7 @@ def main_lake(workdir: Path, archive: Path):
 # --------------------------------------------------------------------------------------- tests
 
 
-def test_range_run_materializes_every_partition_and_the_exports(
-    main_lake: MainLake, game_days: set[date]
-) -> None:
+def test_range_run_materializes_every_partition_and_the_exports(main_lake: MainLake, game_days: set[date]) -> None:
     lake = main_lake.lake
     assert main_lake.result.success
     assert len(game_days) == len(MAIN_DAYS) - 2  # two days of the range have no game
@@ -200,8 +204,12 @@ def test_range_run_materializes_every_partition_and_the_exports(
             assert pl.read_parquet(store.partition_file(table, day)).height == 0, (key, day)
     schedule = _read(lake, ("nba_raw", "nbac_schedule"), MAIN_DAYS)
     assert set(schedule["game_date"].unique()) == game_days
-    for key in [("nba_raw", "bdl_player_boxscores"), ("nba_analytics", "player_game_summary"),
-                ("nba_precompute", "ml_feature_store"), ("nba_predictions", "player_prop_predictions")]:
+    for key in [
+        ("nba_raw", "bdl_player_boxscores"),
+        ("nba_analytics", "player_game_summary"),
+        ("nba_precompute", "ml_feature_store"),
+        ("nba_predictions", "player_prop_predictions"),
+    ]:
         assert set(_read(lake, key, MAIN_DAYS)["game_date"].unique()) == game_days, key
     assert (lake / "nba_predictions/player_prop_predictions/game_date=2024-11-12/part-0.parquet").is_file()
 
@@ -223,8 +231,13 @@ def test_range_run_materializes_every_partition_and_the_exports(
     under = lined.filter(pl.col("recommendation") == "UNDER")
     assert (under["predicted_points"] - under["points_line"] < -2.0).all()
     # Predicted games are the scheduled games of that day.
-    assert predictions.select("game_date", "game_id").unique().join(
-        schedule.select("game_date", "game_id"), on=["game_date", "game_id"], how="anti").height == 0
+    assert (
+        predictions.select("game_date", "game_id")
+        .unique()
+        .join(schedule.select("game_date", "game_id"), on=["game_date", "game_id"], how="anti")
+        .height
+        == 0
+    )
 
     # Exports: one file per game day of the range, none for days without games; tonight = last game day.
     for day in MAIN_DAYS:
@@ -311,8 +324,12 @@ def test_features_and_predictions_for_d_ignore_d_box_scores(main_lake: MainLake,
     full, blind = main_lake.lake, lake
     box_key = ("nba_raw", "bdl_player_boxscores")
     assert _read(full, box_key, [d]).height > 0 and _read(blind, box_key, [d]).height == 0
-    for key in [("nba_raw", "nbac_schedule"), ("nba_raw", "odds_api_player_points_props"),
-                ("nba_precompute", "ml_feature_store"), ("nba_predictions", "player_prop_predictions")]:
+    for key in [
+        ("nba_raw", "nbac_schedule"),
+        ("nba_raw", "odds_api_player_points_props"),
+        ("nba_precompute", "ml_feature_store"),
+        ("nba_predictions", "player_prop_predictions"),
+    ]:
         assert _read(full, key, [d]).height > 0, key
         _assert_same_rows(_read(blind, key, [d]), _read(full, key, [d]), f"{'.'.join(key)} on {d}")
     # Everything before D is the same in both lakes too.
@@ -330,10 +347,7 @@ def _lake_materializations(
     result: dg.ExecuteInProcessResult,
 ) -> dict[tuple[str, str], list[dg.AssetMaterialization]]:
     events = result.get_asset_materialization_events()
-    return {
-        key: [e.materialization for e in events if e.asset_key == dg.AssetKey(list(key))]
-        for key in LAKE_TABLES
-    }
+    return {key: [e.materialization for e in events if e.asset_key == dg.AssetKey(list(key))] for key in LAKE_TABLES}
 
 
 def _schema_pairs(table_schema: dg.TableSchema) -> list[tuple[str, str]]:
@@ -385,7 +399,8 @@ def test_history_window_loads_as_one_frame_equal_to_single_days(main_lake: MainL
     day = date(2024, 11, 1)
     upstream = mapping.get_upstream_mapped_partitions_result_for_partitions(
         game_date_partitions.empty_subset().with_partition_keys([day.isoformat()]),
-        game_date_partitions, game_date_partitions,
+        game_date_partitions,
+        game_date_partitions,
     ).partitions_subset
     (key_range,) = upstream.get_partition_key_ranges(game_date_partitions)
     assert (key_range.start, key_range.end) == ((day - timedelta(days=365)).isoformat(), "2024-10-31")
@@ -393,17 +408,25 @@ def test_history_window_loads_as_one_frame_equal_to_single_days(main_lake: MainL
     manager = LakehouseIOManager(lake_dir=str(main_lake.lake))
     instance = main_lake.instance
     context = dg.build_input_context(
-        asset_key=history, asset_partition_key_range=key_range, asset_partitions_def=game_date_partitions,
-        upstream_output=dg.build_output_context(asset_key=history), instance=instance,
+        asset_key=history,
+        asset_partition_key_range=key_range,
+        asset_partitions_def=game_date_partitions,
+        upstream_output=dg.build_output_context(asset_key=history),
+        instance=instance,
     )
     window = manager.load_input(context)
     assert isinstance(window, pl.DataFrame)
     assert window.schema == schema_for("nba_analytics", "player_game_summary")
 
     def single(d: date) -> pl.DataFrame:
-        return manager.load_input(dg.build_input_context(
-            asset_key=history, partition_key=d.isoformat(), asset_partitions_def=game_date_partitions,
-            instance=instance))
+        return manager.load_input(
+            dg.build_input_context(
+                asset_key=history,
+                partition_key=d.isoformat(),
+                asset_partitions_def=game_date_partitions,
+                instance=instance,
+            )
+        )
 
     # Single-day loads of every stored partition of the window (a never-materialized day loads as
     # no rows: checked at both ends of the gaps rather than 340 times).
@@ -423,9 +446,7 @@ def test_history_window_loads_as_one_frame_equal_to_single_days(main_lake: MainL
     assert window.height == sum(f.height for f in singles) > 0
 
 
-def test_renamed_stats_field_fails_the_run_and_keeps_the_stored_partition(
-    main_lake: MainLake, workdir: Path
-) -> None:
+def test_renamed_stats_field_fails_the_run_and_keeps_the_stored_partition(main_lake: MainLake, workdir: Path) -> None:
     archive = workdir / "replay_bad"
     shutil.copytree(main_lake.archive, archive)
     stats = archive / "balldontlie" / "v1" / "stats" / f"{BAD_DAY.isoformat()}.json"

@@ -135,9 +135,7 @@ def test_box_scores_round_trip_through_stats_games_and_schedule(
         assert g["datetime"] == (tip.strftime("%Y-%m-%dT%H:%M:%S.000Z") if tip else None)
 
 
-def test_stats_pagination_walks_pages_without_duplicates_or_gaps(
-    client: httpx.Client, box: pl.DataFrame
-) -> None:
+def test_stats_pagination_walks_pages_without_duplicates_or_gaps(client: httpx.Client, box: pl.DataFrame) -> None:
     rows, pages = _all_stats(client, AFTER, per_page=10)
     ids = [r["id"] for r in rows]
     assert pages >= 3
@@ -259,9 +257,7 @@ def _tree(root: Path) -> dict[str, bytes]:
     return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
 
 
-def test_build_is_deterministic_and_failures_keep_the_old_archive(
-    cuts: dict[str, Path], tmp_path: Path
-) -> None:
+def test_build_is_deterministic_and_failures_keep_the_old_archive(cuts: dict[str, Path], tmp_path: Path) -> None:
     a, b = tmp_path / "a" / "replay", tmp_path / "b" / "replay"
     build_archive([cuts["box_before"], cuts["box_after"]], [cuts["lines"]], a)
     build_archive([cuts["box_before"], cuts["box_after"]], [cuts["lines"]], b)
@@ -285,9 +281,7 @@ def test_build_is_deterministic_and_failures_keep_the_old_archive(
     assert (not_archive / "keep.txt").exists()
 
 
-def test_prices_and_recorded_snapshot_times(
-    cuts: dict[str, Path], lines: pl.DataFrame, tmp_path: Path
-) -> None:
+def test_prices_and_recorded_snapshot_times(cuts: dict[str, Path], lines: pl.DataFrame, tmp_path: Path) -> None:
     event_id = sorted(lines["event_id"].unique())[0]
     one = lines.filter(pl.col("event_id") == event_id, pl.col("bookmaker") == "prizepicks")
     snap = dt.datetime(2024, 11, 15, 17, 1, 8, tzinfo=dt.UTC)

@@ -1,12 +1,12 @@
 """Phase 6: JSON files for the web front end under ``$NBA_LAKE_DIR/exports/v1/``."""
 
-
 from datetime import UTC, datetime
 
 import dagster as dg
 import polars as pl
 
 from nba_assets import config
+from nba_assets.assets.common import same_day
 from nba_assets.partitions import game_date_partitions
 from nba_assets.transforms.exports import day_document, latest_exported_day, write_json
 
@@ -17,14 +17,15 @@ from nba_assets.transforms.exports import day_document, latest_exported_day, wri
     backfill_policy=dg.BackfillPolicy.single_run(),
     group_name="exports",
     ins={
-        "predictions": dg.AssetIn(key=["nba_predictions", "player_prop_predictions"]),
-        "schedule": dg.AssetIn(key=["nba_raw", "nbac_schedule"]),
+        "predictions": same_day("nba_predictions", "player_prop_predictions"),
+        "schedule": same_day("nba_raw", "nbac_schedule"),
     },
     description="exports/v1/predictions/{date}.json for each game date, and tonight/all-players.json "
-                "for the latest game date exported.",
+    "for the latest game date exported.",
 )
-def predictions_json(context: dg.AssetExecutionContext, predictions: pl.DataFrame,
-                     schedule: pl.DataFrame) -> dg.MaterializeResult:
+def predictions_json(
+    context: dg.AssetExecutionContext, predictions: pl.DataFrame, schedule: pl.DataFrame
+) -> dg.MaterializeResult:
     root = config.exports_dir()
     generated = datetime.now(UTC)
     days = sorted(schedule["game_date"].unique().to_list())

@@ -1,33 +1,31 @@
 """Phase 5: predictions against the pre-tip line."""
 
-
 from datetime import UTC, datetime
 
 import dagster as dg
 import polars as pl
 
-from nba_assets.partitions import game_date_partitions
+from nba_assets.assets.common import lake_asset, same_day
 from nba_assets.predictors import moving_average
-from nba_assets.schemas import column_schema, schema_for
+from nba_assets.schemas import schema_for
 from nba_assets.transforms.lines import consensus_lines
 
 PREDICTIONS = "nba_predictions"
 
 
-@dg.asset(
-    key=[PREDICTIONS, "player_prop_predictions"],
-    partitions_def=game_date_partitions,
-    backfill_policy=dg.BackfillPolicy.single_run(),
-    group_name="predictions",
+@lake_asset(
+    PREDICTIONS,
+    "player_prop_predictions",
+    group="predictions",
     ins={
-        "features": dg.AssetIn(key=["nba_precompute", "ml_feature_store"]),
-        "props": dg.AssetIn(key=["nba_raw", "odds_api_player_points_props"]),
+        "features": same_day("nba_precompute", "ml_feature_store"),
+        "props": same_day("nba_raw", "odds_api_player_points_props"),
     },
-    metadata={"dagster/column_schema": column_schema(PREDICTIONS, "player_prop_predictions")},
     description="One row per player expected on D and system: predicted points, line, OVER/UNDER/PASS/NO_LINE.",
 )
-def player_prop_predictions(context: dg.AssetExecutionContext, features: pl.DataFrame,
-                            props: pl.DataFrame) -> pl.DataFrame:
+def player_prop_predictions(
+    context: dg.AssetExecutionContext, features: pl.DataFrame, props: pl.DataFrame
+) -> pl.DataFrame:
     schema = schema_for(PREDICTIONS, "player_prop_predictions")
     lines = consensus_lines(props)
     frame = moving_average.predict(features, lines).with_columns(

@@ -4,36 +4,31 @@ Every asset computes its whole partition window in one run (``BackfillPolicy.sin
 the same code serves one game date or four seasons.
 """
 
-
 from datetime import UTC, date, datetime, time, timedelta
 
 import dagster as dg
 import polars as pl
 
-from nba_assets.partitions import game_date_partitions, history_before, window_dates
+from nba_assets.assets.common import days_before, lake_asset, same_day
+from nba_assets.partitions import window_dates
 from nba_assets.resources import NbaApis
-from nba_assets.schemas import column_schema, schema_for
+from nba_assets.schemas import schema_for
 from nba_assets.sources.clients import ET, season_of
 from nba_assets.transforms.raw import attach_games_and_players, parse_bdl_stats, parse_event_props, parse_schedule
 
 RAW = "nba_raw"
 SNAPSHOT_LEADS = (timedelta(hours=6), timedelta(minutes=30))  # historical snapshots before each tip-off
 ROSTER_HISTORY_DAYS = 365
-COMMON = dict(
-    partitions_def=game_date_partitions,
-    backfill_policy=dg.BackfillPolicy.single_run(),
-    key_prefix=[RAW],
-    group_name="raw",
-)
 
 
 def _today_et() -> date:
     return datetime.now(ET).date()
 
 
-@dg.asset(
-    **COMMON,
-    metadata={"dagster/column_schema": column_schema(RAW, "nbac_schedule")},
+@lake_asset(
+    RAW,
+    "nbac_schedule",
+    group="raw",
     description="NBA.com scheduleLeagueV2: one row per game with ET game date, tip-off (UTC), teams, status.",
     pool="nba_cdn",
 )
@@ -49,10 +44,11 @@ def nbac_schedule(context: dg.AssetExecutionContext, apis: NbaApis) -> pl.DataFr
     return frame
 
 
-@dg.asset(
-    **COMMON,
-    ins={"nbac_schedule": dg.AssetIn(key=[RAW, "nbac_schedule"])},
-    metadata={"dagster/column_schema": column_schema(RAW, "bdl_player_boxscores")},
+@lake_asset(
+    RAW,
+    "bdl_player_boxscores",
+    group="raw",
+    ins={"nbac_schedule": same_day(RAW, "nbac_schedule")},
     description="balldontlie /v1/stats: one row per player per game played, keyed by nba.com ids.",
     pool="balldontlie",
 )
@@ -71,13 +67,14 @@ def bdl_player_boxscores(context: dg.AssetExecutionContext, apis: NbaApis, nbac_
     return frame
 
 
-@dg.asset(
-    **COMMON,
+@lake_asset(
+    RAW,
+    "odds_api_player_points_props",
+    group="raw",
     ins={
-        "nbac_schedule": dg.AssetIn(key=[RAW, "nbac_schedule"]),
-        "box_history": dg.AssetIn(key=[RAW, "bdl_player_boxscores"], partition_mapping=history_before(ROSTER_HISTORY_DAYS)),
+        "nbac_schedule": same_day(RAW, "nbac_schedule"),
+        "box_history": days_before(RAW, "bdl_player_boxscores", ROSTER_HISTORY_DAYS),
     },
-    metadata={"dagster/column_schema": column_schema(RAW, "odds_api_player_points_props")},
     description=(
         "The Odds API player_points lines (regions us and us_dfs): every snapshot × book × player × line, "
         "with minutes_before_tipoff. Past dates use historical snapshots taken before each tip-off."
@@ -114,8 +111,9 @@ def odds_api_player_points_props(
         props = [f for f in day_frames if f.height]
         if not props:
             continue
-        rosters = box_history.filter(pl.col("game_date") < day).sort("game_date").select(
-            "player_lookup", "player_id", "team")
+        rosters = (
+            box_history.filter(pl.col("game_date") < day).sort("game_date").select("player_lookup", "player_id", "team")
+        )
         frames.append(attach_games_and_players(pl.concat(props, how="diagonal_relaxed"), nbac_schedule, rosters))
     frame = pl.concat(frames) if frames else pl.DataFrame(schema=schema_for(RAW, "odds_api_player_points_props"))
     context.add_output_metadata({"odds_api_quota": dict(client.quota), "snapshots": frame["snapshot_utc"].n_unique()})

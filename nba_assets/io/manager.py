@@ -64,8 +64,9 @@ class LakehouseIOManager(dg.ConfigurableIOManager):
         # Row counts per partition, so each day's materialization shows its own rows.
         step = context.step_context
         for day, rows in stats.rows_by_partition.items():
-            step.add_asset_metadata({"dagster/row_count": rows}, asset_key=context.asset_key,
-                                    partition_key=day.isoformat())
+            step.add_asset_metadata(
+                {"dagster/row_count": rows}, asset_key=context.asset_key, partition_key=day.isoformat()
+            )
 
     def load_input(self, context: dg.InputContext) -> pl.DataFrame:
         table = table_ref(context.asset_key)

@@ -167,7 +167,7 @@ class LocalParquetStore:
             return []
         prefix = f"{PARTITION_COLUMN}="
         return sorted(
-            date.fromisoformat(p.name[len(prefix):])
+            date.fromisoformat(p.name[len(prefix) :])
             for p in base.iterdir()
             if p.name.startswith(prefix) and (p / self.FILE_NAME).exists()
         )

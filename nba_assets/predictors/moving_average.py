@@ -20,8 +20,9 @@ MIN_SIGMA, DEFAULT_SIGMA = 3.0, 6.0
 
 def _normal_cdf(x: pl.Expr) -> pl.Expr:
     return x.map_batches(
-        lambda s: pl.Series([None if v is None else 0.5 * (1.0 + math.erf(v / math.sqrt(2.0))) for v in s],
-                            dtype=pl.Float64),
+        lambda s: pl.Series(
+            [None if v is None else 0.5 * (1.0 + math.erf(v / math.sqrt(2.0))) for v in s], dtype=pl.Float64
+        ),
         return_dtype=pl.Float64,
     )
 
@@ -35,17 +36,24 @@ def predict(features: pl.DataFrame, lines: pl.DataFrame) -> pl.DataFrame:
     p_over = _normal_cdf(edge / sigma)
     out = (
         features.join(
-            lines.filter(pl.col("player_id").is_not_null()).select("game_id", "player_id", "points_line", "line_source"),
-            on=["game_id", "player_id"], how="left",
+            lines.filter(pl.col("player_id").is_not_null()).select(
+                "game_id", "player_id", "points_line", "line_source"
+            ),
+            on=["game_id", "player_id"],
+            how="left",
         )
         .with_columns(pl.when(den > 0).then(num / den).otherwise(None).alias("predicted_points"))
         .with_columns(edge.alias("edge"))
         .with_columns(
             pl.lit(SYSTEM_ID).alias("system_id"),
-            pl.when(pl.col("points_line").is_null()).then(pl.lit("NO_LINE"))
-            .when(pl.col("edge") > EDGE_THRESHOLD).then(pl.lit("OVER"))
-            .when(pl.col("edge") < -EDGE_THRESHOLD).then(pl.lit("UNDER"))
-            .otherwise(pl.lit("PASS")).alias("recommendation"),
+            pl.when(pl.col("points_line").is_null())
+            .then(pl.lit("NO_LINE"))
+            .when(pl.col("edge") > EDGE_THRESHOLD)
+            .then(pl.lit("OVER"))
+            .when(pl.col("edge") < -EDGE_THRESHOLD)
+            .then(pl.lit("UNDER"))
+            .otherwise(pl.lit("PASS"))
+            .alias("recommendation"),
             ((2.0 * p_over - 1.0).abs() * 100.0).round(1).alias("confidence"),
         )
     )

@@ -22,10 +22,20 @@ def _parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     build = sub.add_parser("build", help="build a replay archive from box-score and lines parquet files")
-    build.add_argument("--box-scores", action="append", required=True, metavar="PARQUET",
-                       help="player box-score file (repeatable; files are concatenated)")
-    build.add_argument("--lines", action="append", required=True, metavar="PARQUET",
-                       help="player-points lines file (repeatable; files are concatenated)")
+    build.add_argument(
+        "--box-scores",
+        action="append",
+        required=True,
+        metavar="PARQUET",
+        help="player box-score file (repeatable; files are concatenated)",
+    )
+    build.add_argument(
+        "--lines",
+        action="append",
+        required=True,
+        metavar="PARQUET",
+        help="player-points lines file (repeatable; files are concatenated)",
+    )
     build.add_argument("--out", required=True, metavar="DIR", help="archive directory (replaced atomically)")
 
     serve = sub.add_parser("serve", help="serve an archive over HTTP until Ctrl-C")

@@ -179,9 +179,7 @@ _SLUG_OVERRIDES = {"76ers": "sixers", "Trail Blazers": "blazers"}
 
 def load_teams() -> dict[str, _Team]:
     """Tricode -> team facts from reference/teams.csv (nba.com) and reference/bdl_teams.csv."""
-    nba = pl.read_csv(
-        REFERENCE_DIR / "teams.csv", columns=["team_id", "abbreviation", "nickname", "full_name"]
-    )
+    nba = pl.read_csv(REFERENCE_DIR / "teams.csv", columns=["team_id", "abbreviation", "nickname", "full_name"])
     bdl = pl.read_csv(REFERENCE_DIR / "bdl_teams.csv")
     bdl_by_abbr = {row["abbreviation"]: row for row in bdl.iter_rows(named=True)}
     teams: dict[str, _Team] = {}
@@ -282,9 +280,7 @@ def _date_expr(df: pl.DataFrame, path: Path, column: str) -> pl.Expr:
     bad = df[column].is_not_null() & parsed.is_null()
     if bad.any():
         example = df.filter(bad)[column][0]
-        raise ValueError(
-            f"{path}: column '{column}' has a value that is not a 'YYYY-MM-DD' date: {example!r}"
-        )
+        raise ValueError(f"{path}: column '{column}' has a value that is not a 'YYYY-MM-DD' date: {example!r}")
     return pl.col(column).str.strptime(pl.Date, "%Y-%m-%d").dt.strftime("%Y-%m-%d").alias(column)
 
 
@@ -292,9 +288,7 @@ def _check_tricodes(df: pl.DataFrame, path: Path, columns: Sequence[str], teams:
     for column in columns:
         unknown = sorted(set(df[column].drop_nulls().unique().to_list()) - set(teams))
         if unknown:
-            raise ValueError(
-                f"{path}: column '{column}' has unknown team tricode(s): {', '.join(unknown[:5])}"
-            )
+            raise ValueError(f"{path}: column '{column}' has unknown team tricode(s): {', '.join(unknown[:5])}")
 
 
 _SEASON_RE = r"^\d{4}-\d{2}$"
@@ -359,9 +353,7 @@ def load_box_scores(
     return box, inputs
 
 
-def load_lines(
-    paths: Sequence[PathLike], teams: dict[str, _Team] | None = None
-) -> tuple[pl.DataFrame, list[dict]]:
+def load_lines(paths: Sequence[PathLike], teams: dict[str, _Team] | None = None) -> tuple[pl.DataFrame, list[dict]]:
     """Read, validate and concatenate lines files (exact duplicate rows are dropped)."""
     teams = teams or load_teams()
     frames: list[pl.DataFrame] = []
@@ -585,9 +577,7 @@ def _player_names(box: pl.DataFrame) -> dict[int, tuple[str, str]]:
     return names
 
 
-def _bdl_stats(
-    box: pl.DataFrame, embedded: dict[str, dict], teams: dict[str, _Team]
-) -> dict[str, list[dict]]:
+def _bdl_stats(box: pl.DataFrame, embedded: dict[str, dict], teams: dict[str, _Team]) -> dict[str, list[dict]]:
     names = _player_names(box)
     rows = box.sort("game_date", "game_id", "team", "player_id")
     by_date: dict[str, list[dict]] = defaultdict(list)

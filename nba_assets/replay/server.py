@@ -131,8 +131,10 @@ class ReplayArchive:
         self.root = Path(root)
         manifest_path = self.root / "manifest.json"
         if not manifest_path.is_file():
-            raise ValueError(f"{self.root}: not a replay archive (no manifest.json); build one with "
-                             "`python -m nba_assets.replay build ...`")
+            raise ValueError(
+                f"{self.root}: not a replay archive (no manifest.json); build one with "
+                "`python -m nba_assets.replay build ...`"
+            )
         try:
             manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
         except (OSError, ValueError) as exc:
@@ -290,9 +292,7 @@ class _Router:
         if not dates:
             start, end = _first(query, "start_date"), _first(query, "end_date")
             dates = [
-                d
-                for d in self.archive.bdl_dates(kind)
-                if (start is None or d >= start) and (end is None or d <= end)
+                d for d in self.archive.bdl_dates(kind) if (start is None or d >= start) and (end is None or d <= end)
             ]
         filters: list[tuple[Callable[[dict], Any], set[int]]] = []
         for name, getter in (
@@ -357,8 +357,7 @@ class _Router:
         if not (_first(query, "apiKey") or "").strip():
             return _json(
                 401,
-                {"message": "API key is missing. Pass apiKey as a query parameter.",
-                 "error_code": "MISSING_KEY"},
+                {"message": "API key is missing. Pass apiKey as a query parameter.", "error_code": "MISSING_KEY"},
                 self._charge(0),
             )
         segments = [s for s in path.split("/") if s]
@@ -431,9 +430,7 @@ class _Router:
                     continue
                 chosen.append(stems[-1])
                 body = self.archive.snapshot(event_id, region, stems[-1])
-                bookmakers.extend(
-                    b for b in body["bookmakers"] if not wanted_books or b["key"] in wanted_books
-                )
+                bookmakers.extend(b for b in body["bookmakers"] if not wanted_books or b["key"] in wanted_books)
         bookmakers.sort(key=lambda b: b["key"])
         data = {**event, "bookmakers": bookmakers}
         cost = len(regions) * (10 if historical else 1)
@@ -505,9 +502,7 @@ class ReplayServer:
         httpd.router = self._router
         self._httpd = httpd
         self.port = httpd.server_address[1]
-        self._thread = threading.Thread(
-            target=httpd.serve_forever, name=f"replay-server-{self.port}", daemon=True
-        )
+        self._thread = threading.Thread(target=httpd.serve_forever, name=f"replay-server-{self.port}", daemon=True)
         self._thread.start()
         return self.base_url
 

@@ -57,9 +57,10 @@ class Landing:
             "headers": {k: v for k, v in response.headers.items() if k.lower() not in SECRET_HEADERS},
             "fetched_at": stamp,
         }
-        for target, data in ((path, gzip.compress(response.content, mtime=0)),
-                             (path.with_name(path.name.replace(".json.gz", ".meta.json")),
-                              json.dumps(meta, indent=1).encode())):
+        for target, data in (
+            (path, gzip.compress(response.content, mtime=0)),
+            (path.with_name(path.name.replace(".json.gz", ".meta.json")), json.dumps(meta, indent=1).encode()),
+        ):
             tmp = target.with_name(target.name + ".tmp")
             tmp.write_bytes(data)
             os.replace(tmp, target)

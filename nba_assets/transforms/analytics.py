@@ -28,8 +28,9 @@ def player_game_summary(box: pl.DataFrame, schedule: pl.DataFrame, props: pl.Dat
         (pl.col("fga").sum() + 0.44 * pl.col("fta").sum() + pl.col("tov").sum()).alias("_team_poss_used"),
     )
     opp = team.select("game_id", pl.col("team").alias("opponent"), pl.col("team_pts").alias("opp_pts"))
-    lines = consensus_lines(props).select("game_id", "player_id", "points_line").filter(
-        pl.col("player_id").is_not_null())
+    lines = (
+        consensus_lines(props).select("game_id", "player_id", "points_line").filter(pl.col("player_id").is_not_null())
+    )
     used = pl.col("fga") + 0.44 * pl.col("fta") + pl.col("tov")
     usage = _ratio(100.0 * used * 48.0, pl.col("minutes") * pl.col("_team_poss_used"))
     out = (
@@ -42,10 +43,14 @@ def player_game_summary(box: pl.DataFrame, schedule: pl.DataFrame, props: pl.Dat
             _ratio(pl.col("pts").cast(pl.Float64), 2.0 * (pl.col("fga") + 0.44 * pl.col("fta"))).alias("ts_pct"),
             _ratio(pl.col("fgm") + 0.5 * pl.col("fg3m"), pl.col("fga").cast(pl.Float64)).alias("efg_pct"),
             usage.clip(upper_bound=50.0).alias("usage_rate"),
-            pl.when(pl.col("points_line").is_null()).then(None)
-            .when(pl.col("pts") > pl.col("points_line")).then(pl.lit("OVER"))
-            .when(pl.col("pts") < pl.col("points_line")).then(pl.lit("UNDER"))
-            .otherwise(pl.lit("PUSH")).alias("line_result"),
+            pl.when(pl.col("points_line").is_null())
+            .then(None)
+            .when(pl.col("pts") > pl.col("points_line"))
+            .then(pl.lit("OVER"))
+            .when(pl.col("pts") < pl.col("points_line"))
+            .then(pl.lit("UNDER"))
+            .otherwise(pl.lit("PUSH"))
+            .alias("line_result"),
         )
     )
     return out.select(schema.names()).cast(dict(schema)).sort("game_date", "game_id", "team", "player_id")

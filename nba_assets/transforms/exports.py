@@ -79,5 +79,9 @@ def write_json(path: Path, document: dict) -> None:
 
 
 def latest_exported_day(predictions_dir: Path) -> date | None:
-    days = [date.fromisoformat(p.stem) for p in predictions_dir.glob("????-??-??.json")] if predictions_dir.exists() else []
+    days = (
+        [date.fromisoformat(p.stem) for p in predictions_dir.glob("????-??-??.json")]
+        if predictions_dir.exists()
+        else []
+    )
     return max(days) if days else None

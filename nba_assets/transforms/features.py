@@ -26,10 +26,22 @@ _TARGET = ["game_date", "game_id", "team", "opponent", "is_home", "season"]
 def scheduled_teams(schedule: pl.DataFrame) -> pl.DataFrame:
     """Two rows per scheduled game: each team with its opponent (postponed games left out)."""
     games = schedule.filter(~pl.col("postponed"))
-    home = games.select("game_date", "game_id", pl.col("home_team").alias("team"),
-                        pl.col("away_team").alias("opponent"), pl.lit(True).alias("is_home"), "season")
-    away = games.select("game_date", "game_id", pl.col("away_team").alias("team"),
-                        pl.col("home_team").alias("opponent"), pl.lit(False).alias("is_home"), "season")
+    home = games.select(
+        "game_date",
+        "game_id",
+        pl.col("home_team").alias("team"),
+        pl.col("away_team").alias("opponent"),
+        pl.lit(True).alias("is_home"),
+        "season",
+    )
+    away = games.select(
+        "game_date",
+        "game_id",
+        pl.col("away_team").alias("team"),
+        pl.col("home_team").alias("opponent"),
+        pl.lit(False).alias("is_home"),
+        "season",
+    )
     return pl.concat([home, away]).sort("game_date", "game_id", "team")
 
 
@@ -47,13 +59,19 @@ def expected_players(schedule: pl.DataFrame, history: pl.DataFrame, lines: pl.Da
     targets = scheduled_teams(schedule)
     cols = [*_TARGET, "player_id", "player_lookup", "player_name"]
     if targets.height == 0:
-        return pl.DataFrame(schema={**targets.schema, "player_id": pl.Int64, "player_lookup": pl.String,
-                                    "player_name": pl.String}).select(cols)
+        return pl.DataFrame(
+            schema={**targets.schema, "player_id": pl.Int64, "player_lookup": pl.String, "player_name": pl.String}
+        ).select(cols)
     team_games = _team_games(history)
     # The team's last game strictly before D, by its sequence number.
     last = targets.sort("game_date").join_asof(
         team_games.select("team", pl.col("game_date").alias("_last_date"), "team_seq").sort("_last_date"),
-        left_on="game_date", right_on="_last_date", by="team", strategy="backward", allow_exact_matches=False, check_sortedness=False,
+        left_on="game_date",
+        right_on="_last_date",
+        by="team",
+        strategy="backward",
+        allow_exact_matches=False,
+        check_sortedness=False,
     )
     # A player who played for the team in its game k is on the roster for targets whose last game
     # is k..k+ROSTER_GAMES-1.
@@ -66,14 +84,26 @@ def expected_players(schedule: pl.DataFrame, history: pl.DataFrame, lines: pl.Da
     )
     roster = last.join(appearances.select("team", "team_seq", "player_id"), on=["team", "team_seq"])
     # ... and whose latest game before D was for this team (not traded away since).
-    latest = (
-        history.select("player_id", pl.col("game_date").alias("_seen"), pl.col("team").alias("_latest_team"),
-                       "player_lookup", "player_name")
-        .sort("_seen")
+    latest = history.select(
+        "player_id",
+        pl.col("game_date").alias("_seen"),
+        pl.col("team").alias("_latest_team"),
+        "player_lookup",
+        "player_name",
+    ).sort("_seen")
+    roster = (
+        roster.sort("game_date")
+        .join_asof(
+            latest,
+            left_on="game_date",
+            right_on="_seen",
+            by="player_id",
+            strategy="backward",
+            allow_exact_matches=False,
+            check_sortedness=False,
+        )
+        .filter(pl.col("_latest_team") == pl.col("team"))
     )
-    roster = roster.sort("game_date").join_asof(
-        latest, left_on="game_date", right_on="_seen", by="player_id", strategy="backward", allow_exact_matches=False, check_sortedness=False,
-    ).filter(pl.col("_latest_team") == pl.col("team"))
     roster = roster.select(cols)
     # Players with a pre-tip line on D whom the roster rule did not find.
     if lines.height:
@@ -82,8 +112,15 @@ def expected_players(schedule: pl.DataFrame, history: pl.DataFrame, lines: pl.Da
             .select("game_date", "game_id", "player_id")
             .join(roster.select("game_date", "player_id"), on=["game_date", "player_id"], how="anti")
             .sort("game_date")
-            .join_asof(latest, left_on="game_date", right_on="_seen", by="player_id", strategy="backward",
-                       allow_exact_matches=False, check_sortedness=False)
+            .join_asof(
+                latest,
+                left_on="game_date",
+                right_on="_seen",
+                by="player_id",
+                strategy="backward",
+                allow_exact_matches=False,
+                check_sortedness=False,
+            )
             .rename({"_latest_team": "team"})
             .join(targets, on=["game_date", "game_id", "team"], how="inner")
             .select(cols)
@@ -127,20 +164,38 @@ def feature_store(schedule: pl.DataFrame, history: pl.DataFrame, lines: pl.DataF
         return pl.DataFrame(schema=schema)
     out = (
         players.sort("game_date")
-        .join_asof(_player_rolling(history), left_on="game_date", right_on="_last_game", by="player_id",
-                   strategy="backward", allow_exact_matches=False, check_sortedness=False)
-        .join_asof(_opponent_allowed(history), left_on="game_date", right_on="_opp_last", by="opponent",
-                   strategy="backward", allow_exact_matches=False, check_sortedness=False)
+        .join_asof(
+            _player_rolling(history),
+            left_on="game_date",
+            right_on="_last_game",
+            by="player_id",
+            strategy="backward",
+            allow_exact_matches=False,
+            check_sortedness=False,
+        )
+        .join_asof(
+            _opponent_allowed(history),
+            left_on="game_date",
+            right_on="_opp_last",
+            by="opponent",
+            strategy="backward",
+            allow_exact_matches=False,
+            check_sortedness=False,
+        )
     )
     same_season = pl.col("_last_season") == pl.col("season")
-    has_line = lines.filter(pl.col("player_id").is_not_null()).select(
-        "game_date", "player_id", pl.lit(True).alias("has_line")).unique(["game_date", "player_id"])
+    has_line = (
+        lines.filter(pl.col("player_id").is_not_null())
+        .select("game_date", "player_id", pl.lit(True).alias("has_line"))
+        .unique(["game_date", "player_id"])
+    )
     out = out.join(has_line, on=["game_date", "player_id"], how="left").with_columns(
         pl.lit(FEATURE_VERSION).alias("feature_version"),
         pl.when(same_season).then(pl.col("_season_games")).otherwise(0).alias("games_played_season"),
         pl.when(same_season).then(pl.col("_season_avg")).otherwise(None).alias("pts_avg_season"),
         ((pl.col("game_date") - pl.col("_last_game")).dt.total_days() - 1)
-        .clip(upper_bound=MAX_REST_DAYS).alias("days_rest"),
+        .clip(upper_bound=MAX_REST_DAYS)
+        .alias("days_rest"),
         pl.col("has_line").fill_null(False),
     )
     return out.select(schema.names()).cast(dict(schema)).sort("game_date", "game_id", "team", "player_id")

@@ -17,22 +17,36 @@ def grade(predictions: pl.DataFrame, actuals: pl.DataFrame, graded_at: datetime)
     """
     schema = schema_for("nba_predictions", "prediction_accuracy")
     played = actuals.select("game_id", "player_id", pl.col("pts").alias("actual_points"), pl.lit(True).alias("played"))
-    out = predictions.join(played, on=["game_id", "player_id"], how="left").with_columns(
-        pl.col("played").fill_null(False),
-        (pl.col("predicted_points") - pl.col("actual_points")).alias("signed_error"),
-    ).with_columns(
-        pl.col("signed_error").abs().alias("absolute_error"),
-        pl.when(pl.col("actual_points").is_null() | pl.col("points_line").is_null()).then(None)
-        .when(pl.col("actual_points") > pl.col("points_line")).then(pl.lit("OVER"))
-        .when(pl.col("actual_points") < pl.col("points_line")).then(pl.lit("UNDER"))
-        .otherwise(pl.lit("PUSH")).alias("line_outcome"),
-        pl.lit(graded_at).cast(pl.Datetime("us", "UTC")).alias("graded_at"),
-    ).with_columns(
-        pl.when(~pl.col("played")).then(pl.lit("void"))
-        .when(~pl.col("recommendation").is_in(["OVER", "UNDER"])).then(pl.lit("no_bet"))
-        .when(pl.col("line_outcome") == "PUSH").then(pl.lit("push"))
-        .when(pl.col("line_outcome") == pl.col("recommendation")).then(pl.lit("correct"))
-        .otherwise(pl.lit("incorrect")).alias("grade")
+    out = (
+        predictions.join(played, on=["game_id", "player_id"], how="left")
+        .with_columns(
+            pl.col("played").fill_null(False),
+            (pl.col("predicted_points") - pl.col("actual_points")).alias("signed_error"),
+        )
+        .with_columns(
+            pl.col("signed_error").abs().alias("absolute_error"),
+            pl.when(pl.col("actual_points").is_null() | pl.col("points_line").is_null())
+            .then(None)
+            .when(pl.col("actual_points") > pl.col("points_line"))
+            .then(pl.lit("OVER"))
+            .when(pl.col("actual_points") < pl.col("points_line"))
+            .then(pl.lit("UNDER"))
+            .otherwise(pl.lit("PUSH"))
+            .alias("line_outcome"),
+            pl.lit(graded_at).cast(pl.Datetime("us", "UTC")).alias("graded_at"),
+        )
+        .with_columns(
+            pl.when(~pl.col("played"))
+            .then(pl.lit("void"))
+            .when(~pl.col("recommendation").is_in(["OVER", "UNDER"]))
+            .then(pl.lit("no_bet"))
+            .when(pl.col("line_outcome") == "PUSH")
+            .then(pl.lit("push"))
+            .when(pl.col("line_outcome") == pl.col("recommendation"))
+            .then(pl.lit("correct"))
+            .otherwise(pl.lit("incorrect"))
+            .alias("grade")
+        )
     )
     return out.select(schema.names()).cast(dict(schema)).sort("game_date", "game_id", "player_id", "system_id")
 

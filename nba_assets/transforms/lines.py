@@ -21,13 +21,19 @@ def consensus_lines(props: pl.DataFrame) -> pl.DataFrame:
     """One row per (game, player) with a pre-tip line; player_id may be null (unresolved name)."""
     snap = pretip(props).filter(pl.col("game_id").is_not_null())
     if snap.height == 0:
-        return pl.DataFrame(schema={"game_date": pl.Date, "game_id": pl.String, "player_id": pl.Int64,
-                                    "player_lookup": pl.String, "points_line": pl.Float64,
-                                    "line_source": pl.String, "n_books": pl.Int64})
+        return pl.DataFrame(
+            schema={
+                "game_date": pl.Date,
+                "game_id": pl.String,
+                "player_id": pl.Int64,
+                "player_lookup": pl.String,
+                "points_line": pl.Float64,
+                "line_source": pl.String,
+                "n_books": pl.Int64,
+            }
+        )
     keys = ["game_date", "game_id", "player_lookup"]
-    latest = snap.filter(
-        pl.col("snapshot_utc") == pl.col("snapshot_utc").max().over([*keys, "bookmaker"])
-    )
+    latest = snap.filter(pl.col("snapshot_utc") == pl.col("snapshot_utc").max().over([*keys, "bookmaker"]))
     imbalance = (pl.col("over_price").cast(pl.Float64) - pl.col("under_price").cast(pl.Float64)).abs()
     per_book = (
         latest.with_columns(imbalance.alias("_imb"))

@@ -44,6 +44,7 @@ def _utc(value: str | None) -> datetime | None:
 
 # ---------------------------------------------------------------- schedule (NBA.com)
 
+
 def parse_schedule(bodies: Iterable[dict[str, Any]], days: set[date], source: str = "nba schedule") -> pl.DataFrame:
     """Games of ``scheduleLeagueV2`` bodies whose ET game date is in ``days``."""
     rows = []
@@ -75,11 +76,15 @@ def parse_schedule(bodies: Iterable[dict[str, Any]], days: set[date], source: st
     schema = schema_for("nba_raw", "nbac_schedule")
     frame = pl.DataFrame(rows, schema=schema, orient="row") if rows else pl.DataFrame(schema=schema)
     # Regular-season and later games only: preseason ids start 001, the All-Star game 003.
-    return frame.filter(~pl.col("game_id").str.slice(0, 3).is_in(["001", "003"])).unique(
-        "game_id", keep="last").sort("game_date", "game_id")
+    return (
+        frame.filter(~pl.col("game_id").str.slice(0, 3).is_in(["001", "003"]))
+        .unique("game_id", keep="last")
+        .sort("game_date", "game_id")
+    )
 
 
 # ---------------------------------------------------------------- box scores (balldontlie)
+
 
 def _minutes(value: Any, where: str) -> int:
     if value in (None, ""):
@@ -113,8 +118,9 @@ def parse_bdl_stats(pages_by_day: Mapping[date, Iterable[dict[str, Any]]], sched
     if not rows:
         return pl.DataFrame(schema=schema)
     frame = pl.DataFrame(rows, infer_schema_length=None)
-    games = schedule.select("game_date", "game_id", pl.col("home_team").alias("_home"),
-                            pl.col("away_team").alias("_away"))
+    games = schedule.select(
+        "game_date", "game_id", pl.col("home_team").alias("_home"), pl.col("away_team").alias("_away")
+    )
     frame = frame.join(games, on=["game_date", "_home", "_away"], how="left")
     unmatched = frame.filter(pl.col("game_id").is_null()).select("game_date", "_home", "_away").unique()
     if unmatched.height:
@@ -162,6 +168,7 @@ def _bdl_rows(pages: Iterable[dict[str, Any]], game_date: date, teams: dict[int,
 
 
 # ---------------------------------------------------------------- props (The Odds API)
+
 
 def parse_event_props(body: dict[str, Any] | None, snapshot_utc: datetime, game_date: date) -> pl.DataFrame:
     """One event's ``player_points`` odds body -> one row per bookmaker, player and line.
@@ -217,9 +224,7 @@ def parse_event_props(body: dict[str, Any] | None, snapshot_utc: datetime, game_
     return frame
 
 
-def attach_games_and_players(
-    props: pl.DataFrame, schedule: pl.DataFrame, rosters: pl.DataFrame
-) -> pl.DataFrame:
+def attach_games_and_players(props: pl.DataFrame, schedule: pl.DataFrame, rosters: pl.DataFrame) -> pl.DataFrame:
     """Maps events to nba.com games (by date and full team names) and quoted names to player ids.
 
     ``rosters`` holds each player's latest team before the game date (player_lookup, player_id,
@@ -232,10 +237,12 @@ def attach_games_and_players(
     if props.height == 0:
         return pl.DataFrame(schema=schema)
     names = nba_teams().select("full_name", "abbreviation")
-    games = schedule.select("game_date", "game_id", pl.col("home_team").alias("_home_abbr"),
-                            pl.col("away_team").alias("_away_abbr"))
-    latest = rosters.select("player_lookup", pl.col("player_id").alias("_cand_id"),
-                            pl.col("team").alias("_cand_team")).unique("player_lookup", keep="last")
+    games = schedule.select(
+        "game_date", "game_id", pl.col("home_team").alias("_home_abbr"), pl.col("away_team").alias("_away_abbr")
+    )
+    latest = rosters.select(
+        "player_lookup", pl.col("player_id").alias("_cand_id"), pl.col("team").alias("_cand_team")
+    ).unique("player_lookup", keep="last")
     props = (
         props.join(names.rename({"full_name": "_home", "abbreviation": "_home_abbr"}), on="_home", how="left")
         .join(names.rename({"full_name": "_away", "abbreviation": "_away_abbr"}), on="_away", how="left")
@@ -245,7 +252,11 @@ def attach_games_and_players(
     props = resolve_player_ids(props.with_columns(pl.col("_cand_id").alias("player_id")))
     props = props.with_columns(
         pl.when((pl.col("_cand_team") == pl.col("_home_abbr")) | (pl.col("_cand_team") == pl.col("_away_abbr")))
-        .then(pl.col("_cand_team")).alias("team")
+        .then(pl.col("_cand_team"))
+        .alias("team")
     )
-    return props.select(schema.names()).cast(dict(schema)).sort(
-        "game_id", "snapshot_utc", "bookmaker", "player_lookup", "line")
+    return (
+        props.select(schema.names())
+        .cast(dict(schema))
+        .sort("game_id", "snapshot_utc", "bookmaker", "player_lookup", "line")
+    )
