@@ -61,6 +61,10 @@ class LakehouseIOManager(dg.ConfigurableIOManager):
                 "run_window_empty_partitions": stats.empty_partitions,
             }
         )
+        context.log.info(
+            f"{table}: wrote {stats.rows:,} rows to {stats.partitions} partitions "
+            f"{days[0].isoformat()}..{days[-1].isoformat()} ({stats.empty_partitions} empty)"
+        )
         # Row counts per partition, so each day's materialization shows its own rows.
         step = context.step_context
         for day, rows in stats.rows_by_partition.items():
