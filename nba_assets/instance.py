@@ -1,6 +1,9 @@
 """Writes the Dagster instance configuration (``$DAGSTER_HOME/dagster.yaml``).
 
 One concurrency pool per API, so a backfill never runs two steps against the same API at once.
+The daemon (``dg dev`` / ``dagster-daemon run``) evaluates the automation condition sensors (one per
+phase, in parallel threads), the edge sensors and schedules, the freshness checks' sensor and the
+alert sensors; run monitoring marks runs whose worker died as failed (the failure alert fires).
 """
 
 from __future__ import annotations
@@ -20,6 +23,25 @@ concurrency:
     granularity: op
   runs:
     max_concurrent_runs: 2
+# Declarative automation through AutomationConditionSensorDefinitions (nba_assets/sensors.py),
+# evaluated in threads so one phase's slow evaluation does not hold back the others.
+auto_materialize:
+  enabled: true
+  use_sensors: true
+  use_threads: true
+  num_workers: 4
+sensors:
+  use_threads: true
+  num_workers: 4
+schedules:
+  use_threads: true
+  num_workers: 2
+# FreshnessPolicy states for the UI (player_prop_predictions, exports/predictions_json).
+freshness:
+  enabled: true
+run_monitoring:
+  enabled: true
+  poll_interval_seconds: 60
 """
 
 

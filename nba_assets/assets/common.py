@@ -2,13 +2,32 @@
 
 import dagster as dg
 
+from nba_assets.automation import condition_for_group, freshness_policy_for
 from nba_assets.partitions import game_date_partitions, history_before
 from nba_assets.schemas import column_schema
 
+_PHASE_DEFAULT = object()
 
-def lake_asset(dataset: str, table: str, *, group: str, description: str, ins=None, metadata=None, **kwargs):
+
+def lake_asset(
+    dataset: str,
+    table: str,
+    *,
+    group: str,
+    description: str,
+    ins=None,
+    metadata=None,
+    automation_condition=_PHASE_DEFAULT,
+    **kwargs,
+):
     """``@asset`` for the lake table ``dataset/table``: daily game-date partitions, one run per
-    backfill, its declared schema published as ``dagster/column_schema``."""
+    backfill, its declared schema published as ``dagster/column_schema``, and the automation
+    condition of its phase (``nba_assets.automation.condition_for_group``; pass
+    ``automation_condition=`` to override it, ``None`` for none)."""
+    if automation_condition is _PHASE_DEFAULT:
+        automation_condition = condition_for_group(group)
+    if "freshness_policy" not in kwargs and freshness_policy_for(dataset, table) is not None:
+        kwargs["freshness_policy"] = freshness_policy_for(dataset, table)
     return dg.asset(
         key=[dataset, table],
         partitions_def=game_date_partitions,
@@ -17,6 +36,7 @@ def lake_asset(dataset: str, table: str, *, group: str, description: str, ins=No
         ins=ins or {},
         metadata={"dagster/column_schema": column_schema(dataset, table), **(metadata or {})},
         description=description,
+        automation_condition=automation_condition,
         **kwargs,
     )
 
