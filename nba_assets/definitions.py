@@ -5,11 +5,11 @@ from __future__ import annotations
 import dagster as dg
 
 from nba_assets import config
-from nba_assets.assets import analytics, exports, grading, precompute, predictions, raw
+from nba_assets.assets import analytics, exports, grading, ingest, precompute, predictions, raw
 from nba_assets.io.manager import LakehouseIOManager
 from nba_assets.resources import apis_from_env
 
-ASSET_MODULES = [raw, analytics, precompute, predictions, grading, exports]
+ASSET_MODULES = [ingest, raw, analytics, precompute, predictions, grading, exports]
 
 
 def build_definitions() -> dg.Definitions:

@@ -36,6 +36,11 @@ class NbaApis(dg.ConfigurableResource):
     odds_api_base_url: str = ""
     replay_dir: str = ""
     lake_dir: str = ""
+    connect_timeout: float = 5.0
+    read_timeout: float = 30.0
+    max_attempts: int = 5
+    max_total_seconds: float = 120.0
+    backoff_base: float = 0.5
 
     _replay = PrivateAttr(default=None)
     _sources: list[HttpSource] = PrivateAttr(default_factory=list)
@@ -65,10 +70,21 @@ class NbaApis(dg.ConfigurableResource):
             return self._replay.base_url
         return configured or REAL_BASE_URLS[name]
 
+    def landing_root(self) -> Path:
+        """Where bodies and fetch records land: ``$NBA_LAKE_DIR/landing``."""
+        return (Path(self.lake_dir) if self.lake_dir else config.lake_dir()) / "landing"
+
     def _source(self, name: str, configured: str, **kwargs) -> HttpSource:
-        lake = Path(self.lake_dir) if self.lake_dir else config.lake_dir()
         source = HttpSource(
-            name=name, base_url=self._base(name, configured), landing=Landing(lake / "landing"), **kwargs
+            name=name,
+            base_url=self._base(name, configured),
+            landing=Landing(self.landing_root()),
+            connect_timeout=self.connect_timeout,
+            read_timeout=self.read_timeout,
+            max_attempts=self.max_attempts,
+            max_total_seconds=self.max_total_seconds,
+            backoff_base=self.backoff_base,
+            **kwargs,
         )
         self._sources.append(source)
         return source

@@ -1,45 +1,68 @@
-"""Phases 1–2: call the APIs (bodies landed untouched first), parse into raw tables.
+"""Phase 2: raw tables parsed from the landing zone only (the ``landing/*`` assets call the APIs).
 
-Every asset computes its whole partition window in one run (``BackfillPolicy.single_run()``), so
-the same code serves one game date or four seasons.
+Re-materializing a raw table replays the current parsers over the bodies already landed for its
+window, without any request: schedule and box scores from the newest complete fetch of each day,
+props from every snapshot ever landed for the day (snapshots accumulate). Every asset computes its
+whole partition window in one run (``BackfillPolicy.single_run()``).
 """
 
-from datetime import UTC, date, datetime, time, timedelta
+from collections import defaultdict
+from datetime import UTC, date, datetime
+from pathlib import Path
 
 import dagster as dg
 import polars as pl
 
+from nba_assets import config
 from nba_assets.assets.common import days_before, lake_asset, same_day
+from nba_assets.assets.ingest import PROPS_FEED, SCHEDULE_FEED, STATS_FEED, final_game_days
 from nba_assets.partitions import window_dates
-from nba_assets.resources import NbaApis
 from nba_assets.schemas import schema_for
-from nba_assets.sources.clients import ET, season_of
+from nba_assets.sources.landing import LandedFile, fetch_records, latest_fetches
 from nba_assets.transforms.raw import attach_games_and_players, parse_bdl_stats, parse_event_props, parse_schedule
 
 RAW = "nba_raw"
-SNAPSHOT_LEADS = (timedelta(hours=6), timedelta(minutes=30))  # historical snapshots before each tip-off
 ROSTER_HISTORY_DAYS = 365
 
 
-def _today_et() -> date:
-    return datetime.now(ET).date()
+def _landing() -> Path:
+    return config.landing_dir()
+
+
+def _require(records: dict[date, object], days: list[date], asset: str) -> None:
+    missing = [d for d in days if d not in records]
+    if missing:
+        shown = ", ".join(d.isoformat() for d in missing[:5])
+        raise dg.Failure(
+            description=(
+                f"no complete landing of {asset} for {len(missing)} game date(s) ({shown}"
+                f"{', ...' if len(missing) > 5 else ''}) under {_landing()}: materialize {asset} for them first"
+            ),
+            allow_retries=False,
+        )
 
 
 @lake_asset(
     RAW,
     "nbac_schedule",
     group="raw",
-    description="NBA.com scheduleLeagueV2: one row per game with ET game date, tip-off (UTC), teams, status.",
-    pool="nba_cdn",
+    deps=[dg.AssetKey(["landing", "nba_schedule_payloads"])],
+    description="NBA.com scheduleLeagueV2 (from landing): one row per game with ET game date, tip-off (UTC), teams.",
 )
-def nbac_schedule(context: dg.AssetExecutionContext, apis: NbaApis) -> pl.DataFrame:
+def nbac_schedule(context: dg.AssetExecutionContext) -> pl.DataFrame:
     days = window_dates(context)
-    client = apis.schedule()
-    bodies = []
-    for season in sorted({season_of(d) for d in days}):
-        first = min(d for d in days if season_of(d) == season)
-        bodies.append(client.season_schedule(season, first))
-    frame = parse_schedule(bodies, set(days))
+    root = _landing()
+    records = latest_fetches(root, SCHEDULE_FEED, days)
+    _require(records, days, "landing/nba_schedule_payloads")
+    days_by_file: dict[str, set[date]] = defaultdict(set)
+    for day, record in records.items():
+        for file in record.files:
+            days_by_file[file.path].add(day)
+    frames = [
+        parse_schedule([LandedFile(path, "schedule").body(root)], wanted, source=f"landing file {path}")
+        for path, wanted in sorted(days_by_file.items())
+    ]
+    frame = pl.concat(frames).unique("game_id", keep="last").sort("game_date", "game_id")
     context.log.info(f"schedule: {frame.height} games on {frame['game_date'].n_unique()} of {len(days)} days")
     return frame
 
@@ -48,16 +71,17 @@ def nbac_schedule(context: dg.AssetExecutionContext, apis: NbaApis) -> pl.DataFr
     RAW,
     "bdl_player_boxscores",
     group="raw",
+    deps=[dg.AssetKey(["landing", "bdl_stats_payloads"])],
     ins={"nbac_schedule": same_day(RAW, "nbac_schedule")},
-    description="balldontlie /v1/stats: one row per player per game played, keyed by nba.com ids.",
-    pool="balldontlie",
+    description="balldontlie /v1/stats (from landing): one row per player per game played, keyed by nba.com ids.",
 )
-def bdl_player_boxscores(context: dg.AssetExecutionContext, apis: NbaApis, nbac_schedule: pl.DataFrame) -> pl.DataFrame:
-    client = apis.balldontlie()
-    final_days = sorted(
-        nbac_schedule.filter((pl.col("game_status") == 3) & ~pl.col("postponed"))["game_date"].unique().to_list()
-    )
-    frame = parse_bdl_stats({day: client.stats(day) for day in final_days}, nbac_schedule)
+def bdl_player_boxscores(context: dg.AssetExecutionContext, nbac_schedule: pl.DataFrame) -> pl.DataFrame:
+    root = _landing()
+    days = final_game_days(nbac_schedule)
+    records = latest_fetches(root, STATS_FEED, days)
+    _require(records, days, "landing/bdl_stats_payloads")
+    pages = {day: [(f.path, f.body(root)) for f in records[day].files] for day in days}
+    frame = parse_bdl_stats(pages, nbac_schedule)
     unresolved = frame.filter(pl.col("player_id").is_null())
     if unresolved.height:
         context.log.warning(
@@ -67,54 +91,66 @@ def bdl_player_boxscores(context: dg.AssetExecutionContext, apis: NbaApis, nbac_
     return frame
 
 
+def _snapshot_frames(root: Path, file: LandedFile, day: date) -> pl.DataFrame:
+    """One landed event-odds body: historical bodies carry their snapshot time; a live body's
+    snapshot is the moment it was fetched (from its ``.meta.json``)."""
+    body = file.body(root)
+    if isinstance(body, dict) and "timestamp" in body and "data" in body:
+        snapshot = _utc(body["timestamp"]) or _utc(file.meta(root)["fetched_at"])
+        body = body["data"]
+    else:
+        snapshot = _utc(file.meta(root)["fetched_at"])
+    return parse_event_props(body, snapshot, day, file=f"landing file {file.path}")
+
+
+def _utc(value: str | None) -> datetime | None:
+    if not value:
+        return None
+    if "-" not in value[:8]:  # a landing stamp: 20241101T143000123456Z
+        return datetime.strptime(value, "%Y%m%dT%H%M%S%fZ").replace(tzinfo=UTC)
+    return datetime.fromisoformat(value.replace("Z", "+00:00")).astimezone(UTC)
+
+
 @lake_asset(
     RAW,
     "odds_api_player_points_props",
     group="raw",
+    deps=[dg.AssetKey(["landing", "odds_player_points_payloads"])],
     ins={
         "nbac_schedule": same_day(RAW, "nbac_schedule"),
         "box_history": days_before(RAW, "bdl_player_boxscores", ROSTER_HISTORY_DAYS),
     },
     description=(
-        "The Odds API player_points lines (regions us and us_dfs): every snapshot × book × player × line, "
-        "with minutes_before_tipoff. Past dates use historical snapshots taken before each tip-off."
+        "The Odds API player_points lines (regions us and us_dfs; from landing): every snapshot ever landed × "
+        "book × player × line, with minutes_before_tipoff. Past dates use historical snapshots before tip-off."
     ),
-    pool="odds_api",
 )
 def odds_api_player_points_props(
-    context: dg.AssetExecutionContext, apis: NbaApis, nbac_schedule: pl.DataFrame, box_history: pl.DataFrame
+    context: dg.AssetExecutionContext, nbac_schedule: pl.DataFrame, box_history: pl.DataFrame
 ) -> pl.DataFrame:
-    client = apis.odds()
-    regions = "us,us_dfs"
-    now = datetime.now(UTC)
+    root = _landing()
     frames = []
     game_days = sorted(nbac_schedule.filter(~pl.col("postponed"))["game_date"].unique().to_list())
+    files_read = 0
     for day in game_days:
-        live = day >= _today_et()
-        at = None if live else min(now, datetime.combine(day, time(10), ET).astimezone(UTC))
-        _, events = client.events(day, at)
-        day_frames = []
-        for event in events:
-            commence = datetime.fromisoformat(event["commence_time"].replace("Z", "+00:00"))
-            if live:
-                if commence > now:
-                    snap, body = client.event_player_points(event["id"], regions, day, None)
-                    day_frames.append(parse_event_props(body, snap, day))
-                continue
-            seen = set()
-            for lead in SNAPSHOT_LEADS:
-                snap, body = client.event_player_points(event["id"], regions, day, commence - lead)
-                if snap in seen:
-                    continue
-                seen.add(snap)
-                day_frames.append(parse_event_props(body, snap, day))
+        # Every complete fetch of the day, oldest first; a snapshot landed twice keeps its newest copy.
+        seen: dict[str, LandedFile] = {}
+        for record in fetch_records(root, PROPS_FEED, day):
+            for file in record.files:
+                if file.kind == "event_odds":
+                    seen[file.path] = file
+        day_frames = [_snapshot_frames(root, f, day) for f in seen.values()]
+        files_read += len(day_frames)
         props = [f for f in day_frames if f.height]
         if not props:
             continue
+        day_props = pl.concat(props, how="diagonal_relaxed").unique(
+            ["event_id", "snapshot_utc", "bookmaker", "player_name_quoted", "line"], keep="last", maintain_order=True
+        )
         rosters = (
             box_history.filter(pl.col("game_date") < day).sort("game_date").select("player_lookup", "player_id", "team")
         )
-        frames.append(attach_games_and_players(pl.concat(props, how="diagonal_relaxed"), nbac_schedule, rosters))
+        frames.append(attach_games_and_players(day_props, nbac_schedule, rosters))
     frame = pl.concat(frames) if frames else pl.DataFrame(schema=schema_for(RAW, "odds_api_player_points_props"))
-    context.add_output_metadata({"odds_api_quota": dict(client.quota), "snapshots": frame["snapshot_utc"].n_unique()})
+    context.add_output_metadata({"landed_files_parsed": files_read, "snapshots": frame["snapshot_utc"].n_unique()})
     return frame

@@ -1,7 +1,8 @@
 """The three API clients: NBA.com schedule, balldontlie v1, The Odds API v4.
 
-Each returns parsed JSON bodies exactly as received (after landing them); turning bodies into
-tables is the job of the pure parsers in ``nba_assets.transforms.raw``.
+Each returns ``Fetched`` responses (decoded JSON and the landing file the body was written to
+before anything looked at it); turning landed bodies into tables is the job of the pure parsers
+in ``nba_assets.transforms.raw``.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from nba_assets.sources.http import HttpSource, SourceError
+from nba_assets.sources.http import Fetched, HttpSource, SourceError
 
 ET = ZoneInfo("America/New_York")
 
@@ -42,11 +43,13 @@ class NbaScheduleClient:
     def __init__(self, cdn: HttpSource, stats: HttpSource):
         self.cdn, self.stats = cdn, stats
 
-    def season_schedule(self, season: str, game_date: date) -> dict[str, Any]:
-        body = self.cdn.get(self.CDN_PATH, {}, game_date).json()
-        if body.get("leagueSchedule", {}).get("seasonYear") == season:
-            return body
-        return self.stats.get(self.STATS_PATH, {"LeagueID": "00", "Season": season}, game_date).json()
+    def season_schedule(self, season: str, game_date: date) -> Fetched:
+        """The season's schedule body, landed under ``game_date``."""
+        fetched = self.cdn.get_json(self.CDN_PATH, {}, game_date)
+        body = fetched.body if isinstance(fetched.body, dict) else {}
+        if (body.get("leagueSchedule") or {}).get("seasonYear") == season:
+            return fetched
+        return self.stats.get_json(self.STATS_PATH, {"LeagueID": "00", "Season": season}, game_date)
 
 
 class BallDontLieClient:
@@ -56,25 +59,39 @@ class BallDontLieClient:
         self.source = source
         self.max_pages = max_pages
 
-    def _paged(self, path: str, game_date: date) -> list[dict[str, Any]]:
-        pages: list[dict[str, Any]] = []
+    def _paged(self, path: str, game_date: date, params: list[tuple[str, Any]] | None = None) -> list[Fetched]:
+        pages: list[Fetched] = []
         cursor: int | None = None
+        base = params if params is not None else [("dates[]", game_date.isoformat())]
         for _ in range(self.max_pages):
-            params: list[tuple[str, Any]] = [("dates[]", game_date.isoformat()), ("per_page", 100)]
+            query: list[tuple[str, Any]] = [*base, ("per_page", 100)]
             if cursor is not None:
-                params.append(("cursor", cursor))
-            body = self.source.get(path, params, game_date).json()
-            pages.append(body)
-            cursor = (body.get("meta") or {}).get("next_cursor")
+                query.append(("cursor", cursor))
+            fetched = self.source.get_json(path, query, game_date)
+            pages.append(fetched)
+            meta = fetched.body.get("meta") if isinstance(fetched.body, dict) else None
+            cursor = (meta or {}).get("next_cursor")
             if cursor is None:
                 return pages
         raise SourceError(f"balldontlie {path} for {game_date}: more than {self.max_pages} pages")
 
-    def stats(self, game_date: date) -> list[dict[str, Any]]:
+    def stats(self, game_date: date) -> list[Fetched]:
         return self._paged("/v1/stats", game_date)
 
-    def games(self, game_date: date) -> list[dict[str, Any]]:
+    def games(self, game_date: date) -> list[Fetched]:
         return self._paged("/v1/games", game_date)
+
+    def players(self, game_date: date, search: str | None = None) -> list[Fetched]:
+        """Every player (or those matching ``search``); landed under ``game_date``."""
+        return self._paged("/v1/players", game_date, [("search", search)] if search else [])
+
+    def teams(self, game_date: date) -> Fetched:
+        """The 30 teams (one unpaginated body)."""
+        return self.source.get_json("/v1/teams", {}, game_date)
+
+    def player_injuries(self, game_date: date) -> list[Fetched]:
+        """The current injury report (cursor-paginated)."""
+        return self._paged("/v1/player_injuries", game_date, [])
 
 
 class OddsApiClient:
@@ -85,40 +102,35 @@ class OddsApiClient:
     def __init__(self, source: HttpSource):
         self.source = source
         self.quota: dict[str, str] = {}
+        self.requests = 0
 
-    def _get(self, path: str, params: dict[str, Any], game_date: date) -> Any:
-        response = self.source.get(path, params, game_date)
+    def _get(self, path: str, params: dict[str, Any], game_date: date) -> Fetched:
+        fetched = self.source.get_json(path, params, game_date)
+        self.requests += 1
         for header in ("x-requests-remaining", "x-requests-used", "x-requests-last"):
-            if header in response.headers:
-                self.quota[header] = response.headers[header]
-        if response.status_code == 204 or not response.content:
-            return None
-        return response.json()
+            if header in fetched.headers:
+                self.quota[header] = fetched.headers[header]
+        return fetched
 
-    def events(self, game_date: date, at: datetime | None) -> tuple[datetime, list[dict[str, Any]]]:
+    def events(self, game_date: date, at: datetime | None) -> tuple[Fetched, list[dict[str, Any]]]:
         """Events tipping off on the ET ``game_date``; ``at`` set = historical snapshot at that time."""
         start, end = et_day_bounds_utc(game_date)
         params = {"commenceTimeFrom": iso_z(start), "commenceTimeTo": iso_z(end - timedelta(seconds=1))}
         if at is None:
-            body = self._get(f"/v4/sports/{self.SPORT}/events", params, game_date)
-            return datetime.now(UTC), list(body or [])
-        body = self._get(f"/v4/historical/sports/{self.SPORT}/events", {**params, "date": iso_z(at)}, game_date)
-        body = body or {}
-        return _parse_ts(body.get("timestamp")) or at, list(body.get("data") or [])
+            fetched = self._get(f"/v4/sports/{self.SPORT}/events", params, game_date)
+            return fetched, list(fetched.body or [])
+        fetched = self._get(f"/v4/historical/sports/{self.SPORT}/events", {**params, "date": iso_z(at)}, game_date)
+        body = fetched.body if isinstance(fetched.body, dict) else {}
+        return fetched, list(body.get("data") or [])
 
-    def event_player_points(
-        self, event_id: str, regions: str, game_date: date, at: datetime | None
-    ) -> tuple[datetime, dict[str, Any] | None]:
-        """One event's ``player_points`` odds: (snapshot time, event body with bookmakers)."""
+    def event_player_points(self, event_id: str, regions: str, game_date: date, at: datetime | None) -> Fetched:
+        """One event's ``player_points`` odds (live, or the historical snapshot at ``at``)."""
         params = {"regions": regions, "markets": "player_points", "oddsFormat": "american"}
         if at is None:
-            body = self._get(f"/v4/sports/{self.SPORT}/events/{event_id}/odds", params, game_date)
-            return datetime.now(UTC), body
-        body = self._get(
+            return self._get(f"/v4/sports/{self.SPORT}/events/{event_id}/odds", params, game_date)
+        return self._get(
             f"/v4/historical/sports/{self.SPORT}/events/{event_id}/odds", {**params, "date": iso_z(at)}, game_date
         )
-        body = body or {}
-        return _parse_ts(body.get("timestamp")) or at, body.get("data")
 
 
 def _parse_ts(value: str | None) -> datetime | None:

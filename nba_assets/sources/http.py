@@ -15,7 +15,7 @@ import os
 import random
 import time
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -29,7 +29,21 @@ RETRY_STATUS = frozenset({429, 500, 502, 503, 504})
 
 
 class SourceError(RuntimeError):
-    """A request that failed for good, or a payload that did not parse; names source and partition."""
+    """A request that failed for good after its bounded retries (transient: a later run may succeed)."""
+
+
+class BadBodyError(SourceError):
+    """A 2xx body that is not valid JSON after every attempt (names the landing file)."""
+
+
+@dataclass(frozen=True)
+class Fetched:
+    """One successful response: its decoded JSON (None for 204/empty) and where it was landed."""
+
+    body: Any
+    path: Path | None
+    status: int
+    headers: Mapping[str, str]
 
 
 def redact_url(url: httpx.URL) -> str:
@@ -81,6 +95,8 @@ class HttpSource:
     max_attempts: int = 5
     max_total_seconds: float = 120.0
     backoff_base: float = 0.5
+    max_backoff: float = 30.0
+    sleep: Callable[[float], None] = time.sleep
     _client: httpx.Client | None = None
 
     def client(self) -> httpx.Client:
@@ -99,10 +115,22 @@ class HttpSource:
 
     def get(self, path: str, params: Mapping[str, Any] | list[tuple[str, Any]], game_date: date) -> httpx.Response:
         """GET with retries; lands every body it receives; returns the final 2xx response."""
+        return self._request(path, params, game_date, decode=False)[0]
+
+    def get_json(self, path: str, params: Mapping[str, Any] | list[tuple[str, Any]], game_date: date) -> Fetched:
+        """GET with retries, landing every body; a 2xx body that is not JSON (e.g. truncated) is
+        retried like a 5xx, and fails as ``BadBodyError`` naming its landing file."""
+        response, body, landed = self._request(path, params, game_date, decode=True)
+        return Fetched(body=body, path=landed, status=response.status_code, headers=dict(response.headers))
+
+    def _request(
+        self, path: str, params: Mapping[str, Any] | list[tuple[str, Any]], game_date: date, decode: bool
+    ) -> tuple[httpx.Response, Any, Path | None]:
         merged = list(params.items()) if isinstance(params, Mapping) else list(params)
         merged += list(self.params.items())
         started = time.monotonic()
         last_error = ""
+        bad_body: Path | None = None
         for attempt in range(1, self.max_attempts + 1):
             try:
                 response = self.client().get(path, params=merged)
@@ -110,19 +138,35 @@ class HttpSource:
                 last_error = f"{type(exc).__name__}"
                 response = None
             if response is not None:
+                landed = None
                 if self.landing is not None and response.content:
-                    self.landing.write(self.name, game_date, response)
+                    landed = self.landing.write(self.name, game_date, response)
                 if response.status_code < 400:
-                    return response
-                last_error = f"HTTP {response.status_code}"
-                if response.status_code not in RETRY_STATUS:
-                    break
+                    if not decode or response.status_code == 204 or not response.content:
+                        return response, None, landed
+                    try:
+                        return response, json.loads(response.content), landed
+                    except ValueError as exc:
+                        bad_body = landed
+                        where = f" (landed at {landed})" if landed else ""
+                        last_error = f"HTTP {response.status_code} with a body that is not JSON{where}: {exc}"
+                        response = None  # retried like a transport error
+                else:
+                    last_error = f"HTTP {response.status_code}"
+                    if response.status_code not in RETRY_STATUS:
+                        break
             delay = self._delay(attempt, response)
             if attempt == self.max_attempts or time.monotonic() - started + delay > self.max_total_seconds:
                 break
-            time.sleep(delay)
+            self.sleep(delay)
         url = redact_url(self.client().build_request("GET", path, params=merged).url)
-        raise SourceError(f"{self.name}: GET {url} for game date {game_date.isoformat()} failed: {last_error}")
+        message = (
+            f"{self.name}: GET {url} for game date {game_date.isoformat()} failed after {attempt} attempt(s): "
+            f"{last_error}"
+        )
+        if bad_body is not None and last_error.startswith("HTTP 2"):
+            raise BadBodyError(message)
+        raise SourceError(message)
 
     def _delay(self, attempt: int, response: httpx.Response | None) -> float:
         if response is not None and "retry-after" in response.headers:
@@ -130,4 +174,4 @@ class HttpSource:
                 return max(0.0, float(response.headers["retry-after"]))
             except ValueError:
                 pass
-        return self.backoff_base * 2 ** (attempt - 1) * (0.5 + random.random())
+        return min(self.max_backoff, self.backoff_base * 2 ** (attempt - 1)) * (0.5 + random.random())

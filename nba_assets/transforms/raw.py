@@ -103,8 +103,11 @@ def _minutes(value: Any, where: str) -> int:
 STAT_FIELDS = ("pts", "reb", "oreb", "dreb", "ast", "stl", "blk", "pf", "fgm", "fga", "fg3m", "fg3a", "ftm", "fta")
 
 
-def parse_bdl_stats(pages_by_day: Mapping[date, Iterable[dict[str, Any]]], schedule: pl.DataFrame) -> pl.DataFrame:
-    """balldontlie ``/v1/stats`` pages, by game date -> player box scores keyed by nba.com ids.
+def parse_bdl_stats(
+    pages_by_day: Mapping[date, Iterable[tuple[str, dict[str, Any]]]], schedule: pl.DataFrame
+) -> pl.DataFrame:
+    """balldontlie ``/v1/stats`` pages, by game date, as (file name, body) -> player box scores
+    keyed by nba.com ids.
 
     Rows with no minutes and no counting stat are did-not-play rows and are dropped. Games map
     to nba.com ``game_id`` through the schedule (date, home, visitor); players through their
@@ -131,11 +134,13 @@ def parse_bdl_stats(pages_by_day: Mapping[date, Iterable[dict[str, Any]]], sched
     return frame.select(schema.names()).cast(dict(schema)).sort("game_date", "game_id", "team", "player_id")
 
 
-def _bdl_rows(pages: Iterable[dict[str, Any]], game_date: date, teams: dict[int, str]) -> list[dict[str, Any]]:
+def _bdl_rows(
+    pages: Iterable[tuple[str, dict[str, Any]]], game_date: date, teams: dict[int, str]
+) -> list[dict[str, Any]]:
     rows = []
-    for p, page in enumerate(pages):
-        for i, stat in enumerate(_field(page, "data", list, f"balldontlie stats {game_date} page {p}")):
-            where = f"balldontlie stats {game_date} page {p} data[{i}]"
+    for file, page in pages:
+        for i, stat in enumerate(_field(page, "data", list, f"balldontlie stats {game_date} ({file})")):
+            where = f"balldontlie stats {game_date} ({file}) data[{i}]"
             values = {f: _field(stat, f, int, where, nullable=True) or 0 for f in STAT_FIELDS}
             values["tov"] = _field(stat, "turnover", int, where, nullable=True) or 0
             minutes = _minutes(stat.get("min"), where)
@@ -170,14 +175,16 @@ def _bdl_rows(pages: Iterable[dict[str, Any]], game_date: date, teams: dict[int,
 # ---------------------------------------------------------------- props (The Odds API)
 
 
-def parse_event_props(body: dict[str, Any] | None, snapshot_utc: datetime, game_date: date) -> pl.DataFrame:
+def parse_event_props(
+    body: dict[str, Any] | None, snapshot_utc: datetime, game_date: date, file: str = "body"
+) -> pl.DataFrame:
     """One event's ``player_points`` odds body -> one row per bookmaker, player and line.
 
     The region of a row follows from its bookmaker (pick'em books are ``us_dfs``)."""
     schema = schema_for("nba_raw", "odds_api_player_points_props")
     if not body:
         return pl.DataFrame(schema=schema)
-    where = f"odds api event odds {game_date}"
+    where = f"odds api event odds {game_date} ({file})"
     event_id = _field(body, "id", str, where)
     where = f"{where} event {event_id}"
     commence = _utc(_field(body, "commence_time", str, where))

@@ -1,0 +1,177 @@
+"""Phase 1: call the APIs and land their bodies untouched; nothing here parses into tables.
+
+Each asset fetches what its feed needs for every game date of the run's window (one run serves one
+day or four seasons), lands every body (``landing/<source>/<game_date>/``) and appends one fetch
+record per complete day (``landing/_fetches/<feed>/<game_date>/``, see ``sources/landing.py``). The
+raw tables in ``assets/raw.py`` parse those landed files only, so they can be rebuilt from landing
+at any time without calling an API. One concurrency pool per API; a ``RetryPolicy`` re-runs a step
+whose requests kept failing after the HTTP layer's own bounded retries.
+"""
+
+from datetime import UTC, date, datetime, time, timedelta
+from pathlib import Path
+
+import dagster as dg
+import polars as pl
+
+from nba_assets.assets.common import same_day
+from nba_assets.partitions import game_date_partitions, window_dates
+from nba_assets.resources import NbaApis
+from nba_assets.sources.clients import ET, season_of
+from nba_assets.sources.http import BadBodyError
+from nba_assets.sources.landing import write_fetch
+
+LANDING = "landing"
+SCHEDULE_FEED = "nba_schedule"
+STATS_FEED = "bdl_stats"
+PROPS_FEED = "odds_player_points"
+PROPS_REGIONS = "us,us_dfs"
+SNAPSHOT_LEADS = (timedelta(hours=6), timedelta(minutes=30))  # historical snapshots before each tip-off
+# Steps whose requests still failed after the HTTP retries run again later (rate limits, outages).
+INGEST_RETRY = dg.RetryPolicy(max_retries=2, delay=30, backoff=dg.Backoff.EXPONENTIAL, jitter=dg.Jitter.PLUS_MINUS)
+
+
+def _today_et() -> date:
+    return datetime.now(ET).date()
+
+
+def _ingest_asset(feed: str, *, description: str, pool: str, ins=None):
+    return dg.asset(
+        key=[LANDING, f"{feed}_payloads"],
+        partitions_def=game_date_partitions,
+        backfill_policy=dg.BackfillPolicy.single_run(),
+        group_name="ingest",
+        ins=ins or {},
+        pool=pool,
+        retry_policy=INGEST_RETRY,
+        description=description,
+        metadata={"landing_feed": feed},
+    )
+
+
+def _landing_root(apis: NbaApis) -> Path:
+    return apis.landing_root()
+
+
+def _final(failure: Exception) -> Exception:
+    """A body that is not JSON after every attempt is not retried by Dagster either."""
+    if isinstance(failure, BadBodyError):
+        return dg.Failure(description=str(failure), allow_retries=False)
+    return failure
+
+
+@_ingest_asset(
+    SCHEDULE_FEED,
+    pool="nba_cdn",
+    description=(
+        "Lands NBA.com scheduleLeagueV2 (CDN for the current season, stats.nba.com for past seasons) "
+        "once per season of the window, with a fetch record for every game date it covers."
+    ),
+)
+def nba_schedule_payloads(context: dg.AssetExecutionContext, apis: NbaApis) -> dg.MaterializeResult:
+    days = window_dates(context)
+    root = _landing_root(apis)
+    client = apis.schedule()
+    landed = 0
+    for season in sorted({season_of(d) for d in days}):
+        season_days = [d for d in days if season_of(d) == season]
+        try:
+            fetched = client.season_schedule(season, season_days[0])
+        except Exception as exc:
+            raise _final(exc) from exc
+        landed += 1
+        for day in season_days:
+            write_fetch(root, SCHEDULE_FEED, day, [(fetched.path, "schedule")])
+    context.log.info(f"schedule: landed {landed} season bodies for {len(days)} days")
+    return dg.MaterializeResult(metadata={"files_landed": landed, "days": len(days), "landing": str(root)})
+
+
+@_ingest_asset(
+    STATS_FEED,
+    pool="balldontlie",
+    ins={"nbac_schedule": same_day("nba_raw", "nbac_schedule")},
+    description=(
+        "Lands balldontlie /v1/stats pages (cursor pagination, per_page=100) for every game date of the "
+        "window whose games are final in the schedule."
+    ),
+)
+def bdl_stats_payloads(
+    context: dg.AssetExecutionContext, apis: NbaApis, nbac_schedule: pl.DataFrame
+) -> dg.MaterializeResult:
+    root = _landing_root(apis)
+    client = apis.balldontlie()
+    days = final_game_days(nbac_schedule)
+    pages = 0
+    for day in days:
+        try:
+            fetched = client.stats(day)
+        except Exception as exc:
+            raise _final(exc) from exc
+        pages += len(fetched)
+        write_fetch(root, STATS_FEED, day, [(f.path, "stats_page") for f in fetched])
+    context.log.info(f"balldontlie stats: landed {pages} pages for {len(days)} final game days")
+    return dg.MaterializeResult(metadata={"files_landed": pages, "game_days_fetched": len(days)})
+
+
+def final_game_days(schedule: pl.DataFrame) -> list[date]:
+    """Game dates whose games are final (box scores exist) and not postponed."""
+    finals = schedule.filter((pl.col("game_status") == 3) & ~pl.col("postponed"))
+    return sorted(finals["game_date"].unique().to_list())
+
+
+@_ingest_asset(
+    PROPS_FEED,
+    pool="odds_api",
+    ins={"nbac_schedule": same_day("nba_raw", "nbac_schedule")},
+    description=(
+        "Lands The Odds API events and player_points odds (regions us and us_dfs) for every game date of "
+        "the window: live snapshots for today and later, historical snapshots before each tip-off for "
+        "past dates. Every run adds snapshots; none is replaced."
+    ),
+)
+def odds_player_points_payloads(
+    context: dg.AssetExecutionContext, apis: NbaApis, nbac_schedule: pl.DataFrame
+) -> dg.MaterializeResult:
+    root = _landing_root(apis)
+    client = apis.odds()
+    now = datetime.now(UTC)
+    game_days = sorted(nbac_schedule.filter(~pl.col("postponed"))["game_date"].unique().to_list())
+    landed = snapshots = 0
+    for day in game_days:
+        try:
+            files, day_snapshots = _fetch_props_day(client, day, now)
+        except Exception as exc:
+            raise _final(exc) from exc
+        landed += len(files)
+        snapshots += day_snapshots
+        write_fetch(root, PROPS_FEED, day, files)
+    context.log.info(f"odds api: landed {landed} bodies, {snapshots} event snapshots, quota {client.quota}")
+    return dg.MaterializeResult(
+        metadata={
+            "files_landed": landed,
+            "event_snapshots": snapshots,
+            "requests": client.requests,
+            "x-requests-remaining": client.quota.get("x-requests-remaining", "n/a"),
+            "x-requests-used": client.quota.get("x-requests-used", "n/a"),
+        }
+    )
+
+
+def _fetch_props_day(client, day: date, now: datetime) -> tuple[list[tuple[Path | None, str]], int]:
+    live = day >= _today_et()
+    at = None if live else min(now, datetime.combine(day, time(10), ET).astimezone(UTC))
+    fetched, events = client.events(day, at)
+    files: list[tuple[Path | None, str]] = [(fetched.path, "events")]
+    snapshots = 0
+    for event in events:
+        commence = datetime.fromisoformat(event["commence_time"].replace("Z", "+00:00"))
+        if live:
+            if commence > now:
+                files.append((client.event_player_points(event["id"], PROPS_REGIONS, day, None).path, "event_odds"))
+                snapshots += 1
+            continue
+        for lead in SNAPSHOT_LEADS:
+            odds = client.event_player_points(event["id"], PROPS_REGIONS, day, commence - lead)
+            files.append((odds.path, "event_odds"))
+            snapshots += 1
+    return files, snapshots
