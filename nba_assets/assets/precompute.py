@@ -1,14 +1,132 @@
-"""Phase 4: the feature store, from history strictly before each game date."""
+"""Phase 4: rolling caches, profiles, composite factors and the feature store, from before D only."""
+
+from datetime import date
 
 import dagster as dg
 import polars as pl
 
 from nba_assets.assets.common import days_before, lake_asset, same_day
-from nba_assets.transforms.features import FEATURE_VERSION, feature_store
-from nba_assets.transforms.lines import consensus_lines
+from nba_assets.partitions import FIRST_GAME_DATE
+from nba_assets.transforms import composite, profiles
+from nba_assets.transforms.asof import HISTORY_DAYS
+from nba_assets.transforms.features import FEATURE_VERSION, FEATURES, LINE_FIELDS, RANGES, feature_store, zero_variance
 
 PRECOMPUTE = "nba_precompute"
-HISTORY_DAYS = 365
+ANALYTICS = "nba_analytics"
+STORE = [PRECOMPUTE, "ml_feature_store"]
+UNIQUE_CHECK = "unique_game_date_player"
+POSSIBLE_CHECK = "feature_values_possible"
+VARIANCE_CHECK = "no_zero_variance_feature"
+RANGE_CHECKS = {name: f"range_{name}" for name in RANGES}
+
+CONTEXT = same_day(ANALYTICS, "upcoming_player_game_context")
+HISTORY = days_before(ANALYTICS, "player_game_summary", HISTORY_DAYS)
+
+
+@lake_asset(
+    PRECOMPUTE,
+    "player_daily_cache",
+    group="precompute",
+    ins={"players": CONTEXT, "history": HISTORY},
+    description="One row per player expected on D: points, minutes, usage, efficiency over his last 5/10 "
+    "games and the season, strictly before D.",
+)
+def player_daily_cache(context: dg.AssetExecutionContext, players: pl.DataFrame, history: pl.DataFrame) -> pl.DataFrame:
+    return profiles.player_daily_cache(players, history)
+
+
+@lake_asset(
+    PRECOMPUTE,
+    "player_shot_profile",
+    group="precompute",
+    ins={"players": CONTEXT, "history": HISTORY},
+    description="One row per player expected on D: share of his points from 2PT/3PT/FT over his last 10 "
+    "games before D, and his primary scoring kind.",
+)
+def player_shot_profile(
+    context: dg.AssetExecutionContext, players: pl.DataFrame, history: pl.DataFrame
+) -> pl.DataFrame:
+    return profiles.player_shot_profile(players, history)
+
+
+@lake_asset(
+    PRECOMPUTE,
+    "team_defense_profile",
+    group="precompute",
+    ins={
+        "schedule": same_day("nba_raw", "nbac_schedule"),
+        "defense": days_before(ANALYTICS, "team_defense_game_summary", HISTORY_DAYS),
+    },
+    description="One row per team playing on D: share of points allowed from 2PT/3PT/FT, defensive rating "
+    "and pace over its last 15 games before D, against the league average as of D.",
+)
+def team_defense_profile(
+    context: dg.AssetExecutionContext, schedule: pl.DataFrame, defense: pl.DataFrame
+) -> pl.DataFrame:
+    return profiles.team_defense_profile(schedule, defense)
+
+
+@lake_asset(
+    PRECOMPUTE,
+    "player_composite_factors",
+    group="precompute",
+    ins={
+        "players": CONTEXT,
+        "teams": same_day(ANALYTICS, "upcoming_team_game_context"),
+        "cache": same_day(PRECOMPUTE, "player_daily_cache"),
+        "shots": same_day(PRECOMPUTE, "player_shot_profile"),
+        "defense": same_day(PRECOMPUTE, "team_defense_profile"),
+    },
+    description="One row per player expected on D: fatigue, pace, usage spike, matchup, rest advantage, "
+    "injury risk (games missed), recent trend and minutes change.",
+)
+def player_composite_factors(
+    context: dg.AssetExecutionContext,
+    players: pl.DataFrame,
+    teams: pl.DataFrame,
+    cache: pl.DataFrame,
+    shots: pl.DataFrame,
+    defense: pl.DataFrame,
+) -> pl.DataFrame:
+    return composite.player_composite_factors(players, teams, cache, shots, defense)
+
+
+def _check_specs() -> list[dg.AssetCheckSpec]:
+    specs = [
+        dg.AssetCheckSpec(UNIQUE_CHECK, asset=STORE, blocking=True, description="One row per (game_date, player_id)."),
+        dg.AssetCheckSpec(
+            POSSIBLE_CHECK, asset=STORE, blocking=True, description="No feature holds an impossible value."
+        ),
+        dg.AssetCheckSpec(
+            VARIANCE_CHECK,
+            asset=STORE,
+            description="No feature has a single real value on a full game day (documented exemptions listed).",
+        ),
+    ]
+    for name, check in RANGE_CHECKS.items():
+        (lo, hi), (hard_lo, hard_hi) = RANGES[name]
+        specs.append(
+            dg.AssetCheckSpec(
+                check,
+                asset=STORE,
+                description=f"{name} within [{lo}, {hi}] (warning); outside [{hard_lo}, {hard_hi}] is impossible.",
+            )
+        )
+    return specs
+
+
+def range_report(frame: pl.DataFrame, name: str) -> dict:
+    (lo, hi), (hard_lo, hard_hi) = RANGES[name]
+    col = pl.col(name).cast(pl.Float64)
+    stats = frame.select(
+        col.min().alias("min"),
+        col.max().alias("max"),
+        col.mean().alias("mean"),
+        col.null_count().alias("nulls"),
+        ((col < lo) | (col > hi)).sum().alias("outside_plausible"),
+        ((col < hard_lo) | (col > hard_hi)).sum().alias("impossible"),
+    ).row(0, named=True)
+    return {**stats, "plausible_range": f"[{lo}, {hi}]", "possible_range": f"[{hard_lo}, {hard_hi}]"}
 
 
 @lake_asset(
@@ -16,15 +134,71 @@ HISTORY_DAYS = 365
     "ml_feature_store",
     group="precompute",
     ins={
+        "players": CONTEXT,
+        "teams": same_day(ANALYTICS, "upcoming_team_game_context"),
+        "cache": same_day(PRECOMPUTE, "player_daily_cache"),
+        "shots": same_day(PRECOMPUTE, "player_shot_profile"),
+        "defense": same_day(PRECOMPUTE, "team_defense_profile"),
+        "factors": same_day(PRECOMPUTE, "player_composite_factors"),
         "schedule": same_day("nba_raw", "nbac_schedule"),
-        "props": same_day("nba_raw", "odds_api_player_points_props"),
-        # The days strictly before each game date: D itself is never loaded as history.
-        "history": days_before("nba_analytics", "player_game_summary", HISTORY_DAYS),
     },
-    metadata={"feature_version": FEATURE_VERSION},
-    description="One row per player expected to play on D, features from games before D only.",
+    check_specs=_check_specs(),
+    metadata={"feature_version": FEATURE_VERSION, "features": len(FEATURES)},
+    description="One row per player expected on D: the model features (all from before D), feature_version, "
+    "feature_quality_score (share of features from real data) and is_quality_ready.",
 )
 def ml_feature_store(
-    context: dg.AssetExecutionContext, schedule: pl.DataFrame, props: pl.DataFrame, history: pl.DataFrame
-) -> pl.DataFrame:
-    return feature_store(schedule, history, consensus_lines(props))
+    context: dg.AssetExecutionContext,
+    players: pl.DataFrame,
+    teams: pl.DataFrame,
+    cache: pl.DataFrame,
+    shots: pl.DataFrame,
+    defense: pl.DataFrame,
+    factors: pl.DataFrame,
+    schedule: pl.DataFrame,
+):
+    frame = feature_store(players, teams, cache, shots, defense, factors)
+    quality = frame["feature_quality_score"]
+    yield dg.Output(
+        frame,
+        metadata={
+            "mean_feature_quality_score": float(quality.mean()) if frame.height else 0.0,
+            "quality_ready_rows": int(frame["is_quality_ready"].sum()),
+        },
+    )
+    dupes = frame.group_by("game_date", "player_id").len().filter(pl.col("len") > 1)
+    yield dg.AssetCheckResult(
+        check_name=UNIQUE_CHECK,
+        passed=dupes.height == 0,
+        metadata={"duplicate_keys": dupes.height, "examples": str(dupes.head(5).rows())},
+    )
+    reports = {name: range_report(frame, name) for name in RANGES}
+    impossible = {name: r["impossible"] for name, r in reports.items() if r["impossible"]}
+    yield dg.AssetCheckResult(
+        check_name=POSSIBLE_CHECK,
+        passed=not impossible,
+        metadata={"impossible_values": impossible, "features_checked": len(reports)},
+    )
+    for name, report in reports.items():
+        yield dg.AssetCheckResult(
+            check_name=RANGE_CHECKS[name],
+            passed=report["outside_plausible"] == 0,
+            severity=dg.AssetCheckSeverity.ERROR if report["impossible"] else dg.AssetCheckSeverity.WARN,
+            metadata={k: (v if v is not None else "null") for k, v in report.items()},
+        )
+    games = schedule.filter(~pl.col("postponed").fill_null(False)).group_by("game_date").len("games")
+    variance = zero_variance(frame, games, date.fromisoformat(FIRST_GAME_DATE))
+    yield dg.AssetCheckResult(
+        check_name=VARIANCE_CHECK,
+        passed=not variance["offending"],
+        metadata={
+            "full_days_checked": variance["full_days"],
+            "features_judged": variance["features_judged"],
+            "offending": str(variance["offending"][:20]),
+            "offending_count": len(variance["offending"]),
+            "structural_exempt": variance["structural_exempt"],
+            "situational_exempt": variance["situational_exempt"],
+            "situational_exemptions_used": variance["situational_exemptions_used"],
+            "line_fields_null_without_line": LINE_FIELDS,
+        },
+    )

@@ -1,201 +1,380 @@
-"""Phase 4: who is expected to play on D, and their features, from what was known before D.
+"""Phase 4: ``ml_feature_store``, one row per player expected on D, from what was known before D.
 
-Everything here is computed from ``history`` (player game summaries) with *strict* as-of joins
-(``allow_exact_matches=False``): a feature for game date D sees games dated before D only, never
-D itself. The same code serves one day or a whole season in one call: each target date gets its
-own as-of cut.
+The store joins the day's phase-3 contexts and phase-4 tables (every one of them computed from
+windows strictly before D with strict as-of joins, so a backfill equals day-by-day runs). Each
+feature in ``FEATURES`` that lacks real data for a row gets a documented default, and the row's
+``feature_quality_score`` is the share of ``FEATURES`` that came from real data;
+``is_quality_ready`` says the row is fit for a model (score ≥ ``QUALITY_READY`` and the player's
+own scoring history is real). Line fields (``points_line``, ``opening_line``, ``line_movement``,
+``teammates_without_line``) stay null without a line and are not part of the score.
 
-Expected players for D: the scheduled teams' players who appeared in one of the team's last
-``ROSTER_GAMES`` games before D and whose latest team is still that team, plus players with a
-pre-tip line for one of D's games (rookies, new signings).
+``compute_phase34`` runs every phase-3/4 transform in order from the raw tables: the tests and the
+benchmark use it; the assets call the same transforms one by one.
 """
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import polars as pl
 
 from nba_assets.schemas import schema_for
+from nba_assets.transforms import analytics, composite, contexts, profiles
+from nba_assets.transforms.contexts import MAX_REST_DAYS, expected_players, scheduled_teams
 
-FEATURE_VERSION = "v1-thin"
-ROSTER_GAMES = 3  # measured 2022-01..2024-12: recall 0.943, precision 0.771 (k=5: 0.965, 0.730)
-MAX_REST_DAYS = 30
+__all__ = ["expected_players", "scheduled_teams", "feature_store", "compute_phase34"]
 
-_TARGET = ["game_date", "game_id", "team", "opponent", "is_home", "season"]
+FEATURE_VERSION = "v2-2024.11"
+QUALITY_READY = 0.8
+LEAGUE_WIN_PCT = 0.5  # the league-wide win rate is 1/2 by construction (one winner per game)
 
+# Feature -> how a missing value is filled. "median": the median of the rows of the same game
+# date that have a real value; "zero": the neutral value of an adjustment score; a column name:
+# that column (a fallback of the same quantity), then the day's median.
+FEATURES: dict[str, str | None] = {
+    "pts_avg_l5": "median",
+    "pts_avg_l10": "median",
+    "pts_avg_season": "pts_avg_l10",
+    "pts_std_l10": "median",
+    "minutes_avg_l10": "median",
+    "minutes_avg_season": "minutes_avg_l10",
+    "pts_per_minute_l10": "median",
+    "games_played_season": None,  # a count: always real (0 before the player's first game)
+    "games_in_last_7_days": None,
+    "minutes_in_last_7_days": None,
+    "days_rest": "max_rest",
+    "is_back_to_back": "false",
+    "is_home": None,
+    "is_playoff": None,
+    "fatigue_score": None,  # computed from real counts only
+    "pace_score": "zero",
+    "usage_spike_score": "zero",
+    "matchup_score": "zero",
+    "rest_advantage": "zero",
+    "injury_risk": "zero",
+    "recent_trend": "zero",
+    "minutes_change": "zero",
+    "usage_rate_l10": "median",
+    "ts_pct_l10": "median",
+    "pts_share_two": "median",
+    "pts_share_three": "median",
+    "pts_share_ft": "median",
+    "opp_def_rating": "median",
+    "opp_pace": "median",
+    "opp_allowed_share_two_vs_league": "zero",
+    "opp_allowed_share_three_vs_league": "zero",
+    "opp_allowed_share_ft_vs_league": "zero",
+    "opp_pts_allowed_l10": "median",
+    "team_pace": "median",
+    "team_off_rating": "median",
+    "team_win_pct": "league_win_pct",
+    "star_teammates_out": None,
+    "has_line": None,
+}
+LINE_FIELDS = ["points_line", "opening_line", "line_movement", "teammates_without_line"]
 
-def scheduled_teams(schedule: pl.DataFrame) -> pl.DataFrame:
-    """Two rows per scheduled game: each team with its opponent (postponed games left out)."""
-    games = schedule.filter(~pl.col("postponed"))
-    home = games.select(
-        "game_date",
-        "game_id",
-        pl.col("home_team").alias("team"),
-        pl.col("away_team").alias("opponent"),
-        pl.lit(True).alias("is_home"),
-        "season",
-    )
-    away = games.select(
-        "game_date",
-        "game_id",
-        pl.col("away_team").alias("team"),
-        pl.col("home_team").alias("opponent"),
-        pl.lit(False).alias("is_home"),
-        "season",
-    )
-    return pl.concat([home, away]).sort("game_date", "game_id", "team")
+# Checks on the store: (warn_low, warn_high) plausible range; (low, high) possible range — a value
+# outside it is impossible and fails the blocking check.
+RANGES: dict[str, tuple[tuple[float, float], tuple[float, float]]] = {
+    "pts_avg_l5": ((0, 45), (0, 100)),
+    "pts_avg_l10": ((0, 40), (0, 100)),
+    "pts_avg_season": ((0, 40), (0, 100)),
+    "pts_std_l10": ((0, 20), (0, 100)),
+    "minutes_avg_l10": ((0, 44), (0, 68)),
+    "minutes_avg_season": ((0, 44), (0, 68)),
+    "pts_per_minute_l10": ((0, 1.6), (0, 20)),
+    "games_played_season": ((0, 85), (0, 90)),
+    "games_in_last_7_days": ((0, 4), (0, 7)),
+    "minutes_in_last_7_days": ((0, 180), (0, 7 * 68)),
+    "days_rest": ((0, MAX_REST_DAYS), (0, MAX_REST_DAYS)),
+    "fatigue_score": ((40, 100), (0, 100)),
+    "pace_score": ((-3, 3), (-3, 3)),
+    "usage_spike_score": ((-3, 3), (-3, 3)),
+    "matchup_score": ((-10, 10), (-10, 10)),
+    "rest_advantage": ((-3, 3), (-3, 3)),
+    "injury_risk": ((0, 1), (0, 1)),
+    "recent_trend": ((-2, 2), (-2, 2)),
+    "minutes_change": ((-2, 2), (-2, 2)),
+    "usage_rate_l10": ((0, 45), (0, 50)),
+    "ts_pct_l10": ((0, 1.0), (0, 1.5)),
+    "pts_share_two": ((0, 1), (0, 1)),
+    "pts_share_three": ((0, 1), (0, 1)),
+    "pts_share_ft": ((0, 1), (0, 1)),
+    "opp_def_rating": ((95, 130), (50, 200)),
+    "opp_pace": ((90, 110), (60, 140)),
+    "opp_allowed_share_two_vs_league": ((-0.15, 0.15), (-1, 1)),
+    "opp_allowed_share_three_vs_league": ((-0.15, 0.15), (-1, 1)),
+    "opp_allowed_share_ft_vs_league": ((-0.15, 0.15), (-1, 1)),
+    "opp_pts_allowed_l10": ((95, 130), (50, 200)),
+    "team_pace": ((90, 110), (60, 140)),
+    "team_off_rating": ((95, 130), (50, 200)),
+    "team_win_pct": ((0, 1), (0, 1)),
+    "star_teammates_out": ((0, 3), (0, 3)),
+    "points_line": ((0.5, 45), (0, 100)),
+    "opening_line": ((0.5, 45), (0, 100)),
+    "line_movement": ((-5, 5), (-50, 50)),
+    "teammates_without_line": ((0, 3), (0, 3)),
+    "feature_quality_score": ((0.5, 1), (0, 1)),
+}
 
-
-def _team_games(history: pl.DataFrame) -> pl.DataFrame:
-    return (
-        history.select("team", "game_date", "game_id", "opp_pts")
-        .unique(["team", "game_id"])
-        .sort("team", "game_date")
-        .with_columns(pl.int_range(pl.len()).over("team").alias("team_seq"))
-    )
-
-
-def expected_players(schedule: pl.DataFrame, history: pl.DataFrame, lines: pl.DataFrame) -> pl.DataFrame:
-    """(target columns, player_id, player_lookup, player_name) for every scheduled game date."""
-    targets = scheduled_teams(schedule)
-    cols = [*_TARGET, "player_id", "player_lookup", "player_name"]
-    if targets.height == 0:
-        return pl.DataFrame(
-            schema={**targets.schema, "player_id": pl.Int64, "player_lookup": pl.String, "player_name": pl.String}
-        ).select(cols)
-    team_games = _team_games(history)
-    # The team's last game strictly before D, by its sequence number.
-    last = targets.sort("game_date").join_asof(
-        team_games.select("team", pl.col("game_date").alias("_last_date"), "team_seq").sort("_last_date"),
-        left_on="game_date",
-        right_on="_last_date",
-        by="team",
-        strategy="backward",
-        allow_exact_matches=False,
-        check_sortedness=False,
-    )
-    # A player who played for the team in its game k is on the roster for targets whose last game
-    # is k..k+ROSTER_GAMES-1.
-    appearances = (
-        history.select("player_id", "team", "game_id")
-        .join(team_games.select("team", "game_id", "team_seq"), on=["team", "game_id"])
-        .with_columns(pl.int_ranges("team_seq", pl.col("team_seq") + ROSTER_GAMES).alias("team_seq"))
-        .explode("team_seq")
-        .unique(["team", "team_seq", "player_id"])
-    )
-    roster = last.join(appearances.select("team", "team_seq", "player_id"), on=["team", "team_seq"])
-    # ... and whose latest game before D was for this team (not traded away since).
-    latest = history.select(
-        "player_id",
-        pl.col("game_date").alias("_seen"),
-        pl.col("team").alias("_latest_team"),
-        "player_lookup",
-        "player_name",
-    ).sort("_seen")
-    roster = (
-        roster.sort("game_date")
-        .join_asof(
-            latest,
-            left_on="game_date",
-            right_on="_seen",
-            by="player_id",
-            strategy="backward",
-            allow_exact_matches=False,
-            check_sortedness=False,
-        )
-        .filter(pl.col("_latest_team") == pl.col("team"))
-    )
-    roster = roster.select(cols)
-    # Players with a pre-tip line on D whom the roster rule did not find.
-    if lines.height:
-        lined = (
-            lines.filter(pl.col("player_id").is_not_null())
-            .select("game_date", "game_id", "player_id")
-            .join(roster.select("game_date", "player_id"), on=["game_date", "player_id"], how="anti")
-            .sort("game_date")
-            .join_asof(
-                latest,
-                left_on="game_date",
-                right_on="_seen",
-                by="player_id",
-                strategy="backward",
-                allow_exact_matches=False,
-                check_sortedness=False,
-            )
-            .rename({"_latest_team": "team"})
-            .join(targets, on=["game_date", "game_id", "team"], how="inner")
-            .select(cols)
-        )
-        roster = pl.concat([roster, lined])
-    return roster.unique(["game_date", "player_id"], keep="first").sort("game_date", "game_id", "team", "player_id")
-
-
-def _player_rolling(history: pl.DataFrame) -> pl.DataFrame:
-    """Per player game: rolling stats *through* that game (as-of joins then take them strictly before D)."""
-    h = history.sort("player_id", "game_date")
-    pts = pl.col("pts").cast(pl.Float64)
-    season_key = ["player_id", "season"]
-    return h.select(
-        "player_id",
-        pl.col("game_date").alias("_last_game"),
-        pl.col("season").alias("_last_season"),
-        pts.rolling_mean(5, min_samples=1).over("player_id").alias("pts_avg_l5"),
-        pts.rolling_mean(10, min_samples=1).over("player_id").alias("pts_avg_l10"),
-        pts.rolling_std(10, min_samples=2).over("player_id").alias("pts_std_l10"),
-        pl.col("minutes").cast(pl.Float64).rolling_mean(10, min_samples=1).over("player_id").alias("minutes_avg_l10"),
-        (pts.cum_sum().over(season_key) / pl.int_range(1, pl.len() + 1).over(season_key)).alias("_season_avg"),
-        pl.int_range(1, pl.len() + 1).over(season_key).cast(pl.Int64).alias("_season_games"),
-    ).sort("_last_game")
-
-
-def _opponent_allowed(history: pl.DataFrame) -> pl.DataFrame:
-    tg = _team_games(history)
-    return tg.select(
-        pl.col("team").alias("opponent"),
-        pl.col("game_date").alias("_opp_last"),
-        pl.col("opp_pts").cast(pl.Float64).rolling_mean(10, min_samples=1).over("team").alias("opp_pts_allowed_l10"),
-    ).sort("_opp_last")
+# Zero-variance rule. Constant by construction in this data, never judged:
+STRUCTURAL_CONSTANTS = {
+    "is_playoff": "the data is regular season only (every game id starts 002)",
+    "line_movement": "the recorded lines have one snapshot per game (the source keeps no quote times), "
+    "so the opening line is the current line",
+}
+# Constant on a day for a stated, checked reason: exempt on the days the condition holds.
+DAY_CONDITIONS: dict[str, tuple[pl.Expr, str]] = {
+    "calendar_gap": (pl.col("games_in_last_7_days").max() == 0, "no player of the day played in the last 7 days"),
+    "season_opener": (pl.col("games_played_season").max() == 0, "no player of the day has played this season"),
+    "all_rested": (pl.col("days_rest").min() >= 3, "every player has ≥3 days of rest: the +5 meets the 100 cap"),
+    "all_rest_capped": (pl.col("days_rest").min() >= MAX_REST_DAYS, "no player of the day played in 30 days"),
+    "no_back_to_back": (~(pl.col("days_rest") == 0).any(), "no player of the day played the day before"),
+    "no_line": (~pl.col("has_line").any(), "no pre-tip line for any game of the day"),
+    "no_scorer_out": (~(pl.col("star_teammates_out") > 0).any(), "every usual scorer of the day is expected"),
+    "equal_rest": ((pl.col("rest_advantage") == 0).all(), "every game of the day pairs equally rested teams"),
+}
+SITUATIONAL_CONSTANTS: dict[str, list[str]] = {
+    "games_played_season": ["season_opener"],
+    "games_in_last_7_days": ["calendar_gap"],
+    "minutes_in_last_7_days": ["calendar_gap"],
+    "days_rest": ["all_rest_capped"],
+    "fatigue_score": ["calendar_gap", "all_rested"],
+    "is_back_to_back": ["no_back_to_back"],
+    "has_line": ["no_line"],
+    "star_teammates_out": ["no_scorer_out"],
+    "rest_advantage": ["equal_rest"],
+}
+FULL_DAY_GAMES = 5  # a "full day" for the zero-variance rule has at least 5 games
+MIN_REAL_VALUES = 10  # ... and a feature is judged on days where ≥ 10 rows carry a real value
+WARMUP_DAYS = 28  # the data's first 4 weeks: windows (L10, season vs L10) are not yet filled
 
 
-def feature_store(schedule: pl.DataFrame, history: pl.DataFrame, lines: pl.DataFrame) -> pl.DataFrame:
-    """``ml_feature_store`` rows for every game date in ``schedule``."""
+def feature_store(
+    context: pl.DataFrame,
+    team_context: pl.DataFrame,
+    cache: pl.DataFrame,
+    shot_profile: pl.DataFrame,
+    defense_profile: pl.DataFrame,
+    factors: pl.DataFrame,
+) -> pl.DataFrame:
+    """``ml_feature_store`` rows for every player of ``context`` (one or many game dates)."""
     schema = schema_for("nba_precompute", "ml_feature_store")
-    players = expected_players(schedule, history, lines)
-    if players.height == 0:
+    if context.height == 0:
         return pl.DataFrame(schema=schema)
+    keys = ["game_date", "game_id", "player_id"]
+    team = team_context.select(
+        "game_date",
+        "team",
+        pl.col("pace_l10").alias("team_pace"),
+        pl.col("off_rating_l10").alias("team_off_rating"),
+        pl.col("win_pct_season").alias("team_win_pct"),
+    )
+    opp = defense_profile.select(
+        "game_date",
+        pl.col("team").alias("opponent"),
+        pl.col("def_rating_l15").alias("opp_def_rating"),
+        pl.col("pace_l15").alias("opp_pace"),
+        pl.col("pts_allowed_l10").alias("opp_pts_allowed_l10"),
+        *[pl.col(f"allowed_share_{k}_vs_league").alias(f"opp_allowed_share_{k}_vs_league") for k in profiles.KINDS],
+    )
     out = (
-        players.sort("game_date")
-        .join_asof(
-            _player_rolling(history),
-            left_on="game_date",
-            right_on="_last_game",
-            by="player_id",
-            strategy="backward",
-            allow_exact_matches=False,
-            check_sortedness=False,
+        context.select(
+            *keys,
+            "player_lookup",
+            "player_name",
+            "team",
+            "opponent",
+            "season",
+            "is_home",
+            "days_rest",
+            "is_back_to_back",
+            pl.col("games_last_7_days").alias("games_in_last_7_days"),
+            pl.col("minutes_last_7_days").cast(pl.Float64).alias("minutes_in_last_7_days"),
+            "star_teammates_out",
+            "teammates_without_line",
+            "points_line",
+            "opening_line",
+            "line_movement",
+            "has_line",
+        )  # fmt: skip
+        .join(
+            cache.select(
+                *keys,
+                "games_played_season",
+                "pts_avg_l5",
+                "pts_avg_l10",
+                "pts_avg_season",
+                "pts_std_l10",
+                "minutes_avg_l10",
+                "minutes_avg_season",
+                "pts_per_minute_l10",
+                "usage_rate_l10",
+                "ts_pct_l10",
+            ),  # fmt: skip
+            on=keys,
+            how="left",
         )
-        .join_asof(
-            _opponent_allowed(history),
-            left_on="game_date",
-            right_on="_opp_last",
-            by="opponent",
-            strategy="backward",
-            allow_exact_matches=False,
-            check_sortedness=False,
+        .join(shot_profile.select(*keys, *[f"pts_share_{k}" for k in profiles.KINDS]), on=keys, how="left")
+        .join(
+            factors.select(
+                *keys,
+                "fatigue_score",
+                "pace_score",
+                "usage_spike_score",
+                "matchup_score",
+                "rest_advantage",
+                "injury_risk",
+                "recent_trend",
+                "minutes_change",
+            ),  # fmt: skip
+            on=keys,
+            how="left",
+        )
+        .join(team, on=["game_date", "team"], how="left")
+        .join(opp, on=["game_date", "opponent"], how="left")
+        .with_columns(
+            pl.col("game_id").str.starts_with("004").alias("is_playoff"),
+            pl.col("games_played_season").fill_null(0),
         )
     )
-    same_season = pl.col("_last_season") == pl.col("season")
-    has_line = (
-        lines.filter(pl.col("player_id").is_not_null())
-        .select("game_date", "player_id", pl.lit(True).alias("has_line"))
-        .unique(["game_date", "player_id"])
+    real = {name: pl.col(name).is_not_null() for name in FEATURES}
+    out = out.with_columns(
+        pl.sum_horizontal(real.values()).alias("_n_real"),
+        pl.concat_str(
+            [pl.when(pl.col(n).is_null()).then(pl.lit(n)) for n in FEATURES], separator=",", ignore_nulls=True
+        ).alias("defaulted_features"),
     )
-    out = out.join(has_line, on=["game_date", "player_id"], how="left").with_columns(
+    out = out.with_columns(_defaults())
+    n = len(FEATURES)
+    out = out.with_columns(
         pl.lit(FEATURE_VERSION).alias("feature_version"),
-        pl.when(same_season).then(pl.col("_season_games")).otherwise(0).alias("games_played_season"),
-        pl.when(same_season).then(pl.col("_season_avg")).otherwise(None).alias("pts_avg_season"),
-        ((pl.col("game_date") - pl.col("_last_game")).dt.total_days() - 1)
-        .clip(upper_bound=MAX_REST_DAYS)
-        .alias("days_rest"),
-        pl.col("has_line").fill_null(False),
+        (pl.col("_n_real") / n).alias("feature_quality_score"),
+        (n - pl.col("_n_real")).cast(pl.Int64).alias("n_default_features"),
+    ).with_columns(
+        (
+            (pl.col("feature_quality_score") >= QUALITY_READY)
+            & pl.col("games_played_season").gt(0)
+            & pl.col("_real_core")
+        ).alias("is_quality_ready")
     )
     return out.select(schema.names()).cast(dict(schema)).sort("game_date", "game_id", "team", "player_id")
+
+
+def _defaults() -> list[pl.Expr]:
+    exprs: list[pl.Expr] = [
+        pl.all_horizontal(pl.col(c).is_not_null() for c in ("pts_avg_l5", "pts_avg_l10", "pts_std_l10")).alias(
+            "_real_core"
+        )
+    ]
+    for name, rule in FEATURES.items():
+        col = pl.col(name)
+        median = col.median().over("game_date")
+        if rule is None:
+            continue
+        if rule == "median":
+            filled = col.fill_null(median)
+        elif rule == "zero":
+            filled = col.fill_null(0)
+        elif rule == "false":
+            filled = col.fill_null(False)
+        elif rule == "max_rest":
+            filled = col.fill_null(MAX_REST_DAYS)
+        elif rule == "league_win_pct":
+            filled = col.fill_null(LEAGUE_WIN_PCT)
+        else:  # a fallback column of the same quantity, then the day's median
+            filled = pl.coalesce(col, pl.col(rule), median)
+        exprs.append(filled.alias(name))
+    return exprs
+
+
+def zero_variance(frame: pl.DataFrame, games_per_day: pl.DataFrame, first_day) -> dict[str, object]:
+    """(feature, day) pairs where a feature has a single distinct real value on a full day.
+
+    Defaulted values (``defaulted_features``) are not real and are left out; a feature is judged
+    on a day with ≥ ``FULL_DAY_GAMES`` games where ≥ ``MIN_REAL_VALUES`` rows carry it, outside
+    the data's first ``WARMUP_DAYS`` days (``first_day``); structural constants are never judged,
+    situational ones not on the days their condition holds.
+    """
+    full = games_per_day.filter(
+        (pl.col("games") >= FULL_DAY_GAMES) & (pl.col("game_date") >= first_day + timedelta(days=WARMUP_DAYS))
+    )["game_date"]
+    names = [f for f in [*FEATURES, *LINE_FIELDS] if f not in STRUCTURAL_CONSTANTS]
+    defaulted = pl.col("defaulted_features").fill_null("").str.split(",")
+    day = frame.filter(pl.col("game_date").is_in(full.implode())).with_columns(
+        pl.when(defaulted.list.contains(f)).then(None).otherwise(pl.col(f)).alias(f) for f in FEATURES
+    )
+    stats = day.group_by("game_date").agg(
+        *[pl.col(f).drop_nulls().n_unique().alias(f"{f}__u") for f in names],
+        *[pl.col(f).is_not_null().sum().alias(f"{f}__n") for f in names],
+        *[cond.alias(f"_{name}") for name, (cond, _) in DAY_CONDITIONS.items()],
+    )
+    bad: list[tuple[str, str]] = []
+    exempted: dict[str, int] = {}
+    for f in names:
+        const = stats.filter((pl.col(f"{f}__n") >= MIN_REAL_VALUES) & (pl.col(f"{f}__u") == 1))
+        for cond in SITUATIONAL_CONSTANTS.get(f, []):
+            held = const.filter(pl.col(f"_{cond}").fill_null(False))
+            if held.height:
+                exempted[f"{f}: {cond}"] = held.height
+            const = const.filter(~pl.col(f"_{cond}").fill_null(False))
+        bad.extend((f, d.isoformat()) for d in const["game_date"])
+    return {
+        "full_days": full.len(),
+        "features_judged": len(names),
+        "offending": bad,
+        "structural_exempt": STRUCTURAL_CONSTANTS,
+        "situational_exempt": {f: [DAY_CONDITIONS[c][1] for c in cs] for f, cs in SITUATIONAL_CONSTANTS.items()},
+        "situational_exemptions_used": exempted,
+    }
+
+
+def compute_phase34(
+    box: pl.DataFrame, schedule: pl.DataFrame, props: pl.DataFrame, days: list | None = None
+) -> dict[str, pl.DataFrame]:
+    """Every phase-3/4 table for the game dates of ``days`` (default: every date of ``schedule``),
+    from raw tables that may span any range: history inputs are cut strictly before each date,
+    same-day inputs to the day, as the assets' partition mappings do."""
+    summary = analytics.player_game_summary(box, schedule, props)
+    offense = analytics.team_offense_game_summary(box, schedule)
+    defense = analytics.team_defense_game_summary(offense)
+    if days is None:
+        days = sorted(set(schedule["game_date"]))
+    first, last = min(days), max(days)
+    in_run = pl.col("game_date").is_between(first, last)
+    sched = schedule.filter(in_run)
+    before = pl.col("game_date") < last
+    out = {
+        "player_game_summary": summary.filter(in_run),
+        "team_offense_game_summary": offense.filter(in_run),
+        "team_defense_game_summary": defense.filter(in_run),
+    }
+    out.update(phase34_from_history(sched, props.filter(in_run), summary.filter(before), offense.filter(before),
+                                    defense.filter(before)))  # fmt: skip
+    return out
+
+
+def phase34_from_history(
+    schedule: pl.DataFrame,
+    props: pl.DataFrame,
+    summary_history: pl.DataFrame,
+    offense_history: pl.DataFrame,
+    defense_history: pl.DataFrame,
+) -> dict[str, pl.DataFrame]:
+    """The day-keyed tables of phases 3-4 for the dates of ``schedule`` from history frames."""
+    ctx = contexts.upcoming_player_game_context(schedule, props, summary_history)
+    team_ctx = contexts.upcoming_team_game_context(schedule, offense_history)
+    cache = profiles.player_daily_cache(ctx, summary_history)
+    shots = profiles.player_shot_profile(ctx, summary_history)
+    defense = profiles.team_defense_profile(schedule, defense_history)
+    factors = composite.player_composite_factors(ctx, team_ctx, cache, shots, defense)
+    store = feature_store(ctx, team_ctx, cache, shots, defense, factors)
+    return {
+        "upcoming_player_game_context": ctx,
+        "upcoming_team_game_context": team_ctx,
+        "player_daily_cache": cache,
+        "player_shot_profile": shots,
+        "team_defense_profile": defense,
+        "player_composite_factors": factors,
+        "ml_feature_store": store,
+    }

@@ -1,0 +1,117 @@
+"""Strict as-of helpers: every value taken for game date D comes from rows dated before D.
+
+Each per-player (or per-team) statistic is computed *through* each earlier game, then taken for
+a target date with ``join_asof(..., allow_exact_matches=False)``: the last game strictly before
+D. Windows in days (games in the last 7 days) are differences of cumulative sums taken strictly
+before D and strictly before D−n, so one frame serves one day or four seasons.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import timedelta
+
+import polars as pl
+
+
+def strictly_before(targets: pl.DataFrame, stats: pl.DataFrame, *, by: str, on: str, target_on: str = "game_date"):
+    """Left-join to every target row the last ``stats`` row of the same ``by`` dated before it."""
+    if targets.height == 0:
+        return _empty_join(targets, stats.drop(on), by)
+    return (
+        targets.sort(target_on)
+        .join_asof(
+            stats.sort(on),
+            left_on=target_on,
+            right_on=on,
+            by=by,
+            strategy="backward",
+            allow_exact_matches=False,
+            check_sortedness=False,
+        )
+        .drop(on, strict=False)
+    )
+
+
+def _empty_join(targets: pl.DataFrame, stats: pl.DataFrame, by: str) -> pl.DataFrame:
+    extra = {k: v for k, v in stats.schema.items() if k not in targets.columns}
+    return pl.DataFrame(schema={**targets.schema, **extra})
+
+
+def cumulative_before(
+    targets: pl.DataFrame,
+    events: pl.DataFrame,
+    *,
+    by: str,
+    values: list[str],
+    days: int,
+    suffix: str,
+) -> pl.DataFrame:
+    """Sum of ``values`` over ``by``'s events dated in [D−days, D−1], for every target (by, D).
+
+    The count of events comes as ``n_{suffix}``, each value as ``{value}_{suffix}``.
+    """
+    ev = (
+        events.select(by, pl.col("game_date").alias("_ev_date"), *values)
+        .sort(by, "_ev_date")
+        .with_columns(
+            pl.int_range(1, pl.len() + 1).over(by).alias("_cum_n"),
+            *[pl.col(v).fill_null(0).cum_sum().over(by).alias(f"_cum_{v}") for v in values],
+        )
+        .select(by, "_ev_date", "_cum_n", *[f"_cum_{v}" for v in values])
+    )
+    keys = targets.select(by, "game_date").unique()
+    cut = keys.with_columns((pl.col("game_date") - timedelta(days=days)).alias("_from"))
+    upto = strictly_before(cut, ev, by=by, on="_ev_date")
+    start = strictly_before(cut.select(by, "game_date", "_from"), ev, by=by, on="_ev_date", target_on="_from").rename(
+        {"_cum_n": "_s_n", **{f"_cum_{v}": f"_s_{v}" for v in values}}
+    )
+    both = upto.join(start, on=[by, "game_date", "_from"], how="left")
+    out = both.select(
+        by,
+        "game_date",
+        (pl.col("_cum_n").fill_null(0) - pl.col("_s_n").fill_null(0)).cast(pl.Int64).alias(f"n_{suffix}"),
+        *[(pl.col(f"_cum_{v}").fill_null(0) - pl.col(f"_s_{v}").fill_null(0)).alias(f"{v}_{suffix}") for v in values],
+    )
+    return targets.join(out, on=[by, "game_date"], how="left")
+
+
+HISTORY_DAYS = 365  # history inputs are the 365 game-date partitions strictly before D
+
+
+def asof_within(
+    targets: pl.DataFrame,
+    history: pl.DataFrame,
+    rolling: Callable[[pl.DataFrame, str], pl.DataFrame],
+    *,
+    by: str = "player_id",
+    lookback_days: int = HISTORY_DAYS,
+) -> pl.DataFrame:
+    """``rolling(history, by)`` (statistics through each game, with ``_g`` its date and ``_span``
+    the date of the earliest game they depend on) taken strictly before each target date, using
+    only games dated in [D − lookback_days, D − 1].
+
+    A history frame may reach further back than ``lookback_days`` (a multi-day run loads the window
+    of its first date): the few targets whose last-game statistics depend on an older game are
+    recomputed from exactly their own window, so a backfill equals day-by-day runs.
+    """
+    stats = rolling(history, by)
+    out = strictly_before(targets, stats, by=by, on="_g")
+    lo = pl.col("game_date") - timedelta(days=lookback_days)
+    stale = pl.col("_span").is_not_null() & (pl.col("_span") < lo)
+    fine, bad = out.filter(~stale), out.filter(stale)
+    if bad.height == 0:
+        return out.drop("_span")
+    tk = bad.select(pl.all().exclude(stats.columns), by).with_row_index("_tk")
+    own = (
+        tk.select("_tk", by, pl.col("game_date").alias("_d"))
+        .join(history, on=by)
+        .filter(
+            (pl.col("game_date") < pl.col("_d")) & (pl.col("game_date") >= pl.col("_d") - timedelta(days=lookback_days))
+        )
+        .drop("_d")
+    )
+    redone = rolling(own.drop(by).rename({"_tk": by}) if by != "_tk" else own, by)
+    last = redone.sort("_g").group_by(by, maintain_order=True).last().rename({by: "_tk"})
+    fixed = tk.join(last, on="_tk", how="left").drop("_tk")
+    return pl.concat([fine, fixed.select(fine.columns)], how="vertical_relaxed").drop("_span")
