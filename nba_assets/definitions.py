@@ -5,11 +5,12 @@ from __future__ import annotations
 import dagster as dg
 
 from nba_assets import config
-from nba_assets.assets import analytics, exports, grading, ingest, precompute, predictions, raw
+from nba_assets.assets import analytics, exports, grading, ingest, models, precompute, predictions, raw
 from nba_assets.io.manager import LakehouseIOManager
+from nba_assets.io.model_store import ModelStoreIOManager
 from nba_assets.resources import apis_from_env
 
-ASSET_MODULES = [ingest, raw, analytics, precompute, predictions, grading, exports]
+ASSET_MODULES = [ingest, raw, analytics, precompute, models, predictions, grading, exports]
 
 
 def build_definitions() -> dg.Definitions:
@@ -17,6 +18,7 @@ def build_definitions() -> dg.Definitions:
         assets=dg.load_assets_from_modules(ASSET_MODULES),
         resources={
             "io_manager": LakehouseIOManager(lake_dir=str(config.lake_dir())),
+            "model_store": ModelStoreIOManager(lake_dir=str(config.lake_dir())),
             "apis": apis_from_env(),
         },
         # Steps of one run share a process: ~3 s less per step than the multiprocess executor here.

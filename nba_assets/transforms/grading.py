@@ -1,27 +1,46 @@
-"""Grading: every prediction against what happened, once the game is final."""
+"""Grading: every prediction against what happened, per-system daily figures and the backtest report."""
 
 from __future__ import annotations
 
+import math
 from datetime import datetime
 
 import polars as pl
 
+from nba_assets.predictors.calibration import wilson
 from nba_assets.schemas import schema_for
+
+DEFAULT_PRICE = -110
+EDGE_BUCKETS = [("lt2", None, 2.0), ("2_4", 2.0, 4.0), ("ge4", 4.0, None)]
+LOG_LOSS_EPS = 1e-6
+
+
+def _win_units(price: pl.Expr) -> pl.Expr:
+    return pl.when(price > 0).then(price / 100.0).otherwise(100.0 / price.abs())
 
 
 def grade(predictions: pl.DataFrame, actuals: pl.DataFrame, graded_at: datetime) -> pl.DataFrame:
     """predictions: player_prop_predictions; actuals: player_game_summary of the same dates.
 
-    void: the player did not play; push: the points equal the line; correct/incorrect: an
-    OVER/UNDER call against the outcome; no_bet: PASS or NO_LINE.
+    void: the player did not play (DNP: no summary row); push: the points equal the line;
+    correct/incorrect: an OVER/UNDER call against the outcome; no_bet: PASS or NO_LINE.
+    units: the return of a 1-unit bet at the best price of the called side when the books gave
+    prices, else at -110 (``priced_at``); 0 for a push, null when there was no bet or it is void.
     """
     schema = schema_for("nba_predictions", "prediction_accuracy")
     played = actuals.select("game_id", "player_id", pl.col("pts").alias("actual_points"), pl.lit(True).alias("played"))
+    price = (
+        pl.when(pl.col("recommendation") == "OVER")
+        .then(pl.col("best_over_price"))
+        .when(pl.col("recommendation") == "UNDER")
+        .then(pl.col("best_under_price"))
+    )
     out = (
         predictions.join(played, on=["game_id", "player_id"], how="left")
         .with_columns(
             pl.col("played").fill_null(False),
             (pl.col("predicted_points") - pl.col("actual_points")).alias("signed_error"),
+            price.alias("_price"),
         )
         .with_columns(
             pl.col("signed_error").abs().alias("absolute_error"),
@@ -47,8 +66,95 @@ def grade(predictions: pl.DataFrame, actuals: pl.DataFrame, graded_at: datetime)
             .otherwise(pl.lit("incorrect"))
             .alias("grade")
         )
+        .with_columns(
+            pl.when(pl.col("grade").is_in(["correct", "incorrect", "push"]))
+            .then(pl.coalesce(pl.col("_price"), pl.lit(DEFAULT_PRICE)))
+            .alias("price"),
+            pl.when(pl.col("grade").is_in(["correct", "incorrect", "push"]))
+            .then(pl.when(pl.col("_price").is_not_null()).then(pl.lit("actual")).otherwise(pl.lit(str(DEFAULT_PRICE))))
+            .alias("priced_at"),
+        )
+        .with_columns(
+            pl.when(pl.col("grade") == "correct")
+            .then(_win_units(pl.col("price").cast(pl.Float64)))
+            .when(pl.col("grade") == "incorrect")
+            .then(-1.0)
+            .when(pl.col("grade") == "push")
+            .then(0.0)
+            .alias("units")
+        )
     )
     return out.select(schema.names()).cast(dict(schema)).sort("game_date", "game_id", "player_id", "system_id")
+
+
+def _graded_exprs() -> list[pl.Expr]:
+    played = pl.col("played") & pl.col("absolute_error").is_not_null()
+    lined = played & pl.col("points_line").is_not_null()
+    bet = pl.col("grade").is_in(["correct", "incorrect"])
+    hit = pl.col("grade") == "correct"
+    over, under = pl.col("recommendation") == "OVER", pl.col("recommendation") == "UNDER"
+    brier_rows = pl.col("p_over").is_not_null() & pl.col("line_outcome").is_in(["OVER", "UNDER"]) & pl.col("played")
+    y = (pl.col("line_outcome") == "OVER").cast(pl.Float64)
+    p = pl.col("p_over").clip(LOG_LOSS_EPS, 1 - LOG_LOSS_EPS)
+    edge = pl.col("edge").abs()
+    exprs = [
+        pl.len().cast(pl.Int64).alias("predictions"),
+        played.sum().cast(pl.Int64).alias("graded"),
+        pl.col("absolute_error").filter(played).mean().alias("mae"),
+        pl.col("signed_error").filter(played).mean().alias("bias"),
+        lined.sum().cast(pl.Int64).alias("lined"),
+        pl.col("absolute_error").filter(lined).mean().alias("mae_lined"),
+        (pl.col("points_line") - pl.col("actual_points")).abs().filter(lined).mean().alias("line_mae"),
+        (pl.col("absolute_error") <= 3).filter(played).mean().alias("within_3"),
+        (pl.col("absolute_error") <= 5).filter(played).mean().alias("within_5"),
+        bet.sum().cast(pl.Int64).alias("bets"),
+        hit.sum().cast(pl.Int64).alias("hits"),
+        (bet & over).sum().cast(pl.Int64).alias("over_bets"),
+        (hit & over).sum().cast(pl.Int64).alias("over_hits"),
+        (bet & under).sum().cast(pl.Int64).alias("under_bets"),
+        (hit & under).sum().cast(pl.Int64).alias("under_hits"),
+        (pl.col("grade") == "push").sum().cast(pl.Int64).alias("pushes"),
+        (pl.col("grade") == "void").sum().cast(pl.Int64).alias("voids"),
+        brier_rows.sum().cast(pl.Int64).alias("brier_n"),
+        ((pl.col("p_over") - y) ** 2).filter(brier_rows).mean().alias("brier"),
+        (-(y * p.log() + (1 - y) * (1 - p).log())).filter(brier_rows).mean().alias("log_loss"),
+        pl.col("units").filter(pl.col("grade").is_in(["correct", "incorrect", "push"])).sum().alias("units"),
+        pl.when((pl.col("priced_at") == "actual").any())
+        .then(pl.lit("actual"))
+        .otherwise(pl.lit("-110"))
+        .alias("priced_at"),
+    ]
+    for name, lo, hi in EDGE_BUCKETS:
+        in_bucket = (edge >= lo if lo is not None else pl.lit(True)) & (edge < hi if hi is not None else pl.lit(True))
+        exprs += [
+            (bet & in_bucket).sum().cast(pl.Int64).alias(f"bets_edge_{name}"),
+            (hit & in_bucket).sum().cast(pl.Int64).alias(f"hits_edge_{name}"),
+        ]
+    return exprs
+
+
+def _rates(frame: pl.DataFrame) -> pl.DataFrame:
+    def rate(h: str, n: str) -> pl.Expr:
+        return pl.when(pl.col(n) > 0).then(pl.col(h) / pl.col(n)).otherwise(None)
+
+    return frame.with_columns(
+        rate("hits", "bets").alias("hit_rate"),
+        rate("over_hits", "over_bets").alias("over_hit_rate"),
+        rate("under_hits", "under_bets").alias("under_hit_rate"),
+        pl.when(pl.col("bets") + pl.col("pushes") > 0)
+        .then(pl.col("units") / (pl.col("bets") + pl.col("pushes")))
+        .otherwise(None)
+        .alias("roi"),
+    )
+
+
+def daily_performance(accuracy: pl.DataFrame) -> pl.DataFrame:
+    """One row per (game_date, system_id): MAE, bias, hit rates, Brier, log loss, ROI."""
+    schema = schema_for("nba_predictions", "system_daily_performance")
+    if accuracy.height == 0:
+        return pl.DataFrame(schema=schema)
+    out = _rates(accuracy.group_by("game_date", "system_id").agg(_graded_exprs()))
+    return out.select(schema.names()).cast(dict(schema)).sort("game_date", "system_id")
 
 
 def summarize(accuracy: pl.DataFrame) -> dict[str, float | int | None]:
@@ -69,3 +175,167 @@ def summarize(accuracy: pl.DataFrame) -> dict[str, float | int | None]:
         "voids": accuracy.filter(pl.col("grade") == "void").height,
         "pushes": accuracy.filter(pl.col("grade") == "push").height,
     }
+
+
+# ----------------------------------------------------------------------------------- backtest
+
+
+def backtest(accuracy: pl.DataFrame, features: pl.DataFrame) -> dict:
+    """Every system next to the line and a season-average baseline on the SAME player-games.
+
+    Same rows: player-games that were played, had a pre-tip line, and got a prediction from every
+    system present in the window. Hit rates count each system's own OVER/UNDER calls on them.
+    """
+    systems = sorted(accuracy["system_id"].unique().to_list()) if accuracy.height else []
+    keys = ["game_date", "game_id", "player_id"]
+    ok = accuracy.filter(
+        pl.col("played") & pl.col("points_line").is_not_null() & pl.col("predicted_points").is_not_null()
+    )
+    counts = ok.group_by(keys).agg(pl.col("system_id").n_unique().alias("_n"))
+    common = counts.filter(pl.col("_n") == len(systems)).select(keys) if systems else counts.select(keys)
+    rows = ok.join(common, on=keys, how="inner")
+    base = (
+        rows.select(*keys, "points_line", "actual_points")
+        .unique(keys)
+        .join(features.select(*keys, "pts_avg_season"), on=keys, how="left")
+    )
+    report: dict = {
+        "window": [str(accuracy["game_date"].min()), str(accuracy["game_date"].max())] if accuracy.height else None,
+        "same_rows": common.height,
+        "systems_compared": systems,
+        "line_mae": _mae(base["points_line"], base["actual_points"]),
+        "season_avg_mae": _mae(base["pts_avg_season"], base["actual_points"]),
+        "season_avg_rows": int(base["pts_avg_season"].is_not_null().sum()),
+        "systems": {},
+        "calibration": {},
+    }
+    for system in systems:
+        s = rows.filter(pl.col("system_id") == system)
+        bets = s.filter(pl.col("grade").is_in(["correct", "incorrect"]))
+        hits = int((bets["grade"] == "correct").sum())
+        entry = {
+            "mae": _mae(s["predicted_points"], s["actual_points"]),
+            "bias": round(float((s["predicted_points"] - s["actual_points"]).mean()), 3) if s.height else None,
+            "bets": bets.height,
+            "hits": hits,
+            "hit_rate": round(hits / bets.height, 4) if bets.height else None,
+            "hit_rate_ci95": wilson(hits, bets.height),
+            "pushes": int((s["grade"] == "push").sum()),
+            "units": round(float(bets["units"].sum()), 2) if bets.height else 0.0,
+        }
+        for side in ("OVER", "UNDER"):
+            b = bets.filter(pl.col("recommendation") == side)
+            h = int((b["grade"] == "correct").sum())
+            entry[side.lower()] = {"bets": b.height, "hits": h, "ci95": wilson(h, b.height)}
+        prob = s.filter(pl.col("p_over").is_not_null() & pl.col("line_outcome").is_in(["OVER", "UNDER"]))
+        y = (prob["line_outcome"] == "OVER").cast(pl.Float64)
+        entry["brier_n"] = prob.height
+        entry["brier"] = round(float(((prob["p_over"] - y) ** 2).mean()), 4) if prob.height else None
+        entry["log_loss"] = (
+            round(
+                float(
+                    (
+                        -(
+                            y * prob["p_over"].clip(LOG_LOSS_EPS, 1 - LOG_LOSS_EPS).log()
+                            + (1 - y) * (1 - prob["p_over"].clip(LOG_LOSS_EPS, 1 - LOG_LOSS_EPS)).log()
+                        )
+                    ).mean()
+                ),
+                4,
+            )
+            if prob.height
+            else None
+        )
+        report["systems"][system] = entry
+        report["calibration"][system] = _calibration_table(prob)
+    return report
+
+
+def _mae(pred: pl.Series, actual: pl.Series) -> float | None:
+    d = (pred.cast(pl.Float64) - actual.cast(pl.Float64)).drop_nulls()
+    return round(float(d.abs().mean()), 3) if d.len() else None
+
+
+def _calibration_table(prob: pl.DataFrame) -> list[dict]:
+    if prob.height == 0:
+        return []
+    t = prob.with_columns(
+        (pl.col("p_over") * 10).floor().clip(0, 9).cast(pl.Int64).alias("decile"),
+        (pl.col("line_outcome") == "OVER").cast(pl.Float64).alias("_y"),
+    )
+    agg = t.group_by("decile").agg(
+        pl.len().alias("n"), pl.col("p_over").mean().alias("mean_p_over"), pl.col("_y").mean().alias("observed")
+    )
+    return [
+        {
+            "decile": f"{d / 10:.1f}-{(d + 1) / 10:.1f}",
+            "n": n,
+            "mean_p_over": round(p, 3),
+            "observed_over_rate": round(o, 3),
+        }
+        for d, n, p, o in agg.sort("decile").iter_rows()
+    ]
+
+
+def backtest_markdown(report: dict) -> str:
+    lines = [
+        f"### Backtest {report['window'][0]} .. {report['window'][1]}"
+        if report["window"]
+        else "### Backtest (no rows)",
+        "",
+        f"Same player-games for every system: **{report['same_rows']:,}** (played, pre-tip line, every system "
+        f"predicted). Line MAE **{report['line_mae']}**; season-average baseline MAE **{report['season_avg_mae']}**.",
+        "",
+        "| system | MAE | bias | bets | hit rate | 95 % CI | OVER hits/bets | UNDER hits/bets "
+        "| Brier (vs 0.25) | log loss | units at price |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for system, e in report["systems"].items():
+        lo, hi = e["hit_rate_ci95"]
+        ci = f"{lo:.3f}–{hi:.3f}" if lo is not None else "–"
+        rate = e["hit_rate"] if e["hit_rate"] is not None else "–"
+        over, under = e["over"], e["under"]
+        lines.append(
+            f"| {system} | {e['mae']} | {e['bias']} | {e['bets']} | {rate} | {ci} | {over['hits']}/{over['bets']} "
+            f"| {under['hits']}/{under['bets']} | {e['brier']} | {e['log_loss']} | {e['units']} |"
+        )
+    lines += ["", "Calibration (P(over) decile → observed over rate, n):", ""]
+    for system, table in report["calibration"].items():
+        cells = ", ".join(f"{r['decile']}: {r['observed_over_rate']} (n={r['n']})" for r in table)
+        lines.append(f"- **{system}**: {cells}")
+    return "\n".join(lines)
+
+
+def backtest_plot(report: dict, path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    systems = list(report["systems"])
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 4.2))
+    names = [*systems, "line", "season avg"]
+    maes = [report["systems"][s]["mae"] for s in systems] + [report["line_mae"], report["season_avg_mae"]]
+    ax1.barh(
+        names,
+        [m if m is not None else math.nan for m in maes],
+        color=["#4c72b0"] * len(systems) + ["#dd8452", "#999999"],
+    )
+    if report["line_mae"] is not None:
+        ax1.axvline(report["line_mae"], color="#dd8452", linestyle="--", linewidth=1)
+    ax1.set_xlabel(f"MAE on the same {report['same_rows']:,} player-games")
+    finite = [m for m in maes if m is not None]
+    if finite:
+        ax1.set_xlim(min(finite) - 0.5, max(finite) + 0.3)
+    ax2.plot([0, 1], [0, 1], color="#999999", linewidth=1)
+    for system, table in report["calibration"].items():
+        if table:
+            ax2.plot(
+                [r["mean_p_over"] for r in table], [r["observed_over_rate"] for r in table], marker="o", label=system
+            )
+    ax2.set_xlabel("P(over) (decile mean)")
+    ax2.set_ylabel("observed over rate")
+    ax2.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=90)
+    plt.close(fig)

@@ -59,3 +59,46 @@ def consensus_lines(props: pl.DataFrame) -> pl.DataFrame:
         .select(LINE_COLUMNS)
         .sort(keys)
     )
+
+
+PRICE_COLUMNS = ["best_over_price", "best_over_book", "best_under_price", "best_under_book"]
+
+
+def best_prices(props: pl.DataFrame, lines: pl.DataFrame) -> pl.DataFrame:
+    """Per (game, player) line: the best over and under price across books quoting that line.
+
+    The latest pre-tip snapshot of each book, at the consensus line; American odds, the highest
+    is the best for the bettor. Books without prices (DFS pick'em) give nulls.
+    """
+    keys = ["game_id", "player_lookup"]
+    schema = {
+        "game_id": pl.String,
+        "player_lookup": pl.String,
+        "best_over_price": pl.Int64,
+        "best_over_book": pl.String,
+        "best_under_price": pl.Int64,
+        "best_under_book": pl.String,
+    }
+    snap = pretip(props).filter(pl.col("game_id").is_not_null())
+    if snap.height == 0 or lines.height == 0:
+        return pl.DataFrame(schema=schema)
+    latest = snap.filter(pl.col("snapshot_utc") == pl.col("snapshot_utc").max().over([*keys, "bookmaker"]))
+    at_line = latest.join(lines.select(*keys, "points_line"), on=keys).filter(pl.col("line") == pl.col("points_line"))
+    return (
+        at_line.group_by(keys)
+        .agg(
+            pl.col("over_price").max().alias("best_over_price"),
+            pl.col("bookmaker").sort_by("over_price", descending=True, nulls_last=True).first().alias("best_over_book"),
+            pl.col("under_price").max().alias("best_under_price"),
+            pl.col("bookmaker")
+            .sort_by("under_price", descending=True, nulls_last=True)
+            .first()
+            .alias("best_under_book"),
+        )
+        .with_columns(
+            pl.when(pl.col("best_over_price").is_not_null()).then(pl.col("best_over_book")).alias("best_over_book"),
+            pl.when(pl.col("best_under_price").is_not_null()).then(pl.col("best_under_book")).alias("best_under_book"),
+        )
+        .select(list(schema))
+        .cast(schema)
+    )

@@ -1,0 +1,202 @@
+"""Trained models and calibrations as weekly assets (``nba_predictions``), walk-forward.
+
+Weeks start on Mondays (America/New_York). The first model week is FIRST_MODEL_WEEK (2021-11-29):
+six weeks of 2021-22 games (the data starts 2021-10-19) — about 4,500 player-games — are the
+least history a model is trained on; game dates before it get no ML or ensemble prediction, by
+design. From that week on a prediction needs its week's model and a missing one fails the run.
+
+- ``points_model_lightgbm`` / ``points_model_xgboost``: for week W, trained on feature-store rows
+  dated in [W − 364 days, W) joined to the points actually scored (``predictors/gbm.py``).
+- ``system_calibration``: for week W, every system's out-of-sample predictions on the rows of
+  [W − 182 days, W) → residual quantiles (P(over)), call thresholds and the ensemble weights
+  (``predictors/walkforward.py``).
+
+A run keyed by game dates (``dg launch --partition-range`` over the whole graph) hands weekly
+assets a daily key range; Dagster maps it onto weekly partitions by snapping each key forward to
+a week start. These assets therefore (re)build every week that contains a game date of the run as
+well as Dagster's own weeks, so a one-day run always rebuilds the model of that day's week from
+rows before the week (same data, same seed: the same model).
+"""
+
+import json
+from datetime import date, timedelta
+from importlib.metadata import version
+
+import dagster as dg
+import polars as pl
+
+from nba_assets.io.model_store import Artifact, weeks_in_window
+from nba_assets.partitions import GAME_TZ
+from nba_assets.predictors import gbm, walkforward
+from nba_assets.predictors.systems import week_of
+
+PREDICTIONS = "nba_predictions"
+FIRST_MODEL_WEEK = date(2021, 11, 29)
+TRAIN_WEEKS = gbm.TRAIN_DAYS // 7
+CAL_WEEKS = walkforward.CAL_DAYS // 7
+HISTORY_WEEKS = 53
+
+model_week_partitions = dg.WeeklyPartitionsDefinition(
+    start_date=FIRST_MODEL_WEEK.isoformat(), timezone=GAME_TZ, day_offset=1, end_offset=1
+)
+
+
+def weeks_before(weeks: int) -> dg.TimeWindowPartitionMapping:
+    """From a weekly partition to the daily (or weekly) partitions of the ``weeks`` weeks before it.
+
+    One week more than needed: Dagster may hand a run keyed by game dates the week *after* a game
+    date (see the module docstring), and the week containing it must still find its window.
+    """
+    return dg.TimeWindowPartitionMapping(
+        start_offset=-(weeks + 1), end_offset=-1, allow_nonexistent_upstream_partitions=True
+    )
+
+
+def run_weeks(context: dg.AssetExecutionContext) -> list[date]:
+    """Every week to build in this run: Dagster's weeks and the weeks containing the run's game dates."""
+    keys = context.partition_key_range
+    first, last = week_of(date.fromisoformat(keys.start)), week_of(date.fromisoformat(keys.end))
+    weeks = {first + timedelta(days=7 * i) for i in range((last - first).days // 7 + 1)}
+    weeks |= set(weeks_in_window(context.partition_time_window))
+    return sorted(w for w in weeks if w >= FIRST_MODEL_WEEK)
+
+
+def _model_asset(system_id: str, table: str):
+    spec = gbm.MODELS[system_id]
+
+    @dg.asset(
+        key=[PREDICTIONS, table],
+        partitions_def=model_week_partitions,
+        backfill_policy=dg.BackfillPolicy.single_run(),
+        group_name="models",
+        io_manager_key="model_store",
+        ins={
+            "features": dg.AssetIn(
+                key=["nba_precompute", "ml_feature_store"], partition_mapping=weeks_before(TRAIN_WEEKS)
+            ),
+            "actuals": dg.AssetIn(
+                key=["nba_analytics", "player_game_summary"], partition_mapping=weeks_before(TRAIN_WEEKS)
+            ),
+        },
+        metadata={
+            "system_id": system_id,
+            "first_model_week": FIRST_MODEL_WEEK.isoformat(),
+            "train_days": gbm.TRAIN_DAYS,
+        },
+        description=f"{system_id}: one {spec['library']} model per week, trained on feature-store rows of the "
+        f"{gbm.TRAIN_DAYS} days before the week (joined to actual points); never sees the week itself.",
+    )
+    def _asset(
+        context: dg.AssetExecutionContext, features: pl.DataFrame, actuals: pl.DataFrame
+    ) -> dict[date, Artifact]:
+        columns = gbm.feature_columns()
+        library = f"{spec['library']} {version(spec['library'])}"
+        out: dict[date, Artifact] = {}
+        cache: dict[str, tuple[date, Artifact]] = {}
+        for week in run_weeks(context):
+            rows = gbm.training_rows(features, actuals, week)
+            fp = gbm.fingerprint(rows, columns)
+            meta = {
+                "system_id": system_id,
+                "week_start": week.isoformat(),
+                "train_window": [
+                    (week - timedelta(days=gbm.TRAIN_DAYS)).isoformat(),
+                    (week - timedelta(days=1)).isoformat(),
+                ],
+                "train_rows": rows.height,
+                "first_row_date": rows["game_date"].min().isoformat() if rows.height else None,
+                "last_row_date": rows["game_date"].max().isoformat() if rows.height else None,
+                "features": columns,
+                "n_features": len(columns),
+                "feature_version": sorted(rows["feature_version"].drop_nulls().unique().to_list())
+                if rows.height
+                else [],
+                "library": library,
+                "fingerprint": fp,
+            }
+            if rows.height < gbm.MIN_TRAIN_ROWS:
+                meta |= {"status": "insufficient_history", "reason": f"{rows.height} rows < {gbm.MIN_TRAIN_ROWS}"}
+                out[week] = Artifact(files={}, metadata=meta)
+                continue
+            if fp in cache:  # identical training set (e.g. an off-season week): the identical model
+                source_week, artifact = cache[fp]
+                out[week] = Artifact(
+                    files=artifact.files, metadata={**artifact.metadata, **meta, "reused_from": source_week.isoformat()}
+                )
+                continue
+            trained = spec["train"](rows, columns, week)
+            meta |= {
+                "status": "trained",
+                "validation_rows": trained.validation_rows,
+                "validation_mae": round(trained.validation_mae, 4),
+                "n_trees": trained.n_trees,
+            }
+            out[week] = Artifact(files={spec["file"]: trained.model_bytes}, metadata=meta)
+            cache[fp] = (week, out[week])
+        trained_weeks = [a.metadata for a in out.values() if a.metadata["status"] == "trained"]
+        context.add_output_metadata(
+            {
+                "weeks_built": len(out),
+                "weeks_trained": len(trained_weeks),
+                "weeks_insufficient_history": len(out) - len(trained_weeks),
+                "mean_validation_mae": round(sum(m["validation_mae"] for m in trained_weeks) / len(trained_weeks), 4)
+                if trained_weeks
+                else "none",
+                "features": dg.MetadataValue.json(columns),
+            }
+        )
+        return out
+
+    return _asset
+
+
+points_model_lightgbm = _model_asset("lightgbm_v1", "points_model_lightgbm")
+points_model_xgboost = _model_asset("xgboost_v1", "points_model_xgboost")
+
+
+@dg.asset(
+    key=[PREDICTIONS, "system_calibration"],
+    partitions_def=model_week_partitions,
+    backfill_policy=dg.BackfillPolicy.single_run(),
+    group_name="models",
+    io_manager_key="model_store",
+    ins={
+        "features": dg.AssetIn(key=["nba_precompute", "ml_feature_store"], partition_mapping=weeks_before(CAL_WEEKS)),
+        # Box scores: the actual points of the calibration rows and the history the systems need (one frame).
+        "history": dg.AssetIn(
+            key=["nba_analytics", "player_game_summary"], partition_mapping=weeks_before(CAL_WEEKS + HISTORY_WEEKS)
+        ),
+        "lightgbm": dg.AssetIn(
+            key=[PREDICTIONS, "points_model_lightgbm"], partition_mapping=weeks_before(CAL_WEEKS + 1)
+        ),
+        "xgboost": dg.AssetIn(key=[PREDICTIONS, "points_model_xgboost"], partition_mapping=weeks_before(CAL_WEEKS + 1)),
+    },
+    metadata={"cal_days": walkforward.CAL_DAYS},
+    description="Per week: every system's residual quantiles by line bucket (calibrated P(over)), its call "
+    "threshold and the ensemble_v1 weights, all from out-of-sample predictions on rows before the week.",
+)
+def system_calibration(
+    context: dg.AssetExecutionContext,
+    features: pl.DataFrame,
+    history: pl.DataFrame,
+    lightgbm: dict,
+    xgboost: dict,
+) -> dict[date, Artifact]:
+    weeks = run_weeks(context)
+    docs = walkforward.build(
+        weeks, features, history, history, {"lightgbm_v1": lightgbm, "xgboost_v1": xgboost}, FIRST_MODEL_WEEK
+    )
+    out = {}
+    for week, doc in docs.items():
+        meta = {
+            "week_start": doc["week_start"],
+            "window": doc["window"],
+            "rows": doc["rows"],
+            "ensemble_weights": doc["ensemble"],
+            "thresholds": {s: v["threshold"]["threshold"] for s, v in doc["systems"].items()},
+            "past_mae": {s: v["residuals"]["mae"] for s, v in doc["systems"].items()},
+            "status": "calibrated",
+        }
+        out[week] = Artifact(files={"calibration.json": json.dumps(doc, sort_keys=True).encode()}, metadata=meta)
+    context.add_output_metadata({"weeks_built": len(out)})
+    return out

@@ -1,0 +1,160 @@
+"""The model store: weekly artifacts (trained models, calibrations) in the lake, with their metadata.
+
+Layout: ``$NBA_LAKE_DIR/nba_predictions/<asset>/week=YYYY-MM-DD/`` holding the artifact's files
+(e.g. ``model.txt`` for LightGBM, ``model.json`` for XGBoost, ``calibration.json``) and
+``metadata.json`` (train window, rows, validation MAE, feature list, feature_version, ...).
+A week's directory is staged and swapped in with ``os.replace``: a reader sees the old week or
+the new one, never half of one; ``metadata.json`` is the last file of a complete week.
+
+Output: an asset returns ``dict[date, Artifact]`` (week start → artifact); every week in it is
+written. Input: the weeks the dependency's partition mapping resolves to arrive as
+``dict[date, StoredArtifact]`` (weeks never materialized are simply absent: the consumer decides
+whether a missing week is an error — for predictions it is).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import uuid
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+import dagster as dg
+
+from nba_assets import config
+
+METADATA_FILE = "metadata.json"
+
+
+@dataclass(frozen=True)
+class Artifact:
+    """What an asset hands the store for one week: files (name → bytes) and JSON metadata."""
+
+    files: dict[str, bytes]
+    metadata: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class StoredArtifact:
+    week: date
+    path: Path
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+    def read(self, name: str) -> bytes:
+        file = self.path / name
+        if not file.is_file():
+            raise FileNotFoundError(f"model store: {file} is missing (week {self.week.isoformat()})")
+        return file.read_bytes()
+
+
+class ModelStore:
+    """Weekly artifacts of one asset under ``root/<dataset>/<table>/week=YYYY-MM-DD``."""
+
+    def __init__(self, root: Path | str):
+        self.root = Path(root)
+
+    def week_dir(self, dataset: str, table: str, week: date) -> Path:
+        return self.root / dataset / table / f"week={week.isoformat()}"
+
+    def write(self, dataset: str, table: str, week: date, artifact: Artifact) -> Path:
+        final = self.week_dir(dataset, table, week)
+        final.parent.mkdir(parents=True, exist_ok=True)
+        staging = final.parent / f".staging-{week.isoformat()}-{uuid.uuid4().hex}"
+        staging.mkdir()
+        try:
+            for name, data in artifact.files.items():
+                (staging / name).write_bytes(data)
+            (staging / METADATA_FILE).write_text(json.dumps(artifact.metadata, indent=1, sort_keys=True, default=str))
+            old = None
+            if final.exists():
+                old = final.parent / f".old-{week.isoformat()}-{uuid.uuid4().hex}"
+                os.replace(final, old)
+            os.replace(staging, final)
+            if old is not None:
+                shutil.rmtree(old, ignore_errors=True)
+        finally:
+            if staging.exists():
+                shutil.rmtree(staging, ignore_errors=True)
+        return final
+
+    def read(self, dataset: str, table: str, week: date) -> StoredArtifact | None:
+        path = self.week_dir(dataset, table, week)
+        meta = path / METADATA_FILE
+        if not meta.is_file():
+            return None
+        return StoredArtifact(week=week, path=path, metadata=json.loads(meta.read_text()))
+
+    def stored_weeks(self, dataset: str, table: str) -> list[date]:
+        base = self.root / dataset / table
+        if not base.exists():
+            return []
+        return sorted(
+            date.fromisoformat(p.name.removeprefix("week="))
+            for p in base.glob("week=*")
+            if (p / METADATA_FILE).is_file()
+        )
+
+
+def weeks_in_window(window: dg.TimeWindow) -> list[date]:
+    """Week starts of a time window of weekly partitions."""
+    first, end = window.start.date(), window.end.date()
+    return [first + timedelta(days=7 * i) for i in range(max(0, (end - first).days // 7))]
+
+
+class ModelStoreIOManager(dg.ConfigurableIOManager):
+    """Weekly model / calibration artifacts in the lake (``dict[week, Artifact]`` in and out)."""
+
+    lake_dir: str = ""
+
+    def store(self) -> ModelStore:
+        return ModelStore(self.lake_dir or config.lake_dir())
+
+    def handle_output(self, context: dg.OutputContext, obj: dict[date, Artifact]) -> None:
+        if not isinstance(obj, dict):
+            raise TypeError(f"{context.asset_key.to_user_string()}: expected dict[week, Artifact], got {type(obj)}")
+        dataset, table = context.asset_key.path
+        store = self.store()
+        for week, artifact in sorted(obj.items()):
+            store.write(dataset, table, week, artifact)
+        dagster_weeks = set(weeks_in_window(context.asset_partitions_time_window))
+        step = context.step_context
+        for week, artifact in obj.items():
+            if week.isoformat() in {w.isoformat() for w in dagster_weeks}:
+                step.add_asset_metadata(
+                    _dagster_metadata(artifact.metadata), asset_key=context.asset_key, partition_key=week.isoformat()
+                )
+        context.log.info(
+            f"{dataset}.{table}: wrote {len(obj)} weeks "
+            f"({min(obj).isoformat() if obj else '-'}..{max(obj).isoformat() if obj else '-'}) to {store.root}"
+        )
+
+    def load_input(self, context: dg.InputContext) -> dict[date, StoredArtifact]:
+        dataset, table = context.asset_key.path
+        try:
+            window = context.asset_partitions_time_window
+        except dg.DagsterInvariantViolationError:
+            return {}  # the window lies wholly before the first model week
+        store = self.store()
+        found = {}
+        for week in weeks_in_window(window):
+            stored = store.read(dataset, table, week)
+            if stored is not None:
+                found[week] = stored
+        return found
+
+
+def _dagster_metadata(meta: dict[str, Any]) -> dict[str, Any]:
+    """The JSON metadata as Dagster metadata values (lists and dicts as JSON)."""
+    out: dict[str, Any] = {}
+    for key, value in meta.items():
+        if isinstance(value, (dict, list)):
+            out[key] = dg.MetadataValue.json(value)
+        elif value is None:
+            out[key] = "none"
+        else:
+            out[key] = value
+    return out

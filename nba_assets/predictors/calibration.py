@@ -1,0 +1,139 @@
+"""Calibrated P(over), walk-forward thresholds and confidence.
+
+- Residual quantiles: for each system, the residuals (actual − predicted) of its out-of-sample
+  predictions on past rows, by bucket of the reference level (the line when there is one, else
+  the prediction): RESIDUAL_LEVELS quantiles per bucket, and pooled. P(over) for a prediction p
+  against a line L is 1 − F(L − p), F interpolated from the bucket's quantiles (the pooled ones
+  when the bucket holds fewer than MIN_BUCKET residuals), clipped to [P_CLIP, 1 − P_CLIP].
+- Thresholds: a call (OVER when P(over) ≥ t, UNDER when 1 − P(over) ≥ t, else PASS) needs
+  t from THRESHOLD_GRID; t is chosen per system on past rows with a line only (before the week),
+  as the value with the best return per bet at −110 among those with at least MIN_BETS bets.
+  With fewer than MIN_THRESHOLD_ROWS past rows with a line, DEFAULT_THRESHOLD.
+- Confidence 0–100: 100·|2·P(over) − 1| · n/(n + CONF_N0) · g/(g + CONF_G0), n the residuals
+  behind the P(over), g the system's own sample size for the player (games this season,
+  similar games, ...).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import polars as pl
+
+RESIDUAL_LEVELS = [round(x, 3) for x in np.linspace(0.01, 0.99, 99)]
+BUCKET_EDGES = [10.0, 15.0, 20.0, 25.0]  # reference level buckets: <10, 10-15, 15-20, 20-25, ≥25
+MIN_BUCKET = 100
+P_CLIP = 0.02
+THRESHOLD_GRID = [0.524, 0.54, 0.56, 0.58, 0.60, 0.62]
+DEFAULT_THRESHOLD = 0.56
+MIN_THRESHOLD_ROWS = 300
+MIN_BETS = 30
+WIN_AT_MINUS_110 = 100.0 / 110.0
+CONF_N0 = 200.0
+CONF_G0 = 5.0
+
+
+def bucket_label(level: float) -> str:
+    lo = 0.0
+    for edge in BUCKET_EDGES:
+        if level < edge:
+            return f"{lo:g}-{edge:g}"
+        lo = edge
+    return f"{lo:g}+"
+
+
+def bucket_expr(level: pl.Expr) -> pl.Expr:
+    expr = pl.lit(f"{BUCKET_EDGES[-1]:g}+")
+    edges = [0.0, *BUCKET_EDGES]
+    for lo, hi in reversed(list(zip(edges[:-1], edges[1:], strict=True))):
+        expr = pl.when(level < hi).then(pl.lit(f"{lo:g}-{hi:g}")).otherwise(expr)
+    return expr
+
+
+def reference_level() -> pl.Expr:
+    return pl.coalesce(pl.col("points_line"), pl.col("predicted_points"))
+
+
+def residual_table(rows: pl.DataFrame) -> dict:
+    """rows: predicted_points, points_line (nullable), actual_points of one system's past rows."""
+    r = rows.filter(pl.col("predicted_points").is_not_null() & pl.col("actual_points").is_not_null()).with_columns(
+        (pl.col("actual_points").cast(pl.Float64) - pl.col("predicted_points")).alias("_res"),
+        bucket_expr(reference_level()).alias("_bucket"),
+    )
+
+    def quantiles(values: pl.Series) -> list[float]:
+        return [round(float(v), 4) for v in np.quantile(values.to_numpy(), RESIDUAL_LEVELS)]
+
+    table = {"n": r.height, "pooled": quantiles(r["_res"]) if r.height else None, "buckets": {}}
+    for (label,), part in r.partition_by("_bucket", as_dict=True).items():
+        table["buckets"][label] = {"n": part.height, "q": quantiles(part["_res"])}
+    table["mae"] = round(float(r["_res"].abs().mean()), 4) if r.height else None
+    table["bias"] = round(float(r["_res"].mean()), 4) if r.height else None
+    return table
+
+
+def p_over(predicted: np.ndarray, line: np.ndarray, table: dict | None) -> tuple[np.ndarray, np.ndarray]:
+    """P(actual > line) and the number of residuals behind it, row by row (NaN without line/prediction)."""
+    n = len(predicted)
+    probs, support = np.full(n, np.nan), np.zeros(n)
+    if not table or not table.get("pooled"):
+        return probs, support
+    levels = np.array(RESIDUAL_LEVELS)
+    for i in range(n):
+        p, L = predicted[i], line[i]
+        if not (np.isfinite(p) and np.isfinite(L)):
+            continue
+        bucket = table["buckets"].get(bucket_label(L))
+        if bucket and bucket["n"] >= MIN_BUCKET:
+            q, m = bucket["q"], bucket["n"]
+        else:
+            q, m = table["pooled"], table["n"]
+        cdf = float(np.interp(L - p, q, levels, left=0.0, right=1.0))
+        probs[i] = min(max(1.0 - cdf, P_CLIP), 1.0 - P_CLIP)
+        support[i] = m
+    return probs, support
+
+
+def bet_outcomes(p: np.ndarray, actual: np.ndarray, line: np.ndarray, threshold: float) -> tuple[int, float, int]:
+    """(bets, units won at −110, wins) of calling OVER/UNDER at ``threshold`` on past rows."""
+    over, under = p >= threshold, (1.0 - p) >= threshold
+    won = (over & (actual > line)) | (under & (actual < line))
+    lost = (over & (actual < line)) | (under & (actual > line))
+    bets = int((won | lost).sum())
+    return bets, float(won.sum() * WIN_AT_MINUS_110 - lost.sum()), int(won.sum())
+
+
+def choose_threshold(p: np.ndarray, actual: np.ndarray, line: np.ndarray) -> dict:
+    ok = np.isfinite(p) & np.isfinite(actual) & np.isfinite(line)
+    p, actual, line = p[ok], actual[ok], line[ok]
+    if len(p) < MIN_THRESHOLD_ROWS:
+        return {
+            "threshold": DEFAULT_THRESHOLD,
+            "how": f"default: {len(p)} past rows with a line < {MIN_THRESHOLD_ROWS}",
+        }
+    grid = []
+    for t in THRESHOLD_GRID:
+        bets, units, wins = bet_outcomes(p, actual, line, t)
+        grid.append({"t": t, "bets": bets, "wins": wins, "roi": round(units / bets, 4) if bets else None})
+    eligible = [g for g in grid if g["bets"] >= MIN_BETS and g["roi"] is not None]
+    if not eligible:
+        return {"threshold": THRESHOLD_GRID[-1], "how": "no threshold had enough past bets", "grid": grid}
+    best = max(eligible, key=lambda g: (g["roi"], g["t"]))
+    return {"threshold": best["t"], "how": f"best ROI at -110 on {len(p)} past rows with a line", "grid": grid}
+
+
+def confidence(p: np.ndarray, support: np.ndarray, sample: np.ndarray) -> np.ndarray:
+    g = np.nan_to_num(sample.astype(np.float64), nan=0.0)
+    conf = 100.0 * np.abs(2.0 * p - 1.0) * support / (support + CONF_N0) * g / (g + CONF_G0)
+    return np.round(conf, 1)
+
+
+def wilson(hits: int, n: int, z: float = 1.96) -> tuple[float | None, float | None]:
+    if n == 0:
+        return None, None
+    phat = hits / n
+    den = 1 + z * z / n
+    centre = (phat + z * z / (2 * n)) / den
+    half = z * math.sqrt(phat * (1 - phat) / n + z * z / (4 * n * n)) / den
+    return round(centre - half, 4), round(centre + half, 4)

@@ -1,0 +1,101 @@
+"""The weekly calibration documents, from past rows only (pure: frames and stored models in, dicts out).
+
+For the week starting W the rows are the feature-store rows dated in [W − CAL_DAYS, W) of
+players who played, each with its actual points and its pre-tip line (when there was one).
+Every system predicts them out of sample: the pure systems from what was known before each
+row's date, the ML systems with each row's own walk-forward model (the model of the row's week,
+trained before that week). From those predictions: the ensemble weights, every system's residual
+quantiles (P(over)) and its call threshold. The ensemble's own residuals for W come from W's
+weights applied to the past rows (the weights are learned on the same rows: a handful of
+parameters, documented as a mild in-sample effect).
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import numpy as np
+import polars as pl
+
+from nba_assets.predictors import calibration, ensemble, systems
+
+CAL_DAYS = 182
+
+
+def past_rows(features: pl.DataFrame, actuals: pl.DataFrame) -> pl.DataFrame:
+    """Feature rows of players who played, with actual_points and points_line (pre-tip)."""
+    line_cols = ["points_line"] if "points_line" in features.columns else []
+    played = actuals.select(
+        "game_id", "player_id", pl.col("pts").alias("actual_points"), pl.col("points_line").alias("_summary_line")
+    )
+    out = features.join(played, on=["game_id", "player_id"], how="inner")
+    line = pl.coalesce(*[pl.col(c) for c in line_cols], pl.col("_summary_line")).alias("points_line")
+    return out.with_columns(line).drop("_summary_line")
+
+
+def build(
+    weeks: list[date],
+    features: pl.DataFrame,
+    actuals: pl.DataFrame,
+    history: pl.DataFrame,
+    models: dict[str, dict],
+    first_model_week: date,
+) -> dict[date, dict]:
+    if not weeks:
+        return {}
+    first = min(weeks) - timedelta(days=CAL_DAYS)
+    rows = past_rows(features.filter((pl.col("game_date") >= first) & (pl.col("game_date") < max(weeks))), actuals)
+    points = pl.concat(
+        [
+            systems.base_predictions(rows, history),
+            systems.ml_predictions(rows, models, first_model_week, strict=False),
+        ]
+    )
+    outcome = rows.select(*systems.KEYS, "actual_points", "points_line")
+    long = points.join(outcome, on=systems.KEYS, how="inner")
+    comp = ensemble.component_frame(systems.wide(points)).join(outcome, on=systems.KEYS, how="inner")
+    docs = {}
+    for week in sorted(weeks):
+        lo = week - timedelta(days=CAL_DAYS)
+        in_window = (pl.col("game_date") >= lo) & (pl.col("game_date") < week)
+        w_long = long.filter(in_window)
+        w_comp = comp.filter(in_window)
+        weights = ensemble.learn(w_comp)
+        parts = [w_long]
+        if weights:
+            ens = w_comp.drop_nulls(ensemble.COMPONENTS)
+            parts.append(
+                ens.select(
+                    *systems.KEYS,
+                    pl.lit(ensemble.SYSTEM_ID).alias("system_id"),
+                    pl.lit(ensemble.predict(ens, weights)).alias("predicted_points"),
+                    "actual_points",
+                    "points_line",
+                )
+            )
+        frame = pl.concat(
+            [p.select(*systems.KEYS, "system_id", "predicted_points", "actual_points", "points_line") for p in parts]
+        )
+        doc_systems = {}
+        for system_id in systems.SYSTEM_IDS:
+            s = frame.filter(pl.col("system_id") == system_id)
+            table = calibration.residual_table(s)
+            lined = s.filter(pl.col("points_line").is_not_null() & pl.col("predicted_points").is_not_null())
+            pred = lined["predicted_points"].to_numpy().astype(np.float64)
+            line = lined["points_line"].to_numpy().astype(np.float64)
+            p, _ = calibration.p_over(pred, line, table)
+            threshold = calibration.choose_threshold(p, lined["actual_points"].to_numpy().astype(np.float64), line)
+            doc_systems[system_id] = {
+                "residuals": table,
+                "threshold": threshold,
+                "rows": s.height,
+                "line_rows": lined.height,
+            }
+        docs[week] = {
+            "week_start": week.isoformat(),
+            "window": [lo.isoformat(), (week - timedelta(days=1)).isoformat()],
+            "rows": w_comp.height,
+            "ensemble": weights,
+            "systems": doc_systems,
+        }
+    return docs
