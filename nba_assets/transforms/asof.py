@@ -115,3 +115,51 @@ def asof_within(
     last = redone.sort("_g").group_by(by, maintain_order=True).last().rename({by: "_tk"})
     fixed = tk.join(last, on="_tk", how="left").drop("_tk")
     return pl.concat([fine, fixed.select(fine.columns)], how="vertical_relaxed").drop("_span")
+
+
+def _shifted(expr: pl.Expr, i: int, by: str) -> pl.Expr:
+    """``expr`` of the row ``i`` rows up, if it belongs to the same ``by`` group (frame sorted by it)."""
+    if i == 0:
+        return expr
+    return pl.when(pl.col(by).shift(i) == pl.col(by)).then(expr.shift(i))
+
+
+def _sum(expr: pl.Expr, n: int, by: str) -> pl.Expr:
+    return pl.sum_horizontal([_shifted(expr, i, by) for i in range(n)])
+
+
+def _count(expr: pl.Expr, n: int, by: str) -> pl.Expr:
+    return _sum(expr.is_not_null().cast(pl.Int64), n, by)
+
+
+# The window helpers need the frame sorted by ``by`` (then by date): they read the rows above.
+# They are an explicit sum of shifted values, not an incremental rolling sum: the result for a row
+# depends only on its ``n`` values, never on how far back the frame starts (an incremental float
+# window carries rounding from every earlier row), so a backfill and day-by-day runs agree to the
+# last bit.
+
+
+def window_sum(expr: pl.Expr, n: int, by: str) -> pl.Expr:
+    """Sum of ``expr`` over the last ``n`` rows of the row's ``by`` group (nulls count as 0)."""
+    return _sum(expr, n, by)
+
+
+def window_count(expr: pl.Expr, n: int, by: str) -> pl.Expr:
+    """How many of the last ``n`` rows of the group have a non-null ``expr``."""
+    return _count(expr, n, by)
+
+
+def window_mean(expr: pl.Expr, n: int, by: str, min_samples: int = 1) -> pl.Expr:
+    """Mean of the non-null values among the last ``n`` rows (null with fewer than ``min_samples``)."""
+    x = expr.cast(pl.Float64)
+    count = _count(x, n, by)
+    return pl.when(count >= min_samples).then(_sum(x, n, by) / count)
+
+
+def window_std(expr: pl.Expr, n: int, by: str) -> pl.Expr:
+    """Sample standard deviation of the last ``n`` values (null with fewer than 2)."""
+    x = expr.cast(pl.Float64)
+    count = _count(x, n, by)
+    mean = _sum(x, n, by) / count
+    dev = pl.sum_horizontal([(_shifted(x, i, by) - mean) ** 2 for i in range(n)])
+    return pl.when(count >= 2).then((dev / (count - 1)).sqrt())

@@ -24,7 +24,7 @@ from datetime import timedelta
 import polars as pl
 
 from nba_assets.schemas import schema_for
-from nba_assets.transforms.asof import HISTORY_DAYS, asof_within, cumulative_before, strictly_before
+from nba_assets.transforms.asof import HISTORY_DAYS, asof_within, cumulative_before, strictly_before, window_mean
 from nba_assets.transforms.lines import consensus_lines, pretip
 
 # Tuned on 2022-23 and 2023-24 only (docs/features.md has the measurement).
@@ -194,7 +194,7 @@ def _missed_team_games(players: pl.DataFrame, history: pl.DataFrame, tg: pl.Data
             pl.col("team_seq").min().over("player_id", "_stint").alias("_first_seq"),
             pl.concat_str(pl.col("player_id").cast(pl.String), pl.lit("|"), pl.col("team")).alias("_pt"),
         )
-        .select("_pt", "team_seq", "_cum", "_first_seq")
+        .select("_pt", "team_seq", "game_date", "_cum", "_first_seq")
     )
     t = last.with_columns(
         pl.concat_str(pl.col("player_id").cast(pl.String), pl.lit("|"), pl.col("team")).alias("_pt"),
@@ -218,11 +218,26 @@ def _missed_team_games(players: pl.DataFrame, history: pl.DataFrame, tg: pl.Data
 
     t = cum_at(t, "team_seq", "_cum_hi", ["_cum", "_first_seq"])
     t = cum_at(t, "_lo", "_cum_lo", ["_cum"])
-    window_start = pl.max_horizontal(pl.col("_lo") + 1, pl.col("_first_seq"))
+    # ... and his first game for the team inside D's history window (a wider frame changes nothing).
+    t = (
+        t.with_columns((pl.col("game_date") - timedelta(days=HISTORY_DAYS)).alias("_from"))
+        .sort("_from")
+        .join_asof(
+            apps.select("_pt", pl.col("game_date").alias("_w"), pl.col("team_seq").alias("_first_in_window")).sort(
+                "_w"
+            ),
+            left_on="_from",
+            right_on="_w",
+            by="_pt",
+            strategy="forward",
+            check_sortedness=False,
+        )
+    )
+    window_start = pl.max_horizontal(pl.col("_lo") + 1, pl.col("_first_seq"), pl.col("_first_in_window"))
     return t.select(
         "player_id",
         "game_date",
-        pl.when(pl.col("_first_seq").is_null())
+        pl.when(pl.col("_first_seq").is_null() | pl.col("_first_in_window").is_null())
         .then(0)
         .otherwise((pl.col("team_seq") - window_start + 1).clip(lower_bound=0))
         .cast(pl.Int64)
@@ -243,7 +258,7 @@ def usual_scorers(targets: pl.DataFrame, history: pl.DataFrame, tg: pl.DataFrame
             p,
             pl.col("game_date").alias("_g"),
             pl.coalesce(pl.col("game_date").shift(9), pl.col("game_date").min()).over(p).alias("_span"),
-            pl.col("pts").cast(pl.Float64).rolling_mean(10, min_samples=1).over(p).alias("_l10"),
+            window_mean(pl.col("pts"), 10, p).alias("_l10"),
         )
 
     ranked = (
@@ -351,11 +366,8 @@ def _team_game_stats(offense: pl.DataFrame) -> pl.DataFrame:
             pl.when(pl.col("won")).then(pl.col("_len")).otherwise(-pl.col("_len")).cast(pl.Int64).alias("streak"),
             pl.col("won").cast(pl.Int64).cum_sum().over(season).alias("_wins"),
             pl.int_range(1, pl.len() + 1).over(season).cast(pl.Int64).alias("_games"),
-            *[
-                pl.col(c).rolling_mean(10, min_samples=1).over("team").alias(f"{c}_l10")
-                for c in ("pace", "off_rating", "def_rating")
-            ],
-            pl.col("pts").cast(pl.Float64).rolling_mean(10, min_samples=1).over("team").alias("pts_avg_l10"),
+            *[window_mean(pl.col(c), 10, "team").alias(f"{c}_l10") for c in ("pace", "off_rating", "def_rating")],
+            window_mean(pl.col("pts"), 10, "team").alias("pts_avg_l10"),
         )
     )
 

@@ -20,6 +20,7 @@ import polars as pl
 
 from nba_assets.schemas import schema_for
 from nba_assets.transforms import analytics, composite, contexts, profiles
+from nba_assets.transforms.asof import HISTORY_DAYS
 from nba_assets.transforms.contexts import MAX_REST_DAYS, expected_players, scheduled_teams
 
 __all__ = ["expected_players", "scheduled_teams", "feature_store", "compute_phase34"]
@@ -343,7 +344,8 @@ def compute_phase34(
     first, last = min(days), max(days)
     in_run = pl.col("game_date").is_between(first, last)
     sched = schedule.filter(in_run)
-    before = pl.col("game_date") < last
+    # The history window the IO manager loads for a run of first..last: [first − 365, last − 1].
+    before = pl.col("game_date").is_between(first - timedelta(days=HISTORY_DAYS), last - timedelta(days=1))
     out = {
         "player_game_summary": summary.filter(in_run),
         "team_offense_game_summary": offense.filter(in_run),

@@ -11,7 +11,14 @@ from __future__ import annotations
 import polars as pl
 
 from nba_assets.schemas import schema_for
-from nba_assets.transforms.asof import asof_within, strictly_before
+from nba_assets.transforms.asof import (
+    asof_within,
+    strictly_before,
+    window_count,
+    window_mean,
+    window_std,
+    window_sum,
+)
 from nba_assets.transforms.contexts import scheduled_teams
 
 PROFILE_GAMES = 10  # player shot profile: last 10 games
@@ -21,11 +28,11 @@ KINDS = ("two", "three", "ft")
 
 def _rsum(col: str | pl.Expr, n: int, over: str) -> pl.Expr:
     expr = pl.col(col) if isinstance(col, str) else col
-    return expr.cast(pl.Float64).fill_null(0.0).rolling_sum(n, min_samples=1).over(over)
+    return window_sum(expr.cast(pl.Float64), n, over)
 
 
 def _rcount(col: str, n: int, over: str) -> pl.Expr:
-    return pl.col(col).is_not_null().cast(pl.Float64).rolling_sum(n, min_samples=1).over(over)
+    return window_count(pl.col(col), n, over)
 
 
 def _div(num: pl.Expr, den: pl.Expr) -> pl.Expr:
@@ -58,19 +65,22 @@ def player_rolling(history: pl.DataFrame, p: str = "player_id") -> pl.DataFrame:
         pl.col("game_date").alias("last_game_date"),
         pl.col("season").alias("_last_season"),
         _span(p, 10),
-        pl.col("_pts").rolling_mean(5, min_samples=1).over(p).alias("pts_avg_l5"),
-        pl.col("_pts").rolling_mean(10, min_samples=1).over(p).alias("pts_avg_l10"),
-        pl.col("_pts").rolling_std(10, min_samples=2).over(p).alias("pts_std_l10"),
-        pl.col("_pts").rolling_mean(2, min_samples=2).over(p).alias("pts_avg_last2"),
-        pl.col("_pts").shift(2).rolling_mean(3, min_samples=3).over(p).alias("pts_avg_prev3"),
-        pl.col("_min").rolling_mean(10, min_samples=1).over(p).alias("minutes_avg_l10"),
+        window_mean(pl.col("_pts"), 5, p).alias("pts_avg_l5"),
+        window_mean(pl.col("_pts"), 10, p).alias("pts_avg_l10"),
+        window_std(pl.col("_pts"), 10, p).alias("pts_std_l10"),
+        window_mean(pl.col("_pts"), 2, p, min_samples=2).alias("pts_avg_last2"),
+        # games 3..5 back: the last 5 minus the last 2
+        pl.when(window_count(pl.col("_pts"), 5, p) == 5)
+        .then((window_sum(pl.col("_pts"), 5, p) - window_sum(pl.col("_pts"), 2, p)) / 3.0)
+        .alias("pts_avg_prev3"),
+        window_mean(pl.col("_min"), 10, p).alias("minutes_avg_l10"),
         _div(_rsum("_pts", 10, p), _rsum("_min", 10, p)).alias("pts_per_minute_l10"),
         _div(_rsum("_pts", 10, p), 2.0 * _rsum("_tsa", 10, p)).alias("ts_pct_l10"),
         _div(_rsum("_efg_num", 10, p), _rsum("fga", 10, p)).alias("efg_pct_l10"),
         _rmean("usage_rate", 7, p).alias("usage_rate_l7"),
         _rmean("usage_rate", 10, p).alias("usage_rate_l10"),
-        pl.col("fga").cast(pl.Float64).rolling_mean(10, min_samples=1).over(p).alias("fga_avg_l10"),
-        pl.col("fta").cast(pl.Float64).rolling_mean(10, min_samples=1).over(p).alias("fta_avg_l10"),
+        window_mean(pl.col("fga"), 10, p).alias("fga_avg_l10"),
+        window_mean(pl.col("fta"), 10, p).alias("fta_avg_l10"),
         (pl.col("_pts").cum_sum().over(season) / n_season).alias("_season_pts"),
         (pl.col("_min").cum_sum().over(season) / n_season).alias("_season_min"),
         _div(
@@ -105,12 +115,7 @@ def _shot_rolling(history: pl.DataFrame, p: str = "player_id") -> pl.DataFrame:
         p,
         pl.col("game_date").alias("_g"),
         _span(p, PROFILE_GAMES),
-        pl.col("pts")
-        .is_not_null()
-        .cast(pl.Int64)
-        .rolling_sum(PROFILE_GAMES, min_samples=1)
-        .over(p)
-        .alias("profile_games"),
+        window_count(pl.col("pts"), PROFILE_GAMES, p).alias("profile_games"),
         pts.alias("profile_pts"),
         *[_div(_rsum(f"pts_{k}", PROFILE_GAMES, p), pts).alias(f"pts_share_{k}") for k in KINDS],
         _div(_rsum("fg3a", PROFILE_GAMES, p), _rsum("fga", PROFILE_GAMES, p)).alias("fg3a_rate_l10"),
@@ -153,12 +158,12 @@ def _defense_rolling(defense: pl.DataFrame) -> pl.DataFrame:
     return d.select(
         t,
         pl.col("game_date").alias("_g"),
-        pl.col("pts_allowed").is_not_null().cast(pl.Int64).rolling_sum(n, min_samples=1).over(t).alias("profile_games"),
+        window_count(pl.col("pts_allowed"), n, t).alias("profile_games"),
         *[_div(_rsum(f"pts_allowed_{k}", n, t), allowed).alias(f"allowed_share_{k}") for k in KINDS],
         _rmean("def_rating", n, t).alias("def_rating_l15"),
         _rmean("pace", n, t).alias("pace_l15"),
         _div(_rsum("pts_allowed", n, t), _rcount("pts_allowed", n, t)).alias("pts_allowed_l15"),
-        pl.col("pts_allowed").cast(pl.Float64).rolling_mean(10, min_samples=1).over(t).alias("pts_allowed_l10"),
+        window_mean(pl.col("pts_allowed"), 10, t).alias("pts_allowed_l10"),
         _div(_rsum("opp_fgm", n, t) + 0.5 * _rsum("opp_fg3m", n, t), _rsum("opp_fga", n, t)).alias("opp_efg_pct_l15"),
     )
 
@@ -182,7 +187,8 @@ def team_defense_profile(schedule: pl.DataFrame, defense: pl.DataFrame) -> pl.Da
         by="team",
         on="_g",
     )
-    league = league.group_by("game_date").agg(pl.col(c).mean().alias(f"league_{c}") for c in LEAGUE_COLUMNS)
+    # Values sorted before the mean: the same teams give the same sum in any frame order.
+    league = league.group_by("game_date").agg(pl.col(c).sort().mean().alias(f"league_{c}") for c in LEAGUE_COLUMNS)
     out = (
         out.join(league, on="game_date", how="left")
         .with_columns(
