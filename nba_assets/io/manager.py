@@ -6,11 +6,14 @@
   such as the 365 days strictly before D) arrive as **one** ``polars.DataFrame`` from one scan.
 
 The storage backend sits behind ``PartitionedTableStore``; this class only maps Dagster's
-contexts onto it.
+contexts onto it. ``NBA_BACKEND`` (or the ``backend`` config field) picks it: ``local`` (default,
+Parquet under ``$NBA_LAKE_DIR``) or ``bigquery`` (``nba_assets.io.bigquery``, settings from
+``GOOGLE_CLOUD_PROJECT``, ``NBA_BQ_LOCATION``, ``NBA_BQ_DATASET_PREFIX``/``SUFFIX``).
 """
 
 from __future__ import annotations
 
+import os
 from datetime import date
 
 import dagster as dg
@@ -37,12 +40,27 @@ def _window(time_window: dg.TimeWindow) -> list[date]:
     return dates_between(first, last_exclusive)[:-1] if last_exclusive > first else []
 
 
+BACKENDS = ("local", "bigquery")
+
+
+def backend_name(configured: str = "") -> str:
+    name = (configured or os.environ.get("NBA_BACKEND") or "local").strip().lower()
+    if name not in BACKENDS:
+        raise ValueError(f"NBA_BACKEND={name!r}: expected one of {list(BACKENDS)}")
+    return name
+
+
 class LakehouseIOManager(dg.ConfigurableIOManager):
     """Partitioned polars tables in the lake (local Parquet; BigQuery in production)."""
 
     lake_dir: str = ""
+    backend: str = ""
 
     def store(self) -> PartitionedTableStore:
+        if backend_name(self.backend) == "bigquery":
+            from nba_assets.io.bigquery import BigQuerySettings, store_from_settings
+
+            return store_from_settings(BigQuerySettings.from_env())
         return LocalParquetStore(self.lake_dir or config.lake_dir())
 
     def handle_output(self, context: dg.OutputContext, obj: pl.DataFrame) -> None:
@@ -59,6 +77,7 @@ class LakehouseIOManager(dg.ConfigurableIOManager):
                 "run_window_rows": stats.rows,
                 "run_window_partitions": stats.partitions,
                 "run_window_empty_partitions": stats.empty_partitions,
+                **stats.jobs.metadata("bigquery"),
             }
         )
         context.log.info(
@@ -78,7 +97,13 @@ class LakehouseIOManager(dg.ConfigurableIOManager):
         days = self._upstream_days(context)
         store = self.store()
         frame = store.read_window(table, days, schema)
-        missing = store.missing_partitions(table, days) if isinstance(store, LocalParquetStore) else []
+        read = store.last_read
+        if read is not None and read.job_ids:
+            context.log.info(
+                f"{table}: read {frame.height:,} rows of {len(days)} partitions; "
+                f"{read.bytes_processed or 0:,} bytes processed, {read.slot_millis or 0:,} slot ms ({read.job_ids[0]})"
+            )
+        missing = store.missing_partitions(table, days)
         if missing:
             context.log.warning(
                 f"{table}: {len(missing)} of {len(days)} requested partitions were never materialized "

@@ -1,8 +1,9 @@
 """The storage seam of the lakehouse: partitioned tables keyed by ``game_date``.
 
 ``PartitionedTableStore`` is the whole contract the IO manager relies on. ``LocalParquetStore``
-implements it on disk; a BigQuery backend implements the same three operations (staging load +
-one transactional DELETE/INSERT per window, one parameterized query per window read).
+implements it on disk; ``nba_assets.io.bigquery.BigQueryStore`` implements the same operations
+(staging load + one transactional DELETE/INSERT per window, one parameterized query per window
+read). ``nba_assets_tests/test_storage_contract.py`` runs one suite against both.
 
 Rules every backend keeps:
 - a write *replaces* every partition it is given (rows or not), never appends, so a rerun
@@ -43,8 +44,31 @@ class TableRef:
 
 
 @dataclass(frozen=True)
+class JobStats:
+    """What a warehouse job cost (None where a backend has no such figure, e.g. local files)."""
+
+    bytes_processed: int | None = None
+    bytes_billed: int | None = None
+    slot_millis: int | None = None
+    job_ids: tuple[str, ...] = ()
+
+    def metadata(self, prefix: str) -> dict[str, int | str]:
+        out: dict[str, int | str] = {}
+        if self.bytes_processed is not None:
+            out[f"{prefix}_bytes_processed"] = self.bytes_processed
+        if self.bytes_billed is not None:
+            out[f"{prefix}_bytes_billed"] = self.bytes_billed
+        if self.slot_millis is not None:
+            out[f"{prefix}_slot_millis"] = self.slot_millis
+        if self.job_ids:
+            out[f"{prefix}_job_ids"] = ", ".join(self.job_ids)
+        return out
+
+
+@dataclass(frozen=True)
 class WriteStats:
     rows_by_partition: dict[date, int]
+    jobs: JobStats = JobStats()
 
     @property
     def partitions(self) -> int:
@@ -66,9 +90,18 @@ class PartitionedTableStore(Protocol):
 
     def read_window(self, table: TableRef, partitions: Sequence[date], schema: pl.Schema) -> pl.DataFrame: ...
 
+    def missing_partitions(self, table: TableRef, partitions: Sequence[date]) -> list[date]:
+        """The partitions among ``partitions`` never written (an empty written partition is not missing)."""
+        ...
+
     def delete_window(self, table: TableRef, first: date, last: date) -> int: ...
 
     def stored_partitions(self, table: TableRef) -> list[date]: ...
+
+    @property
+    def last_read(self) -> JobStats | None:
+        """Cost of the latest ``read_window`` (None when the backend has no figure)."""
+        ...
 
 
 def conform(table: TableRef, frame: pl.DataFrame, schema: pl.Schema, partitions: Sequence[date]) -> pl.DataFrame:
@@ -110,6 +143,10 @@ class LocalParquetStore:
 
     def __init__(self, root: str | os.PathLike[str]):
         self.root = Path(root)
+
+    @property
+    def last_read(self) -> JobStats | None:
+        return None
 
     def table_dir(self, table: TableRef) -> Path:
         return self.root / table.dataset / table.table
