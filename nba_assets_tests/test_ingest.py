@@ -9,7 +9,7 @@ from __future__ import annotations
 import gzip
 import json
 import socket
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 
 import dagster as dg
@@ -216,3 +216,51 @@ def test_props_accumulate_every_landed_snapshot(ingested: Path, archive: Path, m
     added = after.filter(~earlier)
     assert added.height > 0 and set(added["event_id"]) == {event}
     assert added["snapshot_utc"].n_unique() == 1 and (added["minutes_before_tipoff"] < 0).all()  # after tip-off
+
+
+def _landed(lake: Path, feed: str, day: date, kind: str, keep=lambda body: True) -> tuple[str, dict]:
+    """(label, decoded body) of the first landed file of ``kind`` in the day's first fetch that ``keep``s."""
+    (record,) = sorted((lake / "landing" / "_fetches" / feed / day.isoformat()).glob("*.json"))[:1]
+    for entry in json.loads(record.read_text())["files"]:
+        body = json.loads(gzip.decompress((lake / "landing" / entry["path"]).read_bytes()))
+        if entry["kind"] == kind and keep(body):
+            return f"landing/{entry['path']}", body
+    raise AssertionError(f"no {kind} body in {record}")
+
+
+def test_an_unexpected_shape_names_the_file_the_field_and_the_partition(ingested: Path) -> None:
+    from nba_assets.transforms.raw import PayloadError, parse_bdl_stats, parse_event_props, parse_schedule
+
+    day = DAYS[0]
+    schedule = read(ingested, ("nba_raw", "nbac_schedule"), [day])
+
+    label, page = _landed(ingested, "bdl_stats", day, "stats_page")
+    assert parse_bdl_stats({day: [(label, page)]}, schedule).height > 0  # the body as landed parses
+    page["data"][2]["points"] = page["data"][2].pop("pts")
+    with pytest.raises(PayloadError) as stats_error:
+        parse_bdl_stats({day: [(label, page)]}, schedule)
+    assert label in str(stats_error.value) and "'pts' at data[2].pts" in str(stats_error.value)
+    assert f"game date {day}" in str(stats_error.value)
+
+    label, body = _landed(ingested, "nba_schedule", day, "schedule")
+    games = next(d for d in body["leagueSchedule"]["gameDates"] if d["games"][0]["gameDateEst"][:10] == str(day))
+    games["games"][0]["homeTeam"]["teamTricode"] = 1610612737  # a number where the tricode belongs
+    with pytest.raises(PayloadError) as schedule_error:
+        parse_schedule([body], {day}, source=label)
+    message = str(schedule_error.value)
+    assert label in message and "'teamTricode' at leagueSchedule.gameDates[" in message
+    assert f"game date {day}" in message
+
+    label, wrapped = _landed(ingested, "odds_player_points", day, "event_odds", lambda b: b["data"]["bookmakers"])
+    event = wrapped["data"]
+    snapshot = datetime.fromisoformat(wrapped["timestamp"].replace("Z", "+00:00"))
+    assert parse_event_props(event, snapshot, day, file=label).height > 0
+    assert parse_event_props({**event, "bookmakers": []}, snapshot, day, file=label).height == 0  # no lines yet
+    assert parse_event_props(None, snapshot, day, file=label).height == 0  # a 204
+    outcome = event["bookmakers"][0]["markets"][0]["outcomes"][0]
+    outcome["line"] = outcome.pop("point")
+    with pytest.raises(PayloadError) as odds_error:
+        parse_event_props(event, snapshot, day, file=label)
+    assert label in str(odds_error.value) and "'point' at bookmakers[0].markets[0].outcomes[0].point" in str(
+        odds_error.value
+    )

@@ -19,6 +19,7 @@ from nba_assets.assets.ingest import PROPS_FEED, SCHEDULE_FEED, STATS_FEED, fina
 from nba_assets.partitions import window_dates
 from nba_assets.schemas import schema_for
 from nba_assets.sources.landing import LandedFile, fetch_records, latest_fetches
+from nba_assets.sources.models import OddsHistoricalEventOdds, validate
 from nba_assets.transforms.raw import attach_games_and_players, parse_bdl_stats, parse_event_props, parse_schedule
 
 RAW = "nba_raw"
@@ -59,7 +60,7 @@ def nbac_schedule(context: dg.AssetExecutionContext) -> pl.DataFrame:
         for file in record.files:
             days_by_file[file.path].add(day)
     frames = [
-        parse_schedule([LandedFile(path, "schedule").body(root)], wanted, source=f"landing file {path}")
+        parse_schedule([LandedFile(path, "schedule").body(root)], wanted, source=f"nba schedule landing/{path}")
         for path, wanted in sorted(days_by_file.items())
     ]
     frame = pl.concat(frames).unique("game_id", keep="last").sort("game_date", "game_id")
@@ -80,7 +81,7 @@ def bdl_player_boxscores(context: dg.AssetExecutionContext, nbac_schedule: pl.Da
     days = final_game_days(nbac_schedule)
     records = latest_fetches(root, STATS_FEED, days)
     _require(records, days, "landing/bdl_stats_payloads")
-    pages = {day: [(f.path, f.body(root)) for f in records[day].files] for day in days}
+    pages = {day: [(f"landing/{f.path}", f.body(root)) for f in records[day].files] for day in days}
     frame = parse_bdl_stats(pages, nbac_schedule)
     unresolved = frame.filter(pl.col("player_id").is_null())
     if unresolved.height:
@@ -92,15 +93,18 @@ def bdl_player_boxscores(context: dg.AssetExecutionContext, nbac_schedule: pl.Da
 
 
 def _snapshot_frames(root: Path, file: LandedFile, day: date) -> pl.DataFrame:
-    """One landed event-odds body: historical bodies carry their snapshot time; a live body's
+    """One landed event-odds body: a historical body carries its snapshot time; a live body's
     snapshot is the moment it was fetched (from its ``.meta.json``)."""
-    body = file.body(root)
-    if isinstance(body, dict) and "timestamp" in body and "data" in body:
-        snapshot = _utc(body["timestamp"]) or _utc(file.meta(root)["fetched_at"])
-        body = body["data"]
+    body, meta = file.body(root), file.meta(root)
+    label = f"landing/{file.path}"
+    if "/historical/" in meta["url"]:
+        wrapped = validate(
+            OddsHistoricalEventOdds, body, file=f"odds api historical event odds {label}", partition=str(day)
+        )
+        snapshot, body = _utc(wrapped.timestamp), body["data"]
     else:
-        snapshot = _utc(file.meta(root)["fetched_at"])
-    return parse_event_props(body, snapshot, day, file=f"landing file {file.path}")
+        snapshot = _utc(meta["fetched_at"])
+    return parse_event_props(body, snapshot, day, file=label)
 
 
 def _utc(value: str | None) -> datetime | None:

@@ -1,7 +1,8 @@
-"""Pure parsers: recorded API bodies -> typed raw tables (phase 2).
+"""Pure parsers: landed API bodies -> typed raw tables (phase 2).
 
-A body that lacks a field, or has one of the wrong type, raises ``PayloadError`` naming the
-source, the field path and the game date, so a partition fails loudly instead of storing junk.
+Every body is validated against its typed model (``nba_assets.sources.models``) first: a body
+that lacks a field, or has one of the wrong type, raises ``PayloadError`` naming the landing
+file, the field path and the game date, so a partition fails loudly instead of storing junk.
 """
 
 from __future__ import annotations
@@ -11,29 +12,22 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 import polars as pl
+from pydantic import ValidationError
 
 from nba_assets.identity import bdl_teams, canonical_lookup, resolve_player_ids
 from nba_assets.schemas import schema_for
+from nba_assets.sources.models import (
+    BdlStatsPage,
+    OddsEventOdds,
+    PayloadError,
+    ScheduleBody,
+    describe,
+    validate,
+)
+
+__all__ = ["PayloadError", "parse_schedule", "parse_bdl_stats", "parse_event_props", "attach_games_and_players"]
 
 DFS_BOOKS = frozenset({"prizepicks", "underdog", "betr", "pick6", "dabble", "sleeper"})
-
-
-class PayloadError(ValueError):
-    pass
-
-
-def _field(obj: Any, path: str, kind: type | tuple[type, ...], where: str, nullable: bool = False) -> Any:
-    """Walks ``a.b.c`` in ``obj`` and checks the leaf's type."""
-    node = obj
-    for part in path.split("."):
-        if not isinstance(node, dict) or part not in node:
-            raise PayloadError(f"{where}: field '{path}' is missing")
-        node = node[part]
-    if node is None and nullable:
-        return None
-    if kind is int and isinstance(node, bool) or not isinstance(node, kind):
-        raise PayloadError(f"{where}: field '{path}' is {type(node).__name__}, expected {kind}")
-    return node
 
 
 def _utc(value: str | None) -> datetime | None:
@@ -45,34 +39,48 @@ def _utc(value: str | None) -> datetime | None:
 # ---------------------------------------------------------------- schedule (NBA.com)
 
 
+def _schedule_error_day(body: Any, exc: ValidationError) -> str | None:
+    """The ET game date of the game a schedule validation error points into, when readable."""
+    loc = exc.errors()[0]["loc"]
+    try:
+        if loc[:2] == ("leagueSchedule", "gameDates") and loc[3] == "games":
+            game = body["leagueSchedule"]["gameDates"][loc[2]]["games"][loc[4]]
+            return str(game["gameDateEst"])[:10]
+    except (KeyError, IndexError, TypeError):
+        pass
+    return None
+
+
 def parse_schedule(bodies: Iterable[dict[str, Any]], days: set[date], source: str = "nba schedule") -> pl.DataFrame:
     """Games of ``scheduleLeagueV2`` bodies whose ET game date is in ``days``."""
     rows = []
     for body in bodies:
-        season = _field(body, "leagueSchedule.seasonYear", str, source)
-        for i, game_date in enumerate(_field(body, "leagueSchedule.gameDates", list, source)):
-            for j, game in enumerate(_field(game_date, "games", list, f"{source} gameDates[{i}]")):
-                where = f"{source} gameDates[{i}].games[{j}]"
-                day = date.fromisoformat(_field(game, "gameDateEst", str, where)[:10])
-                if day not in days:
-                    continue
-                where = f"{where} (game date {day})"
-                rows.append(
-                    {
-                        "game_date": day,
-                        "game_id": _field(game, "gameId", str, where),
-                        "season": season,
-                        "tipoff_utc": _utc(_field(game, "gameDateTimeUTC", str, where, nullable=True)),
-                        "home_team": _field(game, "homeTeam.teamTricode", str, where),
-                        "away_team": _field(game, "awayTeam.teamTricode", str, where),
-                        "home_team_id": _field(game, "homeTeam.teamId", int, where),
-                        "away_team_id": _field(game, "awayTeam.teamId", int, where),
-                        "game_status": _field(game, "gameStatus", int, where),
-                        "home_score": _field(game, "homeTeam.score", int, where, nullable=True),
-                        "away_score": _field(game, "awayTeam.score", int, where, nullable=True),
-                        "postponed": game.get("postponedStatus", "N") not in ("N", "", None),
-                    }
-                )
+        try:
+            schedule = ScheduleBody.model_validate(body).leagueSchedule
+        except ValidationError as exc:
+            day = _schedule_error_day(body, exc)
+            window = day or (f"{min(days)}..{max(days)}" if days else "none")
+            raise PayloadError(f"{source} (game date {window}): unexpected schedule shape: {describe(exc)}") from None
+        for game in (g for gd in schedule.gameDates for g in gd.games):
+            day = date.fromisoformat(game.gameDateEst[:10])
+            if day not in days:
+                continue
+            rows.append(
+                {
+                    "game_date": day,
+                    "game_id": game.gameId,
+                    "season": schedule.seasonYear,
+                    "tipoff_utc": _utc(game.gameDateTimeUTC),
+                    "home_team": game.homeTeam.teamTricode,
+                    "away_team": game.awayTeam.teamTricode,
+                    "home_team_id": game.homeTeam.teamId,
+                    "away_team_id": game.awayTeam.teamId,
+                    "game_status": game.gameStatus,
+                    "home_score": game.homeTeam.score,
+                    "away_score": game.awayTeam.score,
+                    "postponed": game.postponedStatus not in ("N", "", None),
+                }
+            )
     schema = schema_for("nba_raw", "nbac_schedule")
     frame = pl.DataFrame(rows, schema=schema, orient="row") if rows else pl.DataFrame(schema=schema)
     # Regular-season and later games only: preseason ids start 001, the All-Star game 003.
@@ -86,13 +94,11 @@ def parse_schedule(bodies: Iterable[dict[str, Any]], days: set[date], source: st
 # ---------------------------------------------------------------- box scores (balldontlie)
 
 
-def _minutes(value: Any, where: str) -> int:
+def _minutes(value: str | int | None, where: str) -> int:
     if value in (None, ""):
         return 0
-    if isinstance(value, (int, float)):
-        return int(value)
-    if not isinstance(value, str):
-        raise PayloadError(f"{where}: field 'min' is {type(value).__name__}")
+    if isinstance(value, int):
+        return value
     head = value.split(":")[0]
     try:
         return int(float(head))
@@ -138,28 +144,25 @@ def _bdl_rows(
     pages: Iterable[tuple[str, dict[str, Any]]], game_date: date, teams: dict[int, str]
 ) -> list[dict[str, Any]]:
     rows = []
-    for file, page in pages:
-        for i, stat in enumerate(_field(page, "data", list, f"balldontlie stats {game_date} ({file})")):
-            where = f"balldontlie stats {game_date} ({file}) data[{i}]"
-            values = {f: _field(stat, f, int, where, nullable=True) or 0 for f in STAT_FIELDS}
-            values["tov"] = _field(stat, "turnover", int, where, nullable=True) or 0
-            minutes = _minutes(stat.get("min"), where)
+    for file, body in pages:
+        page = validate(BdlStatsPage, body, file=f"balldontlie stats {file}", partition=game_date.isoformat())
+        for i, stat in enumerate(page.data):
+            where = f"balldontlie stats {file} (game date {game_date}) data[{i}]"
+            values = {f: getattr(stat, f) or 0 for f in STAT_FIELDS}
+            values["tov"] = stat.turnover or 0
+            minutes = _minutes(stat.min, where)
             if minutes == 0 and not any(values.values()):
                 continue
-            home_id = _field(stat, "game.home_team_id", int, where)
-            visitor_id = _field(stat, "game.visitor_team_id", int, where)
-            team_abbr = _field(stat, "team.abbreviation", str, where)
-            home, away = teams.get(home_id), teams.get(visitor_id)
+            home, away = teams.get(stat.game.home_team_id), teams.get(stat.game.visitor_team_id)
             if home is None or away is None:
                 raise PayloadError(f"{where}: unknown balldontlie team id in game.home_team_id/visitor_team_id")
-            first = _field(stat, "player.first_name", str, where)
-            last = _field(stat, "player.last_name", str, where)
+            team_abbr = stat.team.abbreviation
             rows.append(
                 {
                     "game_date": game_date,
-                    "bdl_game_id": _field(stat, "game.id", int, where),
-                    "bdl_player_id": _field(stat, "player.id", int, where),
-                    "player_name": f"{first} {last}".strip(),
+                    "bdl_game_id": stat.game.id,
+                    "bdl_player_id": stat.player.id,
+                    "player_name": f"{stat.player.first_name} {stat.player.last_name}".strip(),
                     "team": team_abbr,
                     "opponent": away if team_abbr == home else home,
                     "home_away": "H" if team_abbr == home else "A",
@@ -180,47 +183,42 @@ def parse_event_props(
 ) -> pl.DataFrame:
     """One event's ``player_points`` odds body -> one row per bookmaker, player and line.
 
-    The region of a row follows from its bookmaker (pick'em books are ``us_dfs``)."""
+    An empty body (204) or ``"bookmakers": []`` is a valid "no lines yet": no rows. The region of
+    a row follows from its bookmaker (pick'em books are ``us_dfs``)."""
     schema = schema_for("nba_raw", "odds_api_player_points_props")
     if not body:
         return pl.DataFrame(schema=schema)
-    where = f"odds api event odds {game_date} ({file})"
-    event_id = _field(body, "id", str, where)
-    where = f"{where} event {event_id}"
-    commence = _utc(_field(body, "commence_time", str, where))
+    event = validate(OddsEventOdds, body, file=f"odds api event odds {file}", partition=game_date.isoformat())
+    commence = _utc(event.commence_time)
     rows: dict[tuple, dict[str, Any]] = {}
-    for b, book in enumerate(_field(body, "bookmakers", list, where)):
-        key = _field(book, "key", str, f"{where} bookmakers[{b}]")
-        for m, market in enumerate(_field(book, "markets", list, f"{where} bookmakers[{b}]")):
-            if market.get("key") != "player_points":
+    for book in event.bookmakers:
+        for market in book.markets:
+            if market.key != "player_points":
                 continue
-            for o, outcome in enumerate(_field(market, "outcomes", list, f"{where} bookmakers[{b}].markets[{m}]")):
-                at = f"{where} bookmakers[{b}].markets[{m}].outcomes[{o}]"
-                side = _field(outcome, "name", str, at)
-                name = _field(outcome, "description", str, at)
-                point = float(_field(outcome, "point", (int, float), at))
-                price = _field(outcome, "price", (int, float), at, nullable=True) if "price" in outcome else None
+            for outcome in market.outcomes:
+                point = float(outcome.point)
                 row = rows.setdefault(
-                    (key, name, point),
+                    (book.key, outcome.description, point),
                     {
                         "game_date": game_date,
-                        "event_id": event_id,
+                        "event_id": event.id,
                         "commence_utc": commence,
                         "snapshot_utc": snapshot_utc,
-                        "region": "us_dfs" if key in DFS_BOOKS else "us",
-                        "bookmaker": key,
-                        "player_name_quoted": name,
+                        "region": "us_dfs" if book.key in DFS_BOOKS else "us",
+                        "bookmaker": book.key,
+                        "player_name_quoted": outcome.description,
                         "line": point,
                         "over_price": None,
                         "under_price": None,
-                        "_home": body.get("home_team"),
-                        "_away": body.get("away_team"),
+                        "_home": event.home_team,
+                        "_away": event.away_team,
                     },
                 )
-                if side.lower() == "over":
-                    row["over_price"] = None if price is None else int(price)
-                elif side.lower() == "under":
-                    row["under_price"] = None if price is None else int(price)
+                price = None if outcome.price is None else int(outcome.price)
+                if outcome.name.lower() == "over":
+                    row["over_price"] = price
+                elif outcome.name.lower() == "under":
+                    row["under_price"] = price
     if not rows:
         return pl.DataFrame(schema=schema)
     frame = pl.DataFrame(list(rows.values()), infer_schema_length=None).with_columns(
