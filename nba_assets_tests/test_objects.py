@@ -147,7 +147,7 @@ def test_cache_control_by_kind():
 
 
 def test_object_store_from_env(tmp_path, monkeypatch, gcs_emulator_host):
-    for var in ("NBA_BACKEND", "NBA_OBJECT_STORE", "NBA_GCS_BUCKET", "NBA_GCS_PREFIX"):
+    for var in ("NBA_BACKEND", "NBA_OBJECT_STORE", "NBA_GCS_BUCKET", "NBA_GCS_PREFIX", "NBA_GCS_EXPORTS_BUCKET"):
         monkeypatch.delenv(var, raising=False)
     monkeypatch.setenv("NBA_LAKE_DIR", str(tmp_path / "lake"))
     local = objects.object_store_from_env()
@@ -159,6 +159,9 @@ def test_object_store_from_env(tmp_path, monkeypatch, gcs_emulator_host):
     monkeypatch.setenv("STORAGE_EMULATOR_HOST", gcs_emulator_host)
     gcs = objects.object_store_from_env()
     assert isinstance(gcs, GcsObjectStore) and gcs.bucket == BUCKET
+    monkeypatch.setenv("NBA_GCS_EXPORTS_BUCKET", "nba-public")
+    assert objects.object_store_from_env(purpose="exports").bucket == "nba-public"
+    assert objects.object_store_from_env(purpose="landing").bucket == BUCKET
     monkeypatch.setenv("NBA_OBJECT_STORE", "s3")
     with pytest.raises(ObjectStoreError, match="expected 'local' or 'gcs'"):
         objects.object_store_from_env()

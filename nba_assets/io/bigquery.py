@@ -433,6 +433,63 @@ def _split_struct(body: str) -> list[tuple[str, str]]:
     return [tuple(p.split(" ", 1)) for p in parts]  # type: ignore[misc]
 
 
+def logical_bytes(frame: pl.DataFrame) -> int:
+    """Bytes BigQuery bills for scanning ``frame`` (its logical size): 8 per INT64/FLOAT64/DATE/
+    TIMESTAMP value, 1 per BOOL, 2 + UTF-8 length per STRING, 16 per NUMERIC, NULLs 0."""
+    total = 0
+    for name, dtype in frame.schema.items():
+        col = frame.get_column(name)
+        total += _column_bytes(col, dtype)
+    return total
+
+
+def _column_bytes(col: pl.Series, dtype: pl.DataType) -> int:
+    present = col.len() - col.null_count()
+    if present == 0:
+        return 0
+    if dtype in (pl.String, pl.Categorical) or isinstance(dtype, pl.Enum):
+        return int(col.cast(pl.String).str.len_bytes().sum()) + 2 * present
+    if dtype == pl.Binary:
+        return int(col.bin.size().sum()) + 2 * present
+    if dtype == pl.Boolean:
+        return present
+    if isinstance(dtype, pl.Decimal):
+        return 16 * present
+    if isinstance(dtype, (pl.List, pl.Array)):
+        inner = col.explode() if isinstance(dtype, pl.List) else col.arr.explode()
+        return _column_bytes(inner, dtype.inner)
+    if isinstance(dtype, pl.Struct):
+        frame = col.struct.unnest()
+        return sum(_column_bytes(frame.get_column(f.name), f.dtype) for f in dtype.fields)
+    return 8 * present
+
+
+def lake_sizes(lake_dir: str | os.PathLike[str]) -> list[dict[str, Any]]:
+    """Rows and BigQuery logical bytes of every declared table of a local lake."""
+    from nba_assets.io.storage import LocalParquetStore
+    from nba_assets.schemas import TABLES
+
+    store = LocalParquetStore(lake_dir)
+    out = []
+    for (dataset, table), schema in sorted(TABLES.items()):
+        ref = TableRef(dataset, table)
+        days = store.stored_partitions(ref)
+        frame = store.read_window(ref, days, schema) if days else pl.DataFrame(schema=schema)
+        game_days = frame["game_date"].n_unique() if frame.height else 0
+        out.append(
+            {
+                "table": str(ref),
+                "partitions": len(days),
+                "first": days[0].isoformat() if days else None,
+                "last": days[-1].isoformat() if days else None,
+                "game_days": game_days,
+                "rows": frame.height,
+                "logical_bytes": logical_bytes(frame),
+            }
+        )
+    return out
+
+
 @lru_cache(maxsize=4)
 def store_from_settings(settings: BigQuerySettings) -> BigQueryStore:
     """One store (one client, one set of ensured tables) per settings in a process."""
@@ -449,7 +506,22 @@ def main(argv: list[str] | None = None) -> int:
     est = sub.add_parser("estimate", help="bytes a backfill of START..END would scan (dry runs)")
     est.add_argument("start", type=date.fromisoformat)
     est.add_argument("end", type=date.fromisoformat)
+    size = sub.add_parser("size", help="rows and BigQuery logical bytes of every table of a local lake")
+    size.add_argument("--lake", default=None, help="lake directory (default $NBA_LAKE_DIR)")
     args = parser.parse_args(argv)
+    if args.command == "size":
+        from nba_assets import config
+
+        rows = lake_sizes(args.lake or config.lake_dir())
+        for r in rows:
+            per_day = r["logical_bytes"] / r["game_days"] if r["game_days"] else 0
+            print(
+                f"{r['table']:50s} {r['partitions']:5d} partitions {r['game_days']:5d} game days "
+                f"{r['rows']:>10,} rows {r['logical_bytes'] / 1e6:10.2f} MB  {per_day / 1e3:9.1f} KB/game day"
+            )
+        total = sum(r["logical_bytes"] for r in rows)
+        print(f"total: {total / 1e6:.2f} MB logical")
+        return 0
     store = store_from_settings(BigQuerySettings.from_env())
     estimates = store.estimate_backfill([TableRef(d, t) for d, t in sorted(TABLES)], args.start, args.end)
     for e in estimates:

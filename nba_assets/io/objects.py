@@ -12,7 +12,8 @@ the ``Cache-Control`` of ``cache_control_for`` on every object. Credentials the 
 (Application Default Credentials); ``STORAGE_EMULATOR_HOST`` points the client at an emulator.
 
 Selection (``object_store_from_env``): ``NBA_OBJECT_STORE=local|gcs``; default ``gcs`` when
-``NBA_BACKEND=bigquery``, else ``local``. GCS needs ``NBA_GCS_BUCKET`` (``NBA_GCS_PREFIX`` optional).
+``NBA_BACKEND=bigquery``, else ``local``. GCS needs ``NBA_GCS_BUCKET`` (``NBA_GCS_PREFIX`` optional;
+``NBA_GCS_EXPORTS_BUCKET`` puts the public exports in a bucket of their own).
 """
 
 from __future__ import annotations
@@ -253,9 +254,15 @@ def gcs_client():
     return storage.Client(project=os.environ.get("GOOGLE_CLOUD_PROJECT") or None)
 
 
-def object_store_from_env(lake_dir: str | os.PathLike[str] | None = None) -> ObjectStore:
-    """The landing/exports store selected by the environment (see the module docstring)."""
+def object_store_from_env(lake_dir: str | os.PathLike[str] | None = None, *, purpose: str = "landing") -> ObjectStore:
+    """The store for ``purpose`` (``landing`` or ``exports``) selected by the environment.
+
+    On GCS the exports may live in their own, publicly readable bucket (``NBA_GCS_EXPORTS_BUCKET``,
+    default ``NBA_GCS_BUCKET``) while the landing zone stays private."""
     from nba_assets import config
+
+    if purpose not in ("landing", "exports"):
+        raise ObjectStoreError(f"unknown object store purpose {purpose!r}: expected 'landing' or 'exports'")
 
     default = "gcs" if (os.environ.get("NBA_BACKEND") or "local").strip().lower() == "bigquery" else "local"
     kind = (os.environ.get("NBA_OBJECT_STORE") or default).strip().lower()
@@ -263,6 +270,8 @@ def object_store_from_env(lake_dir: str | os.PathLike[str] | None = None) -> Obj
         return LocalObjectStore(Path(lake_dir) if lake_dir else config.lake_dir())
     if kind == "gcs":
         bucket = os.environ.get("NBA_GCS_BUCKET")
+        if purpose == "exports":
+            bucket = os.environ.get("NBA_GCS_EXPORTS_BUCKET") or bucket
         if not bucket:
             raise ObjectStoreError("the GCS object store needs NBA_GCS_BUCKET (the bucket for landing and exports)")
         return GcsObjectStore(bucket, prefix=os.environ.get("NBA_GCS_PREFIX", ""))
