@@ -1,14 +1,47 @@
-"""Phase 6: JSON files for the web front end under ``$NBA_LAKE_DIR/exports/v1/``."""
+"""Phase 6: JSON files for the web front end under ``$NBA_LAKE_DIR/exports/v1/`` (schemas: docs/schemas/)."""
 
-from datetime import UTC, datetime
+import json
+import os
+import shutil
+import uuid
+from datetime import UTC, date, datetime
 
 import dagster as dg
 import polars as pl
 
 from nba_assets import config
-from nba_assets.assets.common import same_day
+from nba_assets.assets.common import days_before, same_day
 from nba_assets.partitions import game_date_partitions
-from nba_assets.transforms.exports import day_document, latest_exported_day, write_json
+from nba_assets.transforms.exports import (
+    best_bets_document,
+    day_document,
+    latest_exported_day,
+    performance_document,
+    player_documents,
+    results_document,
+    write_json,
+)
+
+LAST_GAMES_DAYS = 365
+
+
+def _by_day(frame: pl.DataFrame) -> dict[date, pl.DataFrame]:
+    return {k[0]: v for k, v in frame.partition_by("game_date", as_dict=True).items()}
+
+
+def _replace_dir(target, documents: dict[str, dict]) -> None:
+    """Write every document into a fresh directory and swap it in (old players' files disappear)."""
+    staging = target.parent / f".{target.name}.{uuid.uuid4().hex}"
+    staging.mkdir(parents=True)
+    for name, document in documents.items():
+        (staging / f"{name}.json").write_text(json.dumps(document, indent=1))
+    old = None
+    if target.exists():
+        old = target.parent / f".{target.name}.old.{uuid.uuid4().hex}"
+        os.replace(target, old)
+    os.replace(staging, target)
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
 
 
 @dg.asset(
@@ -19,35 +52,95 @@ from nba_assets.transforms.exports import day_document, latest_exported_day, wri
     ins={
         "predictions": same_day("nba_predictions", "player_prop_predictions"),
         "schedule": same_day("nba_raw", "nbac_schedule"),
+        "features": same_day("nba_precompute", "ml_feature_store"),
+        "history": days_before("nba_analytics", "player_game_summary", LAST_GAMES_DAYS),
     },
-    description="exports/v1/predictions/{date}.json for each game date, and tonight/all-players.json "
-    "for the latest game date exported.",
+    description="exports/v1/predictions/{date}.json and best-bets/{date}.json for each game date; "
+    "tonight/all-players.json and tonight/player/{player_lookup}.json for the latest game date exported.",
 )
 def predictions_json(
-    context: dg.AssetExecutionContext, predictions: pl.DataFrame, schedule: pl.DataFrame
+    context: dg.AssetExecutionContext,
+    predictions: pl.DataFrame,
+    schedule: pl.DataFrame,
+    features: pl.DataFrame,
+    history: pl.DataFrame,
 ) -> dg.MaterializeResult:
     root = config.exports_dir()
     generated = datetime.now(UTC)
     days = sorted(schedule["game_date"].unique().to_list())
     previous_latest = latest_exported_day(root / "predictions")
-    written = []
-    pred_by_day = {k[0]: v for k, v in predictions.partition_by("game_date", as_dict=True).items()}
-    sched_by_day = {k[0]: v for k, v in schedule.partition_by("game_date", as_dict=True).items()}
+    pred_by_day, sched_by_day, feat_by_day = _by_day(predictions), _by_day(schedule), _by_day(features)
     documents = {}
     for day in days:
-        documents[day] = day_document(day, pred_by_day.get(day, predictions.clear()), sched_by_day[day], generated)
-        path = root / "predictions" / f"{day.isoformat()}.json"
-        write_json(path, documents[day])
-        written.append(path)
+        day_pred = pred_by_day.get(day, predictions.clear())
+        documents[day] = day_document(
+            day, day_pred, sched_by_day[day], generated, feat_by_day.get(day, features.clear()), history
+        )
+        write_json(root / "predictions" / f"{day.isoformat()}.json", documents[day])
+        write_json(root / "best-bets" / f"{day.isoformat()}.json", best_bets_document(day, day_pred, generated))
     tonight = None
     if days and (previous_latest is None or days[-1] >= previous_latest):
         tonight = root / "tonight" / "all-players.json"
         write_json(tonight, documents[days[-1]])
+        _replace_dir(root / "tonight" / "player", player_documents(documents[days[-1]]))
     return dg.MaterializeResult(
         metadata={
-            "files_written": len(written),
+            "files_written": 2 * len(days),
             "exports_dir": dg.MetadataValue.path(str(root)),
             "tonight": dg.MetadataValue.path(str(tonight)) if tonight else "not updated (a later day is exported)",
             "dagster/row_count": predictions.height,
         }
+    )
+
+
+@dg.asset(
+    key=["exports", "results_json"],
+    partitions_def=game_date_partitions,
+    backfill_policy=dg.BackfillPolicy.single_run(),
+    group_name="exports",
+    ins={
+        "accuracy": same_day("nba_predictions", "prediction_accuracy"),
+        "performance": same_day("nba_predictions", "system_daily_performance"),
+    },
+    description="exports/v1/results/{date}.json: every graded prediction and each system's figures of the day.",
+)
+def results_json(
+    context: dg.AssetExecutionContext, accuracy: pl.DataFrame, performance: pl.DataFrame
+) -> dg.MaterializeResult:
+    root = config.exports_dir()
+    generated = datetime.now(UTC)
+    days = sorted(accuracy["game_date"].unique().to_list())
+    acc_by_day, perf_by_day = _by_day(accuracy), _by_day(performance)
+    for day in days:
+        document = results_document(day, acc_by_day[day], perf_by_day.get(day, performance.clear()), generated)
+        write_json(root / "results" / f"{day.isoformat()}.json", document)
+    return dg.MaterializeResult(metadata={"files_written": len(days), "dagster/row_count": accuracy.height})
+
+
+@dg.asset(
+    key=["exports", "systems_performance_json"],
+    partitions_def=game_date_partitions,
+    backfill_policy=dg.BackfillPolicy.single_run(),
+    group_name="exports",
+    ins={
+        "performance": dg.AssetIn(
+            key=["nba_predictions", "system_daily_performance"],
+            partition_mapping=dg.TimeWindowPartitionMapping(
+                start_offset=-365, end_offset=0, allow_nonexistent_upstream_partitions=True
+            ),
+        )
+    },
+    description="exports/v1/systems/performance.json: last 7 days, last 30 days and season per system, as of "
+    "the latest game date exported.",
+)
+def systems_performance_json(context: dg.AssetExecutionContext, performance: pl.DataFrame) -> dg.MaterializeResult:
+    root = config.exports_dir()
+    path = root / "systems" / "performance.json"
+    as_of = date.fromordinal(context.partition_time_window.end.date().toordinal() - 1)
+    previous = json.loads(path.read_text())["as_of"] if path.exists() else None
+    if previous is not None and date.fromisoformat(previous) > as_of:
+        return dg.MaterializeResult(metadata={"updated": False, "as_of": previous})
+    write_json(path, performance_document(as_of, performance, datetime.now(UTC)))
+    return dg.MaterializeResult(
+        metadata={"updated": True, "as_of": as_of.isoformat(), "path": dg.MetadataValue.path(str(path))}
     )

@@ -32,12 +32,15 @@ from nba_assets.predictors.systems import week_of
 
 PREDICTIONS = "nba_predictions"
 FIRST_MODEL_WEEK = date(2021, 11, 29)
+# Weekly partitions start with the week of the first game date, so that a run keyed by any game
+# date maps onto them; weeks before FIRST_MODEL_WEEK store a "before_first_model_week" record.
+FIRST_WEEK = date(2021, 10, 18)
 TRAIN_WEEKS = gbm.TRAIN_DAYS // 7
 CAL_WEEKS = walkforward.CAL_DAYS // 7
 HISTORY_WEEKS = 53
 
 model_week_partitions = dg.WeeklyPartitionsDefinition(
-    start_date=FIRST_MODEL_WEEK.isoformat(), timezone=GAME_TZ, day_offset=1, end_offset=1
+    start_date=FIRST_WEEK.isoformat(), timezone=GAME_TZ, day_offset=1, end_offset=1
 )
 
 
@@ -58,7 +61,7 @@ def run_weeks(context: dg.AssetExecutionContext) -> list[date]:
     first, last = week_of(date.fromisoformat(keys.start)), week_of(date.fromisoformat(keys.end))
     weeks = {first + timedelta(days=7 * i) for i in range((last - first).days // 7 + 1)}
     weeks |= set(weeks_in_window(context.partition_time_window))
-    return sorted(w for w in weeks if w >= FIRST_MODEL_WEEK)
+    return sorted(w for w in weeks if w >= FIRST_WEEK)
 
 
 def _model_asset(system_id: str, table: str):
@@ -114,6 +117,10 @@ def _model_asset(system_id: str, table: str):
                 "library": library,
                 "fingerprint": fp,
             }
+            if week < FIRST_MODEL_WEEK:
+                meta |= {"status": "before_first_model_week", "reason": f"first model week is {FIRST_MODEL_WEEK}"}
+                out[week] = Artifact(files={}, metadata=meta)
+                continue
             if rows.height < gbm.MIN_TRAIN_ROWS:
                 meta |= {"status": "insufficient_history", "reason": f"{rows.height} rows < {gbm.MIN_TRAIN_ROWS}"}
                 out[week] = Artifact(files={}, metadata=meta)

@@ -36,7 +36,8 @@ KEY_COLUMNS = {
 TRAIN_DAYS = 364  # 52 weeks
 VALID_DAYS = 21
 MIN_TRAIN_ROWS = 1000
-MAX_TREES = 150
+MAX_TREES = 120
+MIN_TREES = 20
 THREADS = 1
 SEED = 7
 
@@ -53,6 +54,7 @@ LIGHTGBM_PARAMS = {
     "seed": SEED,
     "deterministic": True,
     "force_row_wise": True,
+    "max_bin": 63,
     "verbosity": -1,
 }
 XGBOOST_PARAMS = {
@@ -64,6 +66,7 @@ XGBOOST_PARAMS = {
     "colsample_bytree": 0.8,
     "lambda": 1.0,
     "tree_method": "hist",
+    "max_bin": 64,
     "nthread": THREADS,
     "seed": SEED,
     "eval_metric": "mae",
@@ -136,10 +139,11 @@ def train_lightgbm(rows: pl.DataFrame, columns: list[str], week: date) -> Traine
         dfit,
         num_boost_round=MAX_TREES,
         valid_sets=[dval],
-        callbacks=[lgb.early_stopping(15, verbose=False)],
+        callbacks=[lgb.early_stopping(10, verbose=False)],
     )
-    n_trees = max(20, probe.best_iteration or MAX_TREES)
-    val_mae = float(np.mean(np.abs(probe.predict(matrix(valid, columns), num_iteration=n_trees) - y_val)))
+    best = probe.best_iteration or probe.current_iteration()
+    val_mae = float(np.mean(np.abs(probe.predict(matrix(valid, columns), num_iteration=best) - y_val)))
+    n_trees = max(MIN_TREES, best)
     dall = lgb.Dataset(matrix(rows, columns), rows["_target"].cast(pl.Float64).to_numpy(), feature_name=columns)
     final = lgb.train(LIGHTGBM_PARAMS, dall, num_boost_round=n_trees)
     return Trained(final.model_to_string().encode(), n_trees, val_mae, valid.height, rows.height)
@@ -157,11 +161,12 @@ def train_xgboost(rows: pl.DataFrame, columns: list[str], week: date) -> Trained
         dfit,
         num_boost_round=MAX_TREES,
         evals=[(dval, "valid")],
-        early_stopping_rounds=15,
+        early_stopping_rounds=10,
         verbose_eval=False,
     )
-    n_trees = max(20, probe.best_iteration + 1)
-    val_mae = float(np.mean(np.abs(probe.predict(dval, iteration_range=(0, n_trees)) - y_val)))
+    best = probe.best_iteration + 1
+    val_mae = float(np.mean(np.abs(probe.predict(dval, iteration_range=(0, best)) - y_val)))
+    n_trees = max(MIN_TREES, best)
     dall = xgb.DMatrix(matrix(rows, columns), rows["_target"].cast(pl.Float64).to_numpy(), feature_names=columns)
     final = xgb.train(XGBOOST_PARAMS, dall, num_boost_round=n_trees)
     return Trained(bytes(final.save_raw("json")), n_trees, val_mae, valid.height, rows.height)

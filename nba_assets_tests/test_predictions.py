@@ -1,0 +1,336 @@
+"""Predictions (issue 5) on real data: walk-forward models, six systems, no look-ahead, grading.
+
+Everything is cut from the real files in data/: box scores become player_game_summary and the
+feature store through the project's own transforms (``compute_phase34``); the PrizePicks /
+Underdog lines become the raw props table the way the replay archive records them (one pre-tip
+quote per book, 60 minutes before tip-off, no prices).
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import polars as pl
+import pytest
+from polars.testing import assert_frame_equal
+
+from nba_assets.assets.predictions import predict_days
+from nba_assets.io.model_store import Artifact, ModelStore
+from nba_assets.predictors import gbm, walkforward
+from nba_assets.predictors.systems import SYSTEM_IDS, MissingModelError, week_of
+from nba_assets.schemas import schema_for
+from nba_assets.transforms.features import compute_phase34
+from nba_assets.transforms.grading import daily_performance, grade
+
+from .conftest import BOX_SCORES, LINES, raw_box_from_box_scores, schedule_from_box_scores
+
+pytestmark = pytest.mark.skipif(
+    not (BOX_SCORES.is_file() and LINES.is_file()), reason="real data files are not present"
+)
+
+FIRST, LAST = date(2024, 3, 1), date(2024, 11, 27)  # feature rows: late 2023-24 and the first weeks of 2024-25
+WEEK = date(2024, 11, 18)  # the model week under test (a Monday)
+D = date(2024, 11, 20)  # the game date under test, inside WEEK
+TRAIN_DAYS = (WEEK - FIRST).days  # the tests train on every feature row before the week
+GRADE_DAYS = (date(2024, 10, 22), date(2024, 11, 27))
+
+
+def props_from_lines(lines: pl.DataFrame) -> pl.DataFrame:
+    """The real lines as nba_raw.odds_api_player_points_props rows (as the replay records them)."""
+    from nba_assets.identity import canonical_lookup
+
+    schema = schema_for("nba_raw", "odds_api_player_points_props")
+    out = canonical_lookup(lines, "player_name").with_columns(
+        (pl.col("commence_utc") - pl.duration(minutes=60)).alias("snapshot_utc"),
+        pl.lit(60.0).alias("minutes_before_tipoff"),
+        pl.lit("us_dfs").alias("region"),
+        pl.lit(None, pl.Int64).alias("over_price"),
+        pl.lit(None, pl.Int64).alias("under_price"),
+    )
+    return out.select(schema.names()).cast(dict(schema))
+
+
+@pytest.fixture(scope="module")
+def real(box_scores, points_lines) -> dict[str, pl.DataFrame]:
+    box = box_scores.filter(pl.col("game_date").is_between(FIRST - timedelta(days=400), LAST))
+    props = props_from_lines(points_lines.filter(pl.col("game_date") <= LAST))
+    tables = compute_phase34(raw_box_from_box_scores(box), schedule_from_box_scores(box), props, days=[FIRST, LAST])
+    from nba_assets.transforms.analytics import player_game_summary
+
+    from .conftest import empty_props
+
+    summary = player_game_summary(raw_box_from_box_scores(box), schedule_from_box_scores(box), props)
+    assert tables["ml_feature_store"].height > 10_000
+    return {"features": tables["ml_feature_store"], "summary": summary, "props": props, "empty_props": empty_props()}
+
+
+def _train_weeks(features: pl.DataFrame, summary: pl.DataFrame, weeks: list[date], root) -> dict[str, dict]:
+    """Train both models for each week the way the model assets do, store them, read them back."""
+    store = ModelStore(root)
+    columns = gbm.feature_columns()
+    out: dict[str, dict] = {}
+    for system_id, spec in gbm.MODELS.items():
+        for week in weeks:
+            rows = gbm.training_rows(features, summary, week, days=TRAIN_DAYS)
+            trained = spec["train"](rows, columns, week)
+            meta = {
+                "status": "trained",
+                "week_start": week.isoformat(),
+                "train_rows": rows.height,
+                "last_row_date": rows["game_date"].max().isoformat(),
+                "features": columns,
+            }
+            store.write("nba_predictions", system_id, week, Artifact({spec["file"]: trained.model_bytes}, meta))
+            out.setdefault(system_id, {})[week] = store.read("nba_predictions", system_id, week)
+    return out
+
+
+def _predict(real: dict, features: pl.DataFrame, summary: pl.DataFrame, root) -> tuple[pl.DataFrame, dict]:
+    models = _train_weeks(features, summary, [WEEK - timedelta(days=7), WEEK], root)
+    calibration = walkforward.build([WEEK], features, summary, summary, models, week_of(FIRST))
+    day_features = features.filter(pl.col("game_date") == D)
+    history = summary.filter(pl.col("game_date") < D)
+    props = real["props"].filter(pl.col("game_date") == D)
+    frame = predict_days(day_features, props, history, models, calibration, first_model_week=WEEK)
+    return frame.drop("created_at"), models
+
+
+def _perturb_from(frame: pl.DataFrame, day: date, columns: list[str]) -> pl.DataFrame:
+    later = pl.col("game_date") >= day
+    changed = frame.with_columns(
+        [pl.when(later).then(pl.col(c) * 3 + 7).otherwise(pl.col(c)).alias(c) for c in columns if c in frame.columns]
+    )
+    return changed.filter(~later | (pl.col("player_id") % 2 == 0))
+
+
+def test_models_never_see_their_own_week(real, tmp_path) -> None:
+    features, summary = real["features"], real["summary"]
+    columns = gbm.feature_columns()
+    rows = gbm.training_rows(features, summary, WEEK, days=TRAIN_DAYS)
+    assert rows.height > 5_000 and rows["game_date"].max() < WEEK
+    baseline = {s: spec["train"](rows, columns, WEEK).model_bytes for s, spec in gbm.MODELS.items()}
+    # Change every feature and every actual from the week start on (and delete half of them).
+    numeric = [c for c in columns if features.schema.get(c, pl.Boolean).is_numeric()]
+    f2 = _perturb_from(features, WEEK, numeric)
+    s2 = _perturb_from(summary, WEEK, ["pts"])
+    assert f2.filter(pl.col("game_date") >= WEEK).height > 0
+    rows2 = gbm.training_rows(f2, s2, WEEK, days=TRAIN_DAYS)
+    assert_frame_equal(rows2, rows)
+    for system_id, spec in gbm.MODELS.items():
+        assert spec["train"](rows2, columns, WEEK).model_bytes == baseline[system_id], system_id
+
+
+def test_predictions_for_d_ignore_everything_from_d_on_and_cover_six_systems(real, tmp_path) -> None:
+    features, summary = real["features"], real["summary"]
+    baseline, models = _predict(real, features, summary, tmp_path / "a")
+    assert set(baseline["system_id"].unique()) == set(SYSTEM_IDS)
+    assert (baseline["game_date"] == D).all()
+    ml = baseline.filter(pl.col("system_id").is_in(["xgboost_v1", "lightgbm_v1", "ensemble_v1"]))
+    assert ml.height > 0 and (ml["model_week"] == WEEK).all()
+    for system_id in ("xgboost_v1", "lightgbm_v1"):
+        stored = models[system_id][WEEK].metadata
+        assert date.fromisoformat(stored["last_row_date"]) < WEEK <= D
+    assert baseline.filter(pl.col("points_line").is_not_null()).height > 50
+    assert baseline["p_over"].drop_nulls().is_between(0, 1).all()
+    assert set(baseline["recommendation"].unique()) >= {"NO_LINE", "PASS"}
+
+    # Every row dated D or later, other than D's own feature rows (the inputs; their own
+    # leakage is proven by the feature tests), changed or deleted: the predictions stay.
+    numeric = [c for c, t in features.schema.items() if t.is_numeric() and c not in ("player_id",)]
+    f2 = pl.concat(
+        [
+            features.filter(pl.col("game_date") == D),
+            _perturb_from(features.filter(pl.col("game_date") != D), D, numeric),
+        ]
+    )
+    s2 = _perturb_from(summary, D, ["pts", "minutes", "opp_pts", "fgm", "fg3m", "ftm"])
+    perturbed, _ = _predict(real, f2, s2, tmp_path / "b")
+    assert_frame_equal(perturbed, baseline)
+
+
+def test_missing_model_fails_loudly(real, tmp_path) -> None:
+    features, summary = real["features"], real["summary"]
+    day = features.filter(pl.col("game_date") == D)
+    calibration = {WEEK: {"week_start": WEEK.isoformat(), "ensemble": None, "systems": {}}}
+    with pytest.raises(MissingModelError, match=f"no model for the week starting {WEEK.isoformat()}"):
+        predict_days(
+            day,
+            real["props"].filter(pl.col("game_date") == D),
+            summary.filter(pl.col("game_date") < D),
+            {},
+            calibration,
+            first_model_week=WEEK,
+        )
+    with pytest.raises(MissingModelError, match="system_calibration"):
+        predict_days(
+            day,
+            real["props"].filter(pl.col("game_date") == D),
+            summary.filter(pl.col("game_date") < D),
+            {},
+            {},
+            first_model_week=WEEK,
+        )
+
+
+def test_grading_on_real_rows(real) -> None:
+    """void (did not play), push (points equal the line), correct and incorrect calls, no_bet."""
+    features, summary = real["features"], real["summary"]
+    from datetime import UTC, datetime
+
+    days = features.filter(pl.col("game_date").is_between(*GRADE_DAYS))
+    props = real["props"].filter(pl.col("game_date").is_between(*GRADE_DAYS))
+    history = summary.filter(pl.col("game_date") < GRADE_DAYS[1])
+    calib = {
+        w: {"week_start": w.isoformat(), "ensemble": None, "systems": {}}
+        for w in {week_of(d) for d in days["game_date"].unique()}
+    }
+    preds = predict_days(days, props, history, {}, calib, first_model_week=date(2030, 1, 1))
+    actuals = summary.filter(pl.col("game_date").is_between(*GRADE_DAYS))
+    graded = grade(preds, actuals, datetime.now(UTC))
+    played = actuals.select("game_id", "player_id", "pts")
+    g = graded.join(played, on=["game_id", "player_id"], how="left")
+    # void: expected players who did not play; never a hit or a miss, no units.
+    void = g.filter(pl.col("grade") == "void")
+    assert void.height > 0 and void["pts"].null_count() == void.height and void["units"].null_count() == void.height
+    # push: a real whole-number line the player scored exactly.
+    push = g.filter(pl.col("grade") == "push")
+    assert (
+        push.height > 0 and (push["pts"].cast(pl.Float64) == push["points_line"]).all() and (push["units"] == 0).all()
+    )
+    correct = g.filter(pl.col("grade") == "correct")
+    wrong = g.filter(pl.col("grade") == "incorrect")
+    assert correct.height > 0 and wrong.height > 0
+    over_ok = (pl.col("recommendation") == "OVER") & (pl.col("pts") > pl.col("points_line"))
+    under_ok = (pl.col("recommendation") == "UNDER") & (pl.col("pts") < pl.col("points_line"))
+    assert correct.select((over_ok | under_ok).all()).item()
+    assert not wrong.select((over_ok | under_ok).any()).item()
+    assert (correct["units"] - 100 / 110).abs().max() < 1e-9 and (wrong["units"] == -1).all()  # no prices: -110
+    no_bet = g.filter(pl.col("grade") == "no_bet")
+    assert set(no_bet["recommendation"].unique()) <= {"PASS", "NO_LINE"} and no_bet.height > 0
+    perf = daily_performance(graded)
+    assert perf.height == graded.select("game_date", "system_id").n_unique()
+    total = perf.select(pl.col("bets").sum(), pl.col("hits").sum(), pl.col("pushes").sum(), pl.col("voids").sum()).row(
+        0
+    )
+    assert total == (correct.height + wrong.height, correct.height, push.height, void.height)
+
+
+# ------------------------------------------------------------------- through Dagster, with exports
+
+RUN = (date(2024, 11, 4), date(2024, 11, 20))  # three model weeks: WEEK calibrates on the two before it
+
+
+@pytest.fixture(scope="module")
+def dagster_lake(real, box_scores, tmp_path_factory):
+    """A lake holding the real upstream tables, then the prediction groups run by Dagster over RUN."""
+    import dagster as dg
+
+    from nba_assets.io.storage import LocalParquetStore, TableRef
+    from nba_assets.partitions import dates_between
+
+    lake = tmp_path_factory.mktemp("predictions_lake")
+    store = LocalParquetStore(lake)
+    days = dates_between(FIRST - timedelta(days=400), LAST)
+    box = box_scores.filter(pl.col("game_date").is_between(days[0], days[-1]))
+    tables = {
+        ("nba_raw", "nbac_schedule"): schedule_from_box_scores(box),
+        ("nba_raw", "odds_api_player_points_props"): real["props"],
+        ("nba_analytics", "player_game_summary"): real["summary"],
+        ("nba_precompute", "ml_feature_store"): real["features"],
+    }
+    for (dataset, table), frame in tables.items():
+        frame = frame.filter(pl.col("game_date").is_between(days[0], days[-1]))
+        store.write_partitions(TableRef(dataset, table), frame, days, schema_for(dataset, table))
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("NBA_LAKE_DIR", str(lake))
+        from nba_assets.definitions import build_definitions
+
+        defs = build_definitions()
+        selection = dg.AssetSelection.groups("models", "predictions", "grading", "exports")
+        job = defs.resolve_implicit_global_asset_job_def()
+        keys = selection.resolve(defs.resolve_asset_graph())
+        with dg.DagsterInstance.ephemeral() as instance:
+            result = job.get_subset(asset_selection=set(keys)).execute_in_process(
+                instance=instance,
+                tags={
+                    "dagster/asset_partition_range_start": RUN[0].isoformat(),
+                    "dagster/asset_partition_range_end": RUN[1].isoformat(),
+                },
+            )
+            yield lake, result
+
+
+def test_dagster_run_stores_walk_forward_models_and_six_systems(dagster_lake) -> None:
+    from nba_assets.io.storage import LocalParquetStore, TableRef
+    from nba_assets.partitions import dates_between
+
+    lake, result = dagster_lake
+    assert result.success
+    store = ModelStore(lake)
+    for table in ("points_model_lightgbm", "points_model_xgboost"):
+        weeks = store.stored_weeks("nba_predictions", table)
+        assert WEEK in weeks, (table, weeks)
+        for week in weeks:
+            meta = store.read("nba_predictions", table, week).metadata
+            assert meta["status"] == "trained" and meta["week_start"] == week.isoformat()
+            assert date.fromisoformat(meta["train_window"][1]) < week
+            assert date.fromisoformat(meta["last_row_date"]) < week
+            assert meta["train_rows"] > 1000 and meta["validation_mae"] > 0
+            assert "points_line" in meta["features"] and "pts_avg_season" in meta["features"]
+    mats = [e.materialization for e in result.get_asset_materialization_events()]
+    model_mats = [m for m in mats if m.asset_key.path[-1] == "points_model_lightgbm"]
+    assert WEEK.isoformat() in {m.partition for m in model_mats}
+    shown = next(m for m in model_mats if m.partition == WEEK.isoformat()).metadata
+    assert shown["validation_mae"].value > 0 and shown["train_rows"].value > 1000
+    cal = store.read("nba_predictions", "system_calibration", WEEK)
+    assert cal is not None and set(cal.metadata["thresholds"]) == set(SYSTEM_IDS)
+
+    days = dates_between(*RUN)
+    preds = LocalParquetStore(lake).read_window(
+        TableRef("nba_predictions", "player_prop_predictions"),
+        days,
+        schema_for("nba_predictions", "player_prop_predictions"),
+    )
+    in_week = preds.filter(pl.col("game_date") >= WEEK)
+    assert set(in_week["system_id"].unique()) == set(SYSTEM_IDS)
+    assert (in_week.filter(pl.col("model_week").is_not_null())["model_week"] == WEEK).all()
+    dated = preds.filter(pl.col("model_week").is_not_null())
+    assert (dated["model_week"] == dated["game_date"].map_elements(week_of, return_dtype=pl.Date)).all()
+    report = next(m for m in mats if m.asset_key.path[-1] == "backtest_report")
+    assert "| ensemble_v1 |" in report.metadata["report"].value
+    assert (lake / "reports" / "backtest").glob("*.png")
+
+
+def test_every_export_validates_against_its_json_schema(dagster_lake) -> None:
+    import json
+
+    import jsonschema
+
+    from .conftest import REPO
+
+    lake, _ = dagster_lake
+    schemas = REPO / "docs" / "schemas"
+    root = lake / "exports" / "v1"
+    kinds = {
+        "predictions/*.json": "day",
+        "tonight/all-players.json": "day",
+        "tonight/player/*.json": "player",
+        "best-bets/*.json": "best-bets",
+        "results/*.json": "results",
+        "systems/performance.json": "performance",
+    }
+    checked = 0
+    for pattern, kind in kinds.items():
+        schema = json.loads((schemas / f"{kind}.schema.json").read_text())
+        jsonschema.Draft202012Validator.check_schema(schema)
+        files = sorted(root.glob(pattern))
+        assert files, pattern
+        for path in files:
+            jsonschema.validate(json.loads(path.read_text()), schema, cls=jsonschema.Draft202012Validator)
+            checked += 1
+    assert checked > 100  # one file per player tonight
+    tonight = json.loads((root / "tonight" / "all-players.json").read_text())
+    player = tonight["games"][0]["players"][0]
+    assert len(player["last_10_games"]) > 0 and set(player["predictions"]) <= set(SYSTEM_IDS)
+    bets = json.loads((root / "best-bets" / f"{RUN[1].isoformat()}.json").read_text())
+    assert [p["rank"] for p in bets["picks"]] == list(range(1, len(bets["picks"]) + 1))
