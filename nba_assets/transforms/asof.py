@@ -124,12 +124,28 @@ def _shifted(expr: pl.Expr, i: int, by: str) -> pl.Expr:
     return pl.when(pl.col(by).shift(i) == pl.col(by)).then(expr.shift(i))
 
 
+FIXED_POINT = 1_000_000  # window sums are added as integers of 10⁻⁶ units
+
+
+def fixed(expr: pl.Expr) -> pl.Expr:
+    """A float as an integer count of 10⁻⁶: integer sums are exact in any order or layout."""
+    return (expr.cast(pl.Float64) * FIXED_POINT).round(0).cast(pl.Int64)
+
+
+def unfixed(expr: pl.Expr) -> pl.Expr:
+    # Multiplied by 10⁻⁶, never divided by a literal: polars divides a column by a scalar through
+    # its reciprocal, but a one-row frame by true division, so the bits would depend on the frame.
+    return expr.cast(pl.Float64) * (1.0 / FIXED_POINT)
+
+
 def _sum(expr: pl.Expr, n: int, by: str) -> pl.Expr:
-    return pl.sum_horizontal([_shifted(expr, i, by) for i in range(n)])
+    """Sum of the last ``n`` values, added as fixed-point integers (exact: the same bits whatever
+    the frame's length or layout; a float sum drifted in the last bit between runs)."""
+    return unfixed(pl.sum_horizontal([_shifted(fixed(expr), i, by) for i in range(n)]))
 
 
 def _count(expr: pl.Expr, n: int, by: str) -> pl.Expr:
-    return _sum(expr.is_not_null().cast(pl.Int64), n, by)
+    return pl.sum_horizontal([_shifted(expr.is_not_null().cast(pl.Int64), i, by) for i in range(n)])
 
 
 # The window helpers need the frame sorted by ``by`` (then by date): they read the rows above.
@@ -157,9 +173,13 @@ def window_mean(expr: pl.Expr, n: int, by: str, min_samples: int = 1) -> pl.Expr
 
 
 def window_std(expr: pl.Expr, n: int, by: str) -> pl.Expr:
-    """Sample standard deviation of the last ``n`` values (null with fewer than 2)."""
+    """Sample standard deviation of the last ``n`` values (null with fewer than 2), for
+    integer-valued columns (points): var = (k·Σx² − (Σx)²) / (k·(k−1)) has an exact integer
+    numerator and denominator, so the one division and the square root round the same way in any
+    frame (a mean-centred float form drifted in the last bit with the frame's layout)."""
     x = expr.cast(pl.Float64)
     count = _count(x, n, by)
-    mean = _sum(x, n, by) / count
-    dev = pl.sum_horizontal([(_shifted(x, i, by) - mean) ** 2 for i in range(n)])
-    return pl.when(count >= 2).then((dev / (count - 1)).sqrt())
+    total = _sum(x, n, by)
+    squares = _sum(x * x, n, by)
+    var = (count * squares - total * total) / (count * (count - 1))
+    return pl.when(count >= 2).then(var.clip(lower_bound=0.0).sqrt())

@@ -126,7 +126,7 @@ def player_composite_factors(
     multiplier = pl.when(stars >= 2).then(1.30).when(stars == 1).then(1.15).otherwise(1.0)
     projected = pl.coalesce("usage_rate_season", "usage_rate_l10")
     out = out.with_columns(
-        ((pl.col("pace_l15") + pl.col("_opp_pace")) / 2.0 - pl.col("league_pace_l15")).alias("pace_differential"),
+        ((pl.col("pace_l15") + pl.col("_opp_pace")) * 0.5 - pl.col("league_pace_l15")).alias("pace_differential"),
         projected.alias("projected_usage_rate"),
         (pl.col("pts_avg_last2") - pl.col("pts_avg_prev3")).alias("trend_delta"),
         pl.when(pl.col("minutes_avg_season") > 0)
@@ -135,11 +135,11 @@ def player_composite_factors(
         (100.0 * opp_vs_league).alias("matchup_opp_vs_league"),
     ).with_columns(
         fatigue_score().alias("fatigue_score"),
-        (pl.col("pace_differential") / 2.0).clip(-3.0, 3.0).alias("pace_score"),
+        (pl.col("pace_differential") * 0.5).clip(-3.0, 3.0).alias("pace_score"),
         ((pl.col("projected_usage_rate") - pl.col("usage_rate_l7")) * 0.3 * multiplier)
         .clip(-3.0, 3.0)
         .alias("usage_spike_score"),
-        (pl.col("matchup_opp_vs_league") * pl.min_horizontal(pl.col("primary_share") / 0.5, pl.lit(1.0)))
+        (pl.col("matchup_opp_vs_league") * pl.min_horizontal(pl.col("primary_share") * 2.0, pl.lit(1.0)))
         .clip(-10.0, 10.0)
         .alias("matchup_score"),
         pl.col("_team_rest_adv").clip(-3, 3).alias("rest_advantage"),

@@ -250,7 +250,7 @@ def feature_store(
     n = len(FEATURES)
     out = out.with_columns(
         pl.lit(FEATURE_VERSION).alias("feature_version"),
-        (pl.col("_n_real") / n).alias("feature_quality_score"),
+        (pl.col("_n_real") * (1.0 / n)).clip(0.0, 1.0).alias("feature_quality_score"),
         (n - pl.col("_n_real")).cast(pl.Int64).alias("n_default_features"),
     ).with_columns(
         (

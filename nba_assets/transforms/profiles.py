@@ -12,8 +12,11 @@ import polars as pl
 
 from nba_assets.schemas import schema_for
 from nba_assets.transforms.asof import (
+    FIXED_POINT,
     asof_within,
+    fixed,
     strictly_before,
+    unfixed,
     window_count,
     window_mean,
     window_std,
@@ -71,7 +74,7 @@ def player_rolling(history: pl.DataFrame, p: str = "player_id") -> pl.DataFrame:
         window_mean(pl.col("_pts"), 2, p, min_samples=2).alias("pts_avg_last2"),
         # games 3..5 back: the last 5 minus the last 2
         pl.when(window_count(pl.col("_pts"), 5, p) == 5)
-        .then((window_sum(pl.col("_pts"), 5, p) - window_sum(pl.col("_pts"), 2, p)) / 3.0)
+        .then((window_sum(pl.col("_pts"), 5, p) - window_sum(pl.col("_pts"), 2, p)) * (1.0 / 3.0))
         .alias("pts_avg_prev3"),
         window_mean(pl.col("_min"), 10, p).alias("minutes_avg_l10"),
         _div(_rsum("_pts", 10, p), _rsum("_min", 10, p)).alias("pts_per_minute_l10"),
@@ -84,7 +87,7 @@ def player_rolling(history: pl.DataFrame, p: str = "player_id") -> pl.DataFrame:
         (pl.col("_pts").cum_sum().over(season) / n_season).alias("_season_pts"),
         (pl.col("_min").cum_sum().over(season) / n_season).alias("_season_min"),
         _div(
-            pl.col("usage_rate").fill_null(0.0).cum_sum().over(season),
+            unfixed(fixed(pl.col("usage_rate").fill_null(0.0)).cum_sum()).over(season),
             pl.col("usage_rate").is_not_null().cast(pl.Float64).cum_sum().over(season),
         ).alias("_season_usage"),
         n_season.cast(pl.Int64).alias("_season_games"),
@@ -187,8 +190,13 @@ def team_defense_profile(schedule: pl.DataFrame, defense: pl.DataFrame) -> pl.Da
         by="team",
         on="_g",
     )
-    # Values sorted before the mean: the same teams give the same sum in any frame order.
-    league = league.group_by("game_date").agg(pl.col(c).sort().mean().alias(f"league_{c}") for c in LEAGUE_COLUMNS)
+    # Summed as fixed-point integers: the same teams give the same bits in any frame order.
+    league = league.group_by("game_date").agg(
+        (fixed(pl.col(c)).sum().cast(pl.Float64) / (pl.col(c).count() * FIXED_POINT).cast(pl.Float64)).alias(
+            f"league_{c}"
+        )
+        for c in LEAGUE_COLUMNS
+    )
     out = (
         out.join(league, on="game_date", how="left")
         .with_columns(
