@@ -15,9 +15,9 @@ import pytest
 from polars.testing import assert_frame_equal
 
 from nba_assets.assets.predictions import predict_days
-from nba_assets.io.model_store import Artifact, ModelStore
+from nba_assets.io.model_store import Artifact, ModelStore, week_of
 from nba_assets.predictors import gbm, walkforward
-from nba_assets.predictors.systems import SYSTEM_IDS, MissingModelError, week_of
+from nba_assets.predictors.systems import SYSTEM_IDS, MissingModelError
 from nba_assets.schemas import schema_for
 from nba_assets.transforms.features import compute_phase34
 from nba_assets.transforms.grading import daily_performance, grade

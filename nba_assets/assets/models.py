@@ -1,21 +1,24 @@
-"""Trained models and calibrations as weekly assets (``nba_predictions``), walk-forward.
+"""Trained models and calibrations as assets (``nba_predictions``), walk-forward by week.
 
-Weeks start on Mondays (America/New_York). The first model week is FIRST_MODEL_WEEK (2021-11-29):
-six weeks of 2021-22 games (the data starts 2021-10-19) — about 4,500 player-games — are the
-least history a model is trained on; game dates before it get no ML or ensemble prediction, by
-design. From that week on a prediction needs its week's model and a missing one fails the run.
+Model weeks start on Mondays (America/New_York). The first model week is FIRST_MODEL_WEEK
+(2021-11-29): six weeks of 2021-22 games (the data starts 2021-10-19), about 4,500 player-games,
+are the least history a model is trained on; game dates before it get no ML or ensemble
+prediction, by design (their weeks store a ``before_first_model_week`` record). From that week on
+a prediction needs its week's model, and a missing one fails the run.
 
-- ``points_model_lightgbm`` / ``points_model_xgboost``: for week W, trained on feature-store rows
-  dated in [W − 364 days, W) joined to the points actually scored (``predictors/gbm.py``).
+- ``points_model_lightgbm`` / ``points_model_xgboost``: the model of week W is trained on
+  feature-store rows dated in [W − 364 days, W) joined to the points actually scored
+  (``predictors/gbm.py``); it never sees W itself.
 - ``system_calibration``: for week W, every system's out-of-sample predictions on the rows of
   [W − 182 days, W) → residual quantiles (P(over)), call thresholds and the ensemble weights
   (``predictors/walkforward.py``).
 
-A run keyed by game dates (``dg launch --partition-range`` over the whole graph) hands weekly
-assets a daily key range; Dagster maps it onto weekly partitions by snapping each key forward to
-a week start. These assets therefore (re)build every week that contains a game date of the run as
-well as Dagster's own weeks, so a one-day run always rebuilds the model of that day's week from
-rows before the week (same data, same seed: the same model).
+The assets are partitioned by game date like every other asset: Dagster's CLI runs a partition
+range (``dg launch --assets '*' --partition-range``, the demo's one run) only over assets that
+share one partitions definition, so weekly partitions would split the demo into several runs.
+The artifacts are weekly all the same: a run builds (once) the week of every game date in it,
+stored under ``week=YYYY-MM-DD`` by ``io/model_store.py``, and each game-date partition shows
+its week's metadata (train window, rows, validation MAE, features) in Dagster.
 """
 
 import json
@@ -26,42 +29,25 @@ import dagster as dg
 import polars as pl
 
 from nba_assets.io.model_store import Artifact, weeks_in_window
-from nba_assets.partitions import GAME_TZ
+from nba_assets.partitions import game_date_partitions
 from nba_assets.predictors import gbm, walkforward
-from nba_assets.predictors.systems import week_of
 
 PREDICTIONS = "nba_predictions"
 FIRST_MODEL_WEEK = date(2021, 11, 29)
-# Weekly partitions start with the week of the first game date, so that a run keyed by any game
-# date maps onto them; weeks before FIRST_MODEL_WEEK store a "before_first_model_week" record.
-FIRST_WEEK = date(2021, 10, 18)
-TRAIN_WEEKS = gbm.TRAIN_DAYS // 7
-CAL_WEEKS = walkforward.CAL_DAYS // 7
-HISTORY_WEEKS = 53
-
-model_week_partitions = dg.WeeklyPartitionsDefinition(
-    start_date=FIRST_WEEK.isoformat(), timezone=GAME_TZ, day_offset=1, end_offset=1
-)
+FIRST_WEEK = date(2021, 10, 18)  # the week of the first game date
+SIMILARITY_DAYS = 365
 
 
-def weeks_before(weeks: int) -> dg.TimeWindowPartitionMapping:
-    """From a weekly partition to the daily (or weekly) partitions of the ``weeks`` weeks before it.
-
-    One week more than needed: Dagster may hand a run keyed by game dates the week *after* a game
-    date (see the module docstring), and the week containing it must still find its window.
-    """
+def days_before_week(days: int) -> dg.TimeWindowPartitionMapping:
+    """The game dates a week-W artifact built for day D may need: [W − days, D − 1], W ≥ D − 6."""
     return dg.TimeWindowPartitionMapping(
-        start_offset=-(weeks + 1), end_offset=-1, allow_nonexistent_upstream_partitions=True
+        start_offset=-(days + 6), end_offset=-1, allow_nonexistent_upstream_partitions=True
     )
 
 
 def run_weeks(context: dg.AssetExecutionContext) -> list[date]:
-    """Every week to build in this run: Dagster's weeks and the weeks containing the run's game dates."""
-    keys = context.partition_key_range
-    first, last = week_of(date.fromisoformat(keys.start)), week_of(date.fromisoformat(keys.end))
-    weeks = {first + timedelta(days=7 * i) for i in range((last - first).days // 7 + 1)}
-    weeks |= set(weeks_in_window(context.partition_time_window))
-    return sorted(w for w in weeks if w >= FIRST_WEEK)
+    """The weeks containing the run's game dates."""
+    return [w for w in weeks_in_window(context.partition_time_window) if w >= FIRST_WEEK]
 
 
 def _model_asset(system_id: str, table: str):
@@ -69,16 +55,16 @@ def _model_asset(system_id: str, table: str):
 
     @dg.asset(
         key=[PREDICTIONS, table],
-        partitions_def=model_week_partitions,
+        partitions_def=game_date_partitions,
         backfill_policy=dg.BackfillPolicy.single_run(),
         group_name="models",
         io_manager_key="model_store",
         ins={
             "features": dg.AssetIn(
-                key=["nba_precompute", "ml_feature_store"], partition_mapping=weeks_before(TRAIN_WEEKS)
+                key=["nba_precompute", "ml_feature_store"], partition_mapping=days_before_week(gbm.TRAIN_DAYS)
             ),
             "actuals": dg.AssetIn(
-                key=["nba_analytics", "player_game_summary"], partition_mapping=weeks_before(TRAIN_WEEKS)
+                key=["nba_analytics", "player_game_summary"], partition_mapping=days_before_week(gbm.TRAIN_DAYS)
             ),
         },
         metadata={
@@ -163,20 +149,26 @@ points_model_xgboost = _model_asset("xgboost_v1", "points_model_xgboost")
 
 @dg.asset(
     key=[PREDICTIONS, "system_calibration"],
-    partitions_def=model_week_partitions,
+    partitions_def=game_date_partitions,
     backfill_policy=dg.BackfillPolicy.single_run(),
     group_name="models",
     io_manager_key="model_store",
     ins={
-        "features": dg.AssetIn(key=["nba_precompute", "ml_feature_store"], partition_mapping=weeks_before(CAL_WEEKS)),
+        "features": dg.AssetIn(
+            key=["nba_precompute", "ml_feature_store"], partition_mapping=days_before_week(walkforward.CAL_DAYS)
+        ),
         # Box scores: the actual points of the calibration rows and the history the systems need (one frame).
         "history": dg.AssetIn(
-            key=["nba_analytics", "player_game_summary"], partition_mapping=weeks_before(CAL_WEEKS + HISTORY_WEEKS)
+            key=["nba_analytics", "player_game_summary"],
+            partition_mapping=days_before_week(walkforward.CAL_DAYS + SIMILARITY_DAYS),
         ),
+        # The walk-forward model of every past row's own week.
         "lightgbm": dg.AssetIn(
-            key=[PREDICTIONS, "points_model_lightgbm"], partition_mapping=weeks_before(CAL_WEEKS + 1)
+            key=[PREDICTIONS, "points_model_lightgbm"], partition_mapping=days_before_week(walkforward.CAL_DAYS)
         ),
-        "xgboost": dg.AssetIn(key=[PREDICTIONS, "points_model_xgboost"], partition_mapping=weeks_before(CAL_WEEKS + 1)),
+        "xgboost": dg.AssetIn(
+            key=[PREDICTIONS, "points_model_xgboost"], partition_mapping=days_before_week(walkforward.CAL_DAYS)
+        ),
     },
     metadata={"cal_days": walkforward.CAL_DAYS},
     description="Per week: every system's residual quantiles by line bucket (calibrated P(over)), its call "

@@ -8,13 +8,13 @@ import polars as pl
 
 from nba_assets.assets.common import days_before, lake_asset, same_day
 from nba_assets.assets.models import FIRST_MODEL_WEEK, PREDICTIONS
+from nba_assets.io.model_store import week_of
 from nba_assets.predictors import systems, zone_matchup
-from nba_assets.predictors.systems import MissingModelError, week_of
+from nba_assets.predictors.systems import MissingModelError
 from nba_assets.schemas import schema_for
 from nba_assets.transforms.lines import best_prices, consensus_lines
 
 HISTORY_DAYS = 365
-SAME_WEEK = dg.TimeWindowPartitionMapping(allow_nonexistent_upstream_partitions=True)
 
 
 def _calibrations(stored: dict) -> dict[date, dict]:
@@ -69,10 +69,10 @@ def predict_days(
         "props": same_day("nba_raw", "odds_api_player_points_props"),
         # One batched frame: the box-score history strictly before each game date.
         "history": days_before("nba_analytics", "player_game_summary", HISTORY_DAYS),
-        # The week containing each game date: trained / calibrated on rows before that week.
-        "lightgbm": dg.AssetIn(key=[PREDICTIONS, "points_model_lightgbm"], partition_mapping=SAME_WEEK),
-        "xgboost": dg.AssetIn(key=[PREDICTIONS, "points_model_xgboost"], partition_mapping=SAME_WEEK),
-        "calibration": dg.AssetIn(key=[PREDICTIONS, "system_calibration"], partition_mapping=SAME_WEEK),
+        # The week of each game date: trained / calibrated on rows before that week.
+        "lightgbm": same_day(PREDICTIONS, "points_model_lightgbm"),
+        "xgboost": same_day(PREDICTIONS, "points_model_xgboost"),
+        "calibration": same_day(PREDICTIONS, "system_calibration"),
     },
     description="One row per player expected on D and system (six systems): predicted points, line, edge, "
     "calibrated P(over), OVER/UNDER/PASS/NO_LINE, confidence, best price.",

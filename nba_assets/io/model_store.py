@@ -6,9 +6,12 @@ Layout: ``$NBA_LAKE_DIR/nba_predictions/<asset>/week=YYYY-MM-DD/`` holding the a
 A week's directory is staged and swapped in with ``os.replace``: a reader sees the old week or
 the new one, never half of one; ``metadata.json`` is the last file of a complete week.
 
-Output: an asset returns ``dict[date, Artifact]`` (week start → artifact); every week in it is
-written. Input: the weeks the dependency's partition mapping resolves to arrive as
-``dict[date, StoredArtifact]`` (weeks never materialized are simply absent: the consumer decides
+The assets are partitioned by game date like every other asset (one partitions definition keeps
+``dg launch --assets '*' --partition-range`` one run); the artifacts are weekly. Output: an asset
+returns ``dict[date, Artifact]`` (week start → artifact); every week in it is written, and each
+game-date partition of the run shows its week's metadata. Input: the weeks overlapping the game
+dates the dependency's partition mapping resolves to arrive as ``dict[date, StoredArtifact]``
+(weeks never materialized are simply absent: the consumer decides
 whether a missing week is an error — for predictions it is).
 """
 
@@ -99,10 +102,19 @@ class ModelStore:
         )
 
 
-def weeks_in_window(window: dg.TimeWindow) -> list[date]:
-    """Week starts of a time window of weekly partitions."""
+def week_of(day: date) -> date:
+    """Monday of the week containing ``day`` (model weeks start on Mondays)."""
+    return day - timedelta(days=day.weekday())
+
+
+def days_in_window(window: dg.TimeWindow) -> list[date]:
     first, end = window.start.date(), window.end.date()
-    return [first + timedelta(days=7 * i) for i in range(max(0, (end - first).days // 7))]
+    return [first + timedelta(days=i) for i in range((end - first).days)]
+
+
+def weeks_in_window(window: dg.TimeWindow) -> list[date]:
+    """Week starts (Mondays) of every week overlapping a window of game-date partitions."""
+    return sorted({week_of(d) for d in days_in_window(window)})
 
 
 class ModelStoreIOManager(dg.ConfigurableIOManager):
@@ -120,12 +132,13 @@ class ModelStoreIOManager(dg.ConfigurableIOManager):
         store = self.store()
         for week, artifact in sorted(obj.items()):
             store.write(dataset, table, week, artifact)
-        dagster_weeks = set(weeks_in_window(context.asset_partitions_time_window))
+        # Each game-date partition shows the artifact of its week (the one a prediction that day uses).
         step = context.step_context
-        for week, artifact in obj.items():
-            if week.isoformat() in {w.isoformat() for w in dagster_weeks}:
+        for day in days_in_window(context.asset_partitions_time_window):
+            artifact = obj.get(week_of(day))
+            if artifact is not None:
                 step.add_asset_metadata(
-                    _dagster_metadata(artifact.metadata), asset_key=context.asset_key, partition_key=week.isoformat()
+                    _dagster_metadata(artifact.metadata), asset_key=context.asset_key, partition_key=day.isoformat()
                 )
         context.log.info(
             f"{dataset}.{table}: wrote {len(obj)} weeks "

@@ -9,11 +9,12 @@ confidence from the week's calibration.
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date
 
 import numpy as np
 import polars as pl
 
+from nba_assets.io.model_store import week_of  # noqa: F401  (re-exported)
 from nba_assets.predictors import calibration, ensemble, gbm, moving_average, similarity, zone_matchup
 from nba_assets.predictors.context import league_context
 
@@ -40,11 +41,6 @@ POINT_SCHEMA = {
 
 class MissingModelError(RuntimeError):
     pass
-
-
-def week_of(day: date) -> date:
-    """Monday of the week containing ``day`` (model weeks start on Mondays)."""
-    return day - timedelta(days=day.weekday())
 
 
 def _long(frame: pl.DataFrame, system_id: str, model_week: pl.Expr | None = None) -> pl.DataFrame:
