@@ -8,6 +8,7 @@ from datetime import date
 import polars as pl
 
 from nba_assets import config
+from nba_assets.io.model_store import ModelStore, week_of
 from nba_assets.io.storage import LocalParquetStore, TableRef
 from nba_assets.partitions import dates_between
 from nba_assets.schemas import TABLES, schema_for
@@ -29,6 +30,17 @@ def summary(start: date, end: date) -> str:
         lines.append(
             f"  {dataset + '.' + table:<{width}} {frame.height:>9,} rows {len(stored):>5} partitions "
             f"({days_with_rows} with rows)"
+        )
+    models = ModelStore(config.lake_dir())
+    for table in ("points_model_lightgbm", "points_model_xgboost", "system_calibration"):
+        weeks = [w for w in models.stored_weeks("nba_predictions", table) if week_of(start) <= w <= end]
+        trained = [
+            w
+            for w in weeks
+            if models.read("nba_predictions", table, w).metadata.get("status") in ("trained", "calibrated")
+        ]
+        lines.append(
+            f"  nba_predictions.{table:<{width - 16}} {len(weeks):>9,} weeks ({len(trained)} trained/calibrated)"
         )
     exports = config.exports_dir()
     n_files = len(list((exports / "predictions").glob("*.json"))) if (exports / "predictions").exists() else 0
