@@ -51,8 +51,7 @@ PHASE3_DAY_TABLES = ["player_game_summary", "team_offense_game_summary", "team_d
 # ------------------------------------------------------------------------------------ fixtures
 
 
-@pytest.fixture(scope="module")
-def raw():
+def real_raw_tables() -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
     """(box, schedule, props): the real raw tables for every date of the data."""
     box_scores = pl.read_parquet(BOX_SCORES).with_columns(pl.col("game_date").str.to_date())
     lines = canonical_lookup(pl.read_parquet(LINES).with_columns(pl.col("game_date").str.to_date()), "player_name")
@@ -66,6 +65,11 @@ def raw():
     schema = schema_for("nba_raw", "odds_api_player_points_props")
     props = props.select(schema.names()).cast(dict(schema))
     return raw_box_from_box_scores(box_scores), schedule_from_box_scores(box_scores), props
+
+
+@pytest.fixture(scope="module")
+def raw():
+    return real_raw_tables()
 
 
 @pytest.fixture(scope="module")
