@@ -79,6 +79,15 @@ TABLES: dict[tuple[str, str], pl.Schema] = {
             "under_price": pl.Int64,
         }
     ),
+    ("nba_raw", "unresolved_player_names"): pl.Schema(
+        {
+            "game_date": pl.Date,
+            "source": pl.String,
+            "player_name": pl.String,
+            "player_lookup": pl.String,
+            "count": pl.Int64,
+        }
+    ),
     ("nba_analytics", "player_game_summary"): pl.Schema(
         {
             "game_date": pl.Date,

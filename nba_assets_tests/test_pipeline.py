@@ -364,7 +364,7 @@ def test_materializations_carry_row_counts_and_the_unique_check_passed(main_lake
         # One output covers the run's window; each partition's event counts that day's rows.
         stored = _read(main_lake.lake, key, MAIN_DAYS)
         per_day = dict(stored.group_by("game_date").len().iter_rows())
-        assert stored.height > 0, key
+        assert stored.height > 0 or key == ("nba_raw", "unresolved_player_names"), key  # every real name resolves
         for mat in mats:
             day = date.fromisoformat(mat.partition)
             assert mat.metadata["dagster/row_count"].value == per_day.get(day, 0), (key, day)

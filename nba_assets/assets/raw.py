@@ -6,6 +6,7 @@ props from every snapshot ever landed for the day (snapshots accumulate). Every 
 whole partition window in one run (``BackfillPolicy.single_run()``).
 """
 
+import os
 from collections import defaultdict
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -20,10 +21,24 @@ from nba_assets.partitions import window_dates
 from nba_assets.schemas import schema_for
 from nba_assets.sources.landing import LandedFile, fetch_records, latest_fetches
 from nba_assets.sources.models import OddsHistoricalEventOdds, validate
-from nba_assets.transforms.raw import attach_games_and_players, parse_bdl_stats, parse_event_props, parse_schedule
+from nba_assets.transforms.raw import (
+    attach_games_and_players,
+    parse_bdl_stats,
+    parse_event_props,
+    parse_schedule,
+    unresolved_names,
+)
 
 RAW = "nba_raw"
 ROSTER_HISTORY_DAYS = 365
+UNRESOLVED_CHECK = "unresolved_names_per_day"
+UNRESOLVED_THRESHOLD_ENV = "NBA_UNRESOLVED_NAMES_WARN_THRESHOLD"
+UNRESOLVED_THRESHOLD_DEFAULT = 5
+
+
+def unresolved_threshold() -> int:
+    """Most unresolved names a day may have before the check warns (``$NBA_UNRESOLVED_NAMES_WARN_THRESHOLD``)."""
+    return int(os.environ.get(UNRESOLVED_THRESHOLD_ENV) or UNRESOLVED_THRESHOLD_DEFAULT)
 
 
 def _landing() -> Path:
@@ -158,3 +173,47 @@ def odds_api_player_points_props(
     frame = pl.concat(frames) if frames else pl.DataFrame(schema=schema_for(RAW, "odds_api_player_points_props"))
     context.add_output_metadata({"landed_files_parsed": files_read, "snapshots": frame["snapshot_utc"].n_unique()})
     return frame
+
+
+@lake_asset(
+    RAW,
+    "unresolved_player_names",
+    group="raw",
+    ins={
+        "props": same_day(RAW, "odds_api_player_points_props"),
+        "box": same_day(RAW, "bdl_player_boxscores"),
+    },
+    check_specs=[
+        dg.AssetCheckSpec(
+            UNRESOLVED_CHECK,
+            asset=[RAW, "unresolved_player_names"],
+            blocking=False,
+            description=(
+                f"Warns when a game date has more unresolved player names than ${UNRESOLVED_THRESHOLD_ENV} "
+                f"(default {UNRESOLVED_THRESHOLD_DEFAULT}); add them to reference/player_aliases.csv."
+            ),
+        )
+    ],
+    description=(
+        "Names (book-quoted or balldontlie) that matched no nba.com player id after the exact, alias and "
+        "same-game fuzzy steps: one row per game date, source and name, with how many rows carried it."
+    ),
+)
+def unresolved_player_names(context: dg.AssetExecutionContext, props: pl.DataFrame, box: pl.DataFrame):
+    frame = unresolved_names(props, box)
+    yield dg.Output(frame)
+    threshold = unresolved_threshold()
+    per_day = frame.group_by("game_date").agg(pl.col("player_name").n_unique().alias("names")).sort("game_date")
+    over = per_day.filter(pl.col("names") > threshold)
+    yield dg.AssetCheckResult(
+        check_name=UNRESOLVED_CHECK,
+        passed=over.height == 0,
+        severity=dg.AssetCheckSeverity.WARN,
+        metadata={
+            "threshold": threshold,
+            "days_over_threshold": over.height,
+            "max_names_per_day": int(per_day["names"].max() or 0),
+            "examples": str(over.head(5).rows()),
+            "unresolved_rows": frame.height,
+        },
+    )

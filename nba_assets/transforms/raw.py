@@ -17,7 +17,10 @@ from pydantic import ValidationError
 from nba_assets.identity import bdl_teams, canonical_lookup, resolve_player_ids
 from nba_assets.schemas import schema_for
 from nba_assets.sources.models import (
+    BdlInjuriesPage,
+    BdlPlayersPage,
     BdlStatsPage,
+    BdlTeamsBody,
     OddsEventOdds,
     PayloadError,
     ScheduleBody,
@@ -25,7 +28,17 @@ from nba_assets.sources.models import (
     validate,
 )
 
-__all__ = ["PayloadError", "parse_schedule", "parse_bdl_stats", "parse_event_props", "attach_games_and_players"]
+__all__ = [
+    "PayloadError",
+    "attach_games_and_players",
+    "parse_bdl_injuries",
+    "parse_bdl_players",
+    "parse_bdl_stats",
+    "parse_bdl_teams",
+    "parse_event_props",
+    "parse_schedule",
+    "unresolved_names",
+]
 
 DFS_BOOKS = frozenset({"prizepicks", "underdog", "betr", "pick6", "dabble", "sleeper"})
 
@@ -232,11 +245,12 @@ def parse_event_props(
 def attach_games_and_players(props: pl.DataFrame, schedule: pl.DataFrame, rosters: pl.DataFrame) -> pl.DataFrame:
     """Maps events to nba.com games (by date and full team names) and quoted names to player ids.
 
-    ``rosters`` holds each player's latest team before the game date (player_lookup, player_id,
-    team): a name found there keeps that id, and the team when it is one of the game's teams;
-    other names fall back to the nba.com reference list, with no team.
+    ``rosters`` holds the players' games before the game date (player_lookup, player_id, team, in
+    date order). Names resolve exactly, then through aliases, then by a fuzzy match among the two
+    teams' players (``identity.match_quoted_names``); unmatched names keep a null ``player_id``.
+    ``team`` is the player's latest team when it is one of the game's teams.
     """
-    from nba_assets.identity import nba_teams
+    from nba_assets.identity import match_quoted_names, nba_teams
 
     schema = schema_for("nba_raw", "odds_api_player_points_props")
     if props.height == 0:
@@ -245,23 +259,117 @@ def attach_games_and_players(props: pl.DataFrame, schedule: pl.DataFrame, roster
     games = schedule.select(
         "game_date", "game_id", pl.col("home_team").alias("_home_abbr"), pl.col("away_team").alias("_away_abbr")
     )
-    latest = rosters.select(
-        "player_lookup", pl.col("player_id").alias("_cand_id"), pl.col("team").alias("_cand_team")
-    ).unique("player_lookup", keep="last")
     props = (
         props.join(names.rename({"full_name": "_home", "abbreviation": "_home_abbr"}), on="_home", how="left")
         .join(names.rename({"full_name": "_away", "abbreviation": "_away_abbr"}), on="_away", how="left")
         .join(games, on=["game_date", "_home_abbr", "_away_abbr"], how="left")
     )
-    props = canonical_lookup(props, "player_name_quoted").join(latest, on="player_lookup", how="left")
-    props = resolve_player_ids(props.with_columns(pl.col("_cand_id").alias("player_id")))
-    props = props.with_columns(
-        pl.when((pl.col("_cand_team") == pl.col("_home_abbr")) | (pl.col("_cand_team") == pl.col("_away_abbr")))
-        .then(pl.col("_cand_team"))
-        .alias("team")
+    distinct = props.select(
+        pl.col("player_name_quoted").alias("name"),
+        pl.col("_home_abbr").alias("home"),
+        pl.col("_away_abbr").alias("away"),
+    ).unique(maintain_order=True)
+    matched = match_quoted_names(distinct, rosters).drop("match_method")
+    props = props.join(
+        matched.rename({"name": "player_name_quoted", "home": "_home_abbr", "away": "_away_abbr"}),
+        on=["player_name_quoted", "_home_abbr", "_away_abbr"],
+        how="left",
+        nulls_equal=True,
     )
     return (
         props.select(schema.names())
         .cast(dict(schema))
         .sort("game_id", "snapshot_utc", "bookmaker", "player_lookup", "line")
     )
+
+
+# ---------------------------------------------------------------- identity follow-up
+
+
+def unresolved_names(props: pl.DataFrame, box: pl.DataFrame) -> pl.DataFrame:
+    """One row per (game date, source, name) that matched no nba.com player id, with its row count."""
+    parts = [
+        frame.filter(pl.col("player_id").is_null())
+        .group_by("game_date", pl.col(name).alias("player_name"), "player_lookup")
+        .agg(pl.len().cast(pl.Int64).alias("count"))
+        .with_columns(pl.lit(source).alias("source"))
+        for frame, name, source in ((props, "player_name_quoted", "odds_api"), (box, "player_name", "balldontlie"))
+    ]
+    schema = schema_for("nba_raw", "unresolved_player_names")
+    return pl.concat([part.select(schema.names()).cast(dict(schema)) for part in parts]).sort(
+        "game_date", "source", "player_name"
+    )
+
+
+# ---------------------------------------------------------------- balldontlie reference endpoints
+
+
+def parse_bdl_players(pages: Iterable[tuple[str, Any]], partition: str) -> pl.DataFrame:
+    """``/v1/players`` pages (file, body) -> one row per player, with the nba.com-style lookup."""
+    rows = []
+    for file, body in pages:
+        for player in validate(BdlPlayersPage, body, file=f"balldontlie players {file}", partition=partition).data:
+            rows.append(
+                {
+                    "bdl_player_id": player.id,
+                    "first_name": player.first_name,
+                    "last_name": player.last_name,
+                    "position": player.position or None,
+                    "team": player.team.abbreviation if player.team else None,
+                }
+            )
+    schema = {
+        "bdl_player_id": pl.Int64,
+        "first_name": pl.String,
+        "last_name": pl.String,
+        "position": pl.String,
+        "team": pl.String,
+    }
+    frame = pl.DataFrame(rows, schema=schema, orient="row")
+    return canonical_lookup(
+        frame.with_columns(pl.concat_str("first_name", "last_name", separator=" ").alias("_n")), "_n"
+    ).drop("_n")
+
+
+def parse_bdl_teams(file: str, body: Any, partition: str) -> pl.DataFrame:
+    """``/v1/teams`` -> one row per team (balldontlie id, tricode, names, conference, division)."""
+    teams = validate(BdlTeamsBody, body, file=f"balldontlie teams {file}", partition=partition).data
+    return pl.DataFrame(
+        [t.model_dump() for t in teams],
+        schema={
+            "id": pl.Int64,
+            "abbreviation": pl.String,
+            "conference": pl.String,
+            "division": pl.String,
+            "city": pl.String,
+            "name": pl.String,
+            "full_name": pl.String,
+        },
+        orient="row",
+    ).rename({"id": "bdl_team_id"})
+
+
+def parse_bdl_injuries(pages: Iterable[tuple[str, Any]], partition: str) -> pl.DataFrame:
+    """``/v1/player_injuries`` pages -> one row per injured player (status, expected return, note)."""
+    rows = []
+    for file, body in pages:
+        for injury in validate(BdlInjuriesPage, body, file=f"balldontlie injuries {file}", partition=partition).data:
+            rows.append(
+                {
+                    "bdl_player_id": injury.player.id,
+                    "player_name": f"{injury.player.first_name} {injury.player.last_name}".strip(),
+                    "bdl_team_id": injury.player.team_id,
+                    "status": injury.status,
+                    "return_date": injury.return_date,
+                    "description": injury.description,
+                }
+            )
+    schema = {
+        "bdl_player_id": pl.Int64,
+        "player_name": pl.String,
+        "bdl_team_id": pl.Int64,
+        "status": pl.String,
+        "return_date": pl.String,
+        "description": pl.String,
+    }
+    return canonical_lookup(pl.DataFrame(rows, schema=schema, orient="row"), "player_name")
