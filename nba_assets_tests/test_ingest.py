@@ -264,3 +264,36 @@ def test_an_unexpected_shape_names_the_file_the_field_and_the_partition(ingested
     assert label in str(odds_error.value) and "'point' at bookmakers[0].markets[0].outcomes[0].point" in str(
         odds_error.value
     )
+
+
+def test_an_unresolved_quoted_name_lands_in_its_table_and_the_check_warns(
+    ingested: Path, archive: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A book writes one player last-name-first (a real name, reordered): beyond the fuzzy step, so
+    the name lands in nba_raw/unresolved_player_names and the non-blocking check warns; the run succeeds."""
+    import shutil
+
+    edited = tmp_path / "replay"
+    shutil.copytree(archive, edited)
+    snapshot = sorted((edited / "odds_api" / "event_odds").rglob("*.json"))[0]
+    body = json.loads(snapshot.read_text())
+    outcomes = [o for b in body["bookmakers"] for m in b["markets"] for o in m["outcomes"]]
+    quoted = outcomes[0]["description"]
+    first, _, last = quoted.partition(" ")
+    for outcome in outcomes:
+        if outcome["description"] == quoted:
+            outcome["description"] = f"{last} {first}"
+    snapshot.write_text(json.dumps(body))
+    lake = tmp_path / "lake"
+    shutil.copytree(ingested, lake)
+
+    monkeypatch.setenv("NBA_UNRESOLVED_NAMES_WARN_THRESHOLD", "0")
+    keys = [INGEST_KEYS[2], ("nba_raw", "odds_api_player_points_props"), ("nba_raw", "unresolved_player_names")]
+    result = run(lake, replay_apis(edited, lake), keys, *DAYS, monkeypatch)
+    assert result.success
+    unresolved = read(lake, ("nba_raw", "unresolved_player_names"), dates_between(*DAYS))
+    assert unresolved.select("source", "player_name").rows() == [("odds_api", f"{last} {first}")]
+    assert unresolved["count"][0] >= 1
+    (check,) = [c for c in result.get_asset_check_evaluations() if c.check_name == "unresolved_names_per_day"]
+    assert not check.passed and check.severity == dg.AssetCheckSeverity.WARN
+    assert check.metadata["days_over_threshold"].value == 1

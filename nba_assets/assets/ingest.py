@@ -18,7 +18,7 @@ from nba_assets.assets.common import same_day
 from nba_assets.partitions import game_date_partitions, window_dates
 from nba_assets.resources import NbaApis
 from nba_assets.sources.clients import ET, season_of
-from nba_assets.sources.http import BadBodyError
+from nba_assets.sources.http import BadBodyError, RequestRejected
 from nba_assets.sources.landing import write_fetch
 
 LANDING = "landing"
@@ -54,8 +54,9 @@ def _landing_root(apis: NbaApis) -> Path:
 
 
 def _final(failure: Exception) -> Exception:
-    """A body that is not JSON after every attempt is not retried by Dagster either."""
-    if isinstance(failure, BadBodyError):
+    """A body that is not JSON after every attempt, or a request the API rejected (4xx but 429:
+    a bad key, a bad request), is not retried by Dagster either."""
+    if isinstance(failure, BadBodyError | RequestRejected):
         return dg.Failure(description=str(failure), allow_retries=False)
     return failure
 

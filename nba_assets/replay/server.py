@@ -10,17 +10,28 @@ One HTTP server on 127.0.0.1 answers every API, told apart by path:
   ``basketball_nba`` (needs ``apiKey``; quota headers on every response).
 
 Anything else is a 404 with a JSON body. Only the standard library is used.
+
+Fault injection (tests; ``ReplayServer(archive, faults=[Fault(...)])``): each ``Fault`` applies to
+requests whose path contains ``match``, for its first ``times`` matches (``None``: every one), and
+answers with a chosen status and headers (e.g. 429 + ``Retry-After``, 500), waits ``delay``
+seconds before answering (a read timeout for a client with a shorter one), cuts the recorded body
+short (``truncate``: a 200 whose JSON is incomplete), renames JSON keys everywhere in it
+(``rename``), empties an odds body's ``bookmakers``, or answers 204 with no body (``no_content``).
 """
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
+import functools
 import json
 import os
 import re
 import threading
+import time
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -122,6 +133,40 @@ def _multi(query: Query, name: str) -> list[str]:
         for value in query.get(key, []):
             values.extend(v.strip() for v in value.split(",") if v.strip())
     return values
+
+
+REFERENCE_DIR = Path(__file__).resolve().parent.parent / "reference"
+
+
+@functools.cache
+def _reference_teams() -> list[dict[str, Any]]:
+    """balldontlie teams as the API lists them, from ``reference/bdl_teams.csv`` (real ids and names)."""
+    with open(REFERENCE_DIR / "bdl_teams.csv", newline="", encoding="utf-8") as fh:
+        rows = list(csv.DictReader(fh))
+    keys = ("conference", "division", "city", "name", "full_name", "abbreviation")
+    return [{"id": int(r["bdl_team_id"]), **{k: r[k] for k in keys}} for r in rows]
+
+
+@functools.cache
+def _reference_players() -> list[dict[str, Any]]:
+    """balldontlie-shaped players from ``reference/players.csv`` (fields it lacks are null), by id."""
+    with open(REFERENCE_DIR / "players.csv", newline="", encoding="utf-8") as fh:
+        rows = list(csv.DictReader(fh))
+    unknown = ("position", "height", "weight", "jersey_number", "college", "country")
+    players = [
+        {
+            "id": int(r["player_id"]),
+            "first_name": r["first_name"],
+            "last_name": r["last_name"],
+            **dict.fromkeys(unknown),
+            "draft_year": None,
+            "draft_round": None,
+            "draft_number": None,
+            "team": None,
+        }
+        for r in rows
+    ]
+    return sorted(players, key=lambda p: p["id"])
 
 
 class ReplayArchive:
@@ -276,10 +321,15 @@ class _Router:
 
     def _bdl(self, path: str, query: Query, headers: Any) -> Response:
         kind = path.rstrip("/").removeprefix("/v1/")
-        if kind not in ("games", "stats"):
+        if kind not in ("games", "stats", "players", "teams"):
+            # player_injuries included: the archive holds no injury data, and none is invented.
             return _json(404, {"error": "Not Found"})
         if not (headers.get("Authorization") or "").strip():
             return _json(401, {"error": "Unauthorized"})
+        if kind == "teams":
+            return _json(200, {"data": _reference_teams()})
+        if kind == "players":
+            return self._players(query)
         try:
             per_page = int(_first(query, "per_page") or BDL_DEFAULT_PER_PAGE)
             cursor_text = _first(query, "cursor")
@@ -335,6 +385,25 @@ class _Router:
             for day in dates:
                 rows.extend(r for r in self.archive.bdl_rows(kind, day) if keep(r))
             rows.sort(key=lambda r: r["id"])
+        page = rows[:per_page]
+        meta: dict[str, Any] = {"per_page": per_page}
+        if len(rows) > per_page:
+            meta["next_cursor"] = page[-1]["id"]
+        return _json(200, {"data": page, "meta": meta})
+
+    def _players(self, query: Query) -> Response:
+        """``/v1/players`` from the nba.com reference list (player id = nba.com id, as in ``stats``)."""
+        try:
+            per_page = max(1, min(int(_first(query, "per_page") or BDL_DEFAULT_PER_PAGE), BDL_MAX_PER_PAGE))
+            cursor = int(_first(query, "cursor") or 0)
+        except ValueError:
+            return _json(400, {"error": "per_page and cursor must be integers"})
+        search = (_first(query, "search") or "").strip().lower()
+        rows = [
+            p
+            for p in _reference_players()
+            if p["id"] > cursor and (not search or search in f"{p['first_name']} {p['last_name']}".lower())
+        ]
         page = rows[:per_page]
         meta: dict[str, Any] = {"per_page": per_page}
         if len(rows) > per_page:
@@ -441,6 +510,50 @@ class _Router:
         return _json(200, _historical(timestamp, data), headers)
 
 
+@dataclass
+class Fault:
+    """One injected misbehaviour (see the module docstring). ``hits`` counts the requests it served."""
+
+    match: str
+    times: int | None = 1
+    status: int | None = None
+    headers: dict[str, str] = field(default_factory=dict)
+    delay: float = 0.0
+    truncate: bool = False
+    rename: dict[str, str] = field(default_factory=dict)
+    empty_bookmakers: bool = False
+    no_content: bool = False
+    hits: int = 0
+
+
+def _renamed(obj: Any, names: dict[str, str]) -> Any:
+    if isinstance(obj, dict):
+        return {names.get(k, k): _renamed(v, names) for k, v in obj.items()}
+    if isinstance(obj, list):
+        return [_renamed(v, names) for v in obj]
+    return obj
+
+
+def _apply_fault(fault: Fault, response: Response) -> Response:
+    if fault.no_content:
+        return Response(204, b"", dict(response.headers))
+    if fault.status is not None:
+        body = json.dumps({"message": f"injected fault: HTTP {fault.status}"}).encode()
+        return Response(fault.status, body, {**response.headers, **fault.headers})
+    body = response.body
+    if fault.rename or fault.empty_bookmakers:
+        obj = json.loads(body)
+        if fault.rename:
+            obj = _renamed(obj, fault.rename)
+        if fault.empty_bookmakers:
+            target = obj.get("data") if isinstance(obj.get("data"), dict) else obj
+            target["bookmakers"] = []
+        body = json.dumps(obj, separators=(",", ":")).encode()
+    if fault.truncate:
+        body = body[: max(1, len(body) // 2)]
+    return Response(response.status, body, {**response.headers, **fault.headers})
+
+
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "nba-replay/1"
@@ -453,6 +566,11 @@ class _Handler(BaseHTTPRequestHandler):
             response = router(self.command, self.path, self.headers)
         except Exception as exc:  # noqa: BLE001 - report, never kill the server thread
             response = _json(500, {"message": f"replay server error: {type(exc).__name__}: {exc}"})
+        fault = self.server.take_fault(urlsplit(self.path).path)  # type: ignore[attr-defined]
+        if fault is not None:
+            if fault.delay:
+                time.sleep(fault.delay)
+            response = _apply_fault(fault, response)
         length = int(self.headers.get("Content-Length") or 0)
         if length:
             self.rfile.read(length)
@@ -475,6 +593,20 @@ class _HTTPServer(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
     router: _Router
+    faults: Sequence[Fault] = ()
+    _fault_lock = threading.Lock()
+
+    def take_fault(self, path: str) -> Fault | None:
+        """The first fault that still applies to ``path`` (counting this request against it)."""
+        with self._fault_lock:
+            for fault in self.faults:
+                if fault.match in path and (fault.times is None or fault.hits < fault.times):
+                    fault.hits += 1
+                    return fault
+        return None
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        pass  # a client that gave up (read timeout) closed its socket: nothing to report
 
 
 class ReplayServer:
@@ -484,8 +616,15 @@ class ReplayServer:
     ...     httpx.get(server.base_url + "/static/json/staticData/scheduleLeagueV2.json")
     """
 
-    def __init__(self, archive_dir: str | os.PathLike[str], host: str = "127.0.0.1", port: int = 0) -> None:
+    def __init__(
+        self,
+        archive_dir: str | os.PathLike[str],
+        host: str = "127.0.0.1",
+        port: int = 0,
+        faults: Sequence[Fault] = (),
+    ) -> None:
         self.archive_dir = Path(archive_dir)
+        self.faults = list(faults)
         self.host = host
         self.port = port
         self._httpd: _HTTPServer | None = None
@@ -500,6 +639,7 @@ class ReplayServer:
         self._router = _Router(archive)
         httpd = _HTTPServer((self.host, self.port), _Handler)
         httpd.router = self._router
+        httpd.faults = self.faults
         self._httpd = httpd
         self.port = httpd.server_address[1]
         self._thread = threading.Thread(target=httpd.serve_forever, name=f"replay-server-{self.port}", daemon=True)

@@ -32,6 +32,10 @@ class SourceError(RuntimeError):
     """A request that failed for good after its bounded retries (transient: a later run may succeed)."""
 
 
+class RequestRejected(SourceError):
+    """A 4xx other than 429 (bad key, bad request): retrying cannot help."""
+
+
 class BadBodyError(SourceError):
     """A 2xx body that is not valid JSON after every attempt (names the landing file)."""
 
@@ -166,6 +170,8 @@ class HttpSource:
         )
         if bad_body is not None and last_error.startswith("HTTP 2"):
             raise BadBodyError(message)
+        if response is not None and 400 <= response.status_code < 500 and response.status_code not in RETRY_STATUS:
+            raise RequestRejected(message)
         raise SourceError(message)
 
     def _delay(self, attempt: int, response: httpx.Response | None) -> float:
