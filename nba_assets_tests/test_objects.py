@@ -165,3 +165,32 @@ def test_object_store_from_env(tmp_path, monkeypatch, gcs_emulator_host):
     monkeypatch.setenv("NBA_OBJECT_STORE", "s3")
     with pytest.raises(ObjectStoreError, match="expected 'local' or 'gcs'"):
         objects.object_store_from_env()
+
+
+def test_mirror_file_copies_lake_files_to_gcs(tmp_path, monkeypatch, gcs_emulator_host, real_game):
+    lake = tmp_path / "lake"
+    monkeypatch.setenv("NBA_LAKE_DIR", str(lake))
+    for var in ("NBA_BACKEND", "NBA_OBJECT_STORE", "NBA_GCS_EXPORTS_BUCKET"):
+        monkeypatch.delenv(var, raising=False)
+    exported = lake / "exports" / "v1" / "tonight" / "all-players.json"
+    exported.parent.mkdir(parents=True)
+    exported.write_text(json.dumps(real_game))
+    assert objects.mirror_file(exported, purpose="exports") is None  # local store: the file is the object
+    prefix = f"mirror-{uuid.uuid4().hex[:8]}"
+    monkeypatch.setenv("NBA_OBJECT_STORE", "gcs")
+    monkeypatch.setenv("NBA_GCS_BUCKET", BUCKET)
+    monkeypatch.setenv("NBA_GCS_PREFIX", prefix)
+    monkeypatch.setenv("STORAGE_EMULATOR_HOST", gcs_emulator_host)
+    uri = objects.mirror_file(exported, purpose="exports")
+    assert uri == f"gs://{BUCKET}/{prefix}/exports/v1/tonight/all-players.json"
+    store = GcsObjectStore(BUCKET, prefix=prefix)
+    assert json.loads(store.get("exports/v1/tonight/all-players.json")) == real_game
+    assert store.cache_control("exports/v1/tonight/all-players.json") == objects.TONIGHT_CACHE
+    landed = lake / "landing" / "bdl" / "2024-11-01" / "x.json.gz"
+    landed.parent.mkdir(parents=True)
+    landed.write_bytes(gzip.compress(b"{}", mtime=0))
+    objects.mirror_file(landed, purpose="landing", if_absent=True)
+    with pytest.raises(ObjectExistsError):
+        objects.mirror_file(landed, purpose="landing", if_absent=True)
+    with pytest.raises(ObjectStoreError, match="is not under the lake"):
+        objects.mirror_file(tmp_path / "elsewhere.json", purpose="exports")

@@ -25,6 +25,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from functools import lru_cache
 from pathlib import Path, PurePosixPath
 from typing import Any, Protocol
 
@@ -276,3 +277,45 @@ def object_store_from_env(lake_dir: str | os.PathLike[str] | None = None, *, pur
             raise ObjectStoreError("the GCS object store needs NBA_GCS_BUCKET (the bucket for landing and exports)")
         return GcsObjectStore(bucket, prefix=os.environ.get("NBA_GCS_PREFIX", ""))
     raise ObjectStoreError(f"NBA_OBJECT_STORE={kind!r}: expected 'local' or 'gcs'")
+
+
+@lru_cache(maxsize=8)
+def _cached_store(purpose: str, env: tuple[tuple[str, str], ...]) -> ObjectStore:
+    return object_store_from_env(purpose=purpose)
+
+
+_ENV_KEYS = (
+    "NBA_BACKEND",
+    "NBA_OBJECT_STORE",
+    "NBA_GCS_BUCKET",
+    "NBA_GCS_EXPORTS_BUCKET",
+    "NBA_GCS_PREFIX",
+    "NBA_LAKE_DIR",
+    "STORAGE_EMULATOR_HOST",
+    "GOOGLE_CLOUD_PROJECT",
+)
+
+
+def mirror_file(path: str | os.PathLike[str], *, purpose: str, if_absent: bool = False) -> str | None:
+    """Copy a file just written under the local lake to the configured object store.
+
+    A no-op (returns None) when the store is the local lake itself; otherwise the key is the path
+    relative to ``$NBA_LAKE_DIR`` (``exports/v1/...``, ``landing/...``) and the object gets the
+    content type and ``Cache-Control`` of its kind. Returns the object's URI."""
+    from nba_assets import config
+
+    store = _cached_store(purpose, tuple((k, os.environ.get(k, "")) for k in _ENV_KEYS))
+    if isinstance(store, LocalObjectStore):
+        return None
+    source = Path(path).resolve()
+    try:
+        key = source.relative_to(config.lake_dir()).as_posix()
+    except ValueError:
+        raise ObjectStoreError(f"{source} is not under the lake {config.lake_dir()}: no object key for it") from None
+    return store.put(
+        key,
+        source.read_bytes(),
+        content_type=content_type_for(key),
+        cache_control=cache_control_for(key),
+        if_absent=if_absent,
+    )
