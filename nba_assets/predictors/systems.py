@@ -189,4 +189,12 @@ def finalize(points: pl.DataFrame, lines: pl.DataFrame, calibrations: dict[date,
                 ),
             )
         )
-    return pl.concat(parts).drop("_week") if parts else out.drop("_week")
+    if not parts:  # no player-game at all (a day without games)
+        return out.drop("_week").with_columns(
+            pl.lit(None, pl.Float64).alias("p_over"),
+            pl.lit(None, pl.Int64).alias("calibration_n"),
+            pl.lit(None, pl.String).alias("recommendation"),
+            pl.lit(None, pl.Float64).alias("confidence"),
+            pl.lit(None, pl.Float64).alias("p_threshold"),
+        )
+    return pl.concat(parts).drop("_week")
