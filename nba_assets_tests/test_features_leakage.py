@@ -145,18 +145,26 @@ def test_no_phase34_table_for_d_sees_anything_dated_d_or_later(day, raw, histori
         assert baseline["ml_feature_store"]["has_line"].sum() > 0
 
 
-def test_a_30_day_backfill_equals_30_single_days(raw):
+def test_a_30_day_backfill_equals_30_single_days(raw, histories):
     """One call over 30 days (history [first−365, last−1], as the IO manager loads it for a range
-    run) equals 30 calls of one day each (history [D−365, D−1]), for every phase-3/4 table."""
+    run) equals 30 one-day runs, for every phase-3/4 table: each day's summaries from that day's
+    raw rows alone, its contexts, caches, profiles, factors and features from the stored
+    summaries of [D−365, D−1]."""
     box, schedule, props = raw
     first, last = WINDOW
     days = [first + timedelta(days=i) for i in range((last - first).days + 1)]
     ranged = compute_phase34(box, schedule, props, days=days)
     assert ranged["ml_feature_store"]["game_date"].n_unique() >= 25
     for day in days:
-        cut = pl.col("game_date").is_between(day - timedelta(days=HISTORY_DAYS), day)
-        one = compute_phase34(box.filter(cut), schedule.filter(cut), props.filter(cut), days=[day])
-        _assert_tables_equal(one, {t: _day(f, day) for t, f in ranged.items()}, f"day {day}")
+        window = pl.col("game_date").is_between(day - timedelta(days=HISTORY_DAYS), day - timedelta(days=1))
+        one = phase34_from_history(_day(schedule, day), _day(props, day), *(h.filter(window) for h in histories))
+        offense = analytics.team_offense_game_summary(_day(box, day), _day(schedule, day))
+        one["player_game_summary"] = analytics.player_game_summary(
+            _day(box, day), _day(schedule, day), _day(props, day)
+        )
+        one["team_offense_game_summary"] = offense
+        one["team_defense_game_summary"] = analytics.team_defense_game_summary(offense)
+        _assert_tables_equal({t: one[t] for t in ranged}, {t: _day(f, day) for t, f in ranged.items()}, f"day {day}")
 
 
 def test_the_four_season_backfill_equals_single_days_even_for_sparse_histories(raw, full, histories):

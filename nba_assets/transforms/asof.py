@@ -95,6 +95,8 @@ def asof_within(
     of its first date): the few targets whose last-game statistics depend on an older game are
     recomputed from exactly their own window, so a backfill equals day-by-day runs.
     """
+    # Statistics of a group depend on its own rows only: the targets' groups are enough.
+    history = history.join(targets.select(by).unique(), on=by, how="semi")
     stats = rolling(history, by)
     out = strictly_before(targets, stats, by=by, on="_g")
     lo = pl.col("game_date") - timedelta(days=lookback_days)

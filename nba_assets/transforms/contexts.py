@@ -85,9 +85,13 @@ def _latest_team(history: pl.DataFrame) -> pl.DataFrame:
 def _roster(last: pl.DataFrame, history: pl.DataFrame, tg: pl.DataFrame, games: int) -> pl.DataFrame:
     """Players who appeared for the team in one of its last ``games`` games before D and whose
     latest team before D is that team (``last``: targets with their ``team_seq``)."""
+    # Only the games that can be among a target's last ``games`` (the same answer, less work).
+    first_seq = last.group_by("team").agg((pl.col("team_seq").min() - games + 1).alias("_min_seq"))
     appearances = (
         history.select("player_id", "team", "game_id")
         .join(tg.select("team", "game_id", "team_seq"), on=["team", "game_id"])
+        .join(first_seq, on="team")
+        .filter(pl.col("team_seq") >= pl.col("_min_seq"))
         .with_columns(pl.int_ranges("team_seq", pl.col("team_seq") + games).alias("team_seq"))
         .explode("team_seq")
         .unique(["team", "team_seq", "player_id"])
@@ -119,17 +123,36 @@ def expected_players(schedule: pl.DataFrame, history: pl.DataFrame, lines: pl.Da
     last = _last_team_seq(targets, tg)
     roster = _roster(last, history, tg, ROSTER_GAMES).with_columns(pl.lit("roster").alias("roster_source"))
     roster = roster.select(cols)
-    # Players with a pre-tip line on D whom the roster rule did not find.
+    # Players with a pre-tip line on D whom the roster rule did not find: their team is their
+    # latest team in the history window, else (a rookie, a player back after a year) the team the
+    # book quoted him for.
     if lines.height:
+
+        def quoted(col: str) -> pl.Expr:
+            return pl.col(col) if col in lines.columns else pl.lit(None, pl.String)
+
         lined = strictly_before(
             lines.filter(pl.col("player_id").is_not_null())
-            .select("game_date", "game_id", "player_id")
-            .unique(["game_date", "game_id", "player_id"])
+            .select(
+                "game_date",
+                "game_id",
+                "player_id",
+                quoted("team").alias("_quoted_team"),
+                quoted("player_lookup").alias("_quoted_lookup"),
+                quoted("player_name_quoted").alias("_quoted_name"),
+            )
+            .unique(["game_date", "game_id", "player_id"], keep="first")
             .join(roster.select("game_date", "player_id"), on=["game_date", "player_id"], how="anti"),
             _latest_team(history).with_columns(pl.col("_seen").alias("_seen_date")),
             by="player_id",
             on="_seen",
-        ).filter(_recent("_seen_date"))
+        )
+        recent = _recent("_seen_date").fill_null(False)
+        lined = lined.with_columns(
+            pl.when(recent).then(pl.col("_latest_team")).otherwise(pl.col("_quoted_team")).alias("_latest_team"),
+            pl.when(recent).then(pl.col("player_lookup")).otherwise(pl.col("_quoted_lookup")).alias("player_lookup"),
+            pl.when(recent).then(pl.col("player_name")).otherwise(pl.col("_quoted_name")).alias("player_name"),
+        )
         lined = (
             lined.rename({"_latest_team": "team"})
             .join(targets, on=["game_date", "game_id", "team"], how="inner")
@@ -273,7 +296,15 @@ def upcoming_player_game_context(schedule: pl.DataFrame, props: pl.DataFrame, hi
     """One row per player expected on D (``history``: player game summaries before D, any window)."""
     schema = schema_for("nba_analytics", "upcoming_player_game_context")
     current, opening = line_snapshots(props)
-    players = expected_players(schedule, history, current)
+    # The team and name the books quoted, for lined players without a recent game.
+    quoted = (
+        pretip(props)
+        .filter(pl.col("player_id").is_not_null() & pl.col("game_id").is_not_null())
+        .sort("snapshot_utc", "bookmaker")
+        .group_by("game_id", "player_id")
+        .agg(pl.col("team").drop_nulls().first(), pl.col("player_name_quoted").drop_nulls().first())
+    )
+    players = expected_players(schedule, history, current.join(quoted, on=["game_id", "player_id"], how="left"))
     if players.height == 0:
         return pl.DataFrame(schema=schema)
     tg = team_games(history)
