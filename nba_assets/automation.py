@@ -53,6 +53,8 @@ EDGE_GROUPS = frozenset({INGEST_GROUP})
 
 LABEL_UPDATED = "any_deps_updated"
 LABEL_MISSING = "any_deps_missing"
+LABEL_IN_PROGRESS = "any_deps_in_progress"
+LABEL_CHECKS = "all_deps_blocking_checks_passed"
 
 
 # ------------------------------------------------------------------------------------- the lake
@@ -306,9 +308,15 @@ def refine_conditions(defs: dg.Definitions) -> dg.Definitions:
                 condition = weekly_on_new_period()
         if condition is None:
             return spec
-        needed = required.get(key, set())
-        missing = dg.AutomationCondition.any_deps_missing().allow(dg.AssetSelection.assets(*needed))
-        condition = condition.replace(LABEL_MISSING, missing.with_label(LABEL_MISSING))
+        needed = dg.AssetSelection.assets(*required.get(key, set()))
+        # Missing, in-progress and blocking-check tests look at the parents read for the partition
+        # itself; history windows (hundreds of partitions each) never block and are not scanned.
+        for label, narrowed in (
+            (LABEL_MISSING, dg.AutomationCondition.any_deps_missing().allow(needed)),
+            (LABEL_IN_PROGRESS, dg.AutomationCondition.any_deps_in_progress().allow(needed)),
+            (LABEL_CHECKS, dg.AutomationCondition.all_deps_blocking_checks_passed().allow(needed)),
+        ):
+            condition = condition.replace(label, narrowed.with_label(label))
         ignored = redundant_parents(key, same_day)
         if ignored:
             updated = dg.AutomationCondition.any_deps_updated().ignore(dg.AssetSelection.assets(*ignored))

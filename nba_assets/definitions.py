@@ -1,10 +1,11 @@
-"""The code location: every asset of the lake, its IO manager and the API resource."""
+"""The code location: every asset of the lake, its IO manager and the API resource, the edge
+triggers, the automation sensors per phase, the freshness checks and the alert sensors."""
 
 from __future__ import annotations
 
 import dagster as dg
 
-from nba_assets import config
+from nba_assets import automation, checks, config, sensors
 from nba_assets.assets import analytics, exports, grading, ingest, models, precompute, predictions, raw
 from nba_assets.io.manager import LakehouseIOManager
 from nba_assets.io.model_store import ModelStoreIOManager
@@ -14,15 +15,35 @@ ASSET_MODULES = [ingest, raw, analytics, precompute, models, predictions, gradin
 
 
 def build_definitions() -> dg.Definitions:
-    return dg.Definitions(
-        assets=dg.load_assets_from_modules(ASSET_MODULES),
-        resources={
-            "io_manager": LakehouseIOManager(lake_dir=str(config.lake_dir())),
-            "model_store": ModelStoreIOManager(lake_dir=str(config.lake_dir())),
-            "apis": apis_from_env(),
-        },
-        # Steps of one run share a process: ~3 s less per step than the multiprocess executor here.
-        executor=dg.in_process_executor,
+    io_manager = LakehouseIOManager(lake_dir=str(config.lake_dir()))
+    # Sensors and the pre-tip condition read the schedule where the IO manager stores it.
+    automation.use_store(io_manager.store)
+    assets = dg.load_assets_from_modules(ASSET_MODULES)
+    core = automation.refine_conditions(
+        dg.Definitions(
+            assets=assets,
+            resources={
+                "io_manager": io_manager,
+                "model_store": ModelStoreIOManager(lake_dir=str(config.lake_dir())),
+                "apis": apis_from_env(),
+            },
+            # Steps of one run share a process: ~3 s less per step than the multiprocess executor here.
+            executor=dg.in_process_executor,
+        )
+    )
+    deadline_checks = checks.build_deadline_checks(core.resolve_asset_graph().get_all_asset_keys())
+    return dg.Definitions.merge(
+        core,
+        dg.Definitions(
+            asset_checks=deadline_checks,
+            sensors=[
+                *sensors.build_automation_sensors(core),
+                *sensors.build_edge_triggers_sensors(),
+                *checks.build_freshness_sensor(deadline_checks),
+                *sensors.build_alert_sensors(),
+            ],
+            schedules=sensors.build_edge_schedules(),
+        ),
     )
 
 

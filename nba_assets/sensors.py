@@ -373,8 +373,15 @@ def build_alert_sensors() -> list[dg.SensorDefinition]:
     )
     def alert_on_run_failure(context: dg.RunFailureSensorContext):
         run = context.dagster_run
-        steps = sorted({e.step_key for e in context.get_step_failure_events() if e.step_key})
+        step_events = context.get_step_failure_events()
+        steps = sorted({e.step_key for e in step_events if e.step_key})
         error = context.failure_event.message or ""
+        for event in step_events[:5]:
+            cause = event.step_failure_data.error if event.step_failure_data else None
+            while cause is not None and cause.cause is not None:  # the user code's own error
+                cause = cause.cause
+            if cause is not None:
+                error += f"\n{event.step_key}: {cause.message.strip()[:400]}"
         checks = failed_checks(context.instance, run.run_id)
         if checks:
             error += "\nfailed checks: " + "; ".join(f"{a} {c}: {d or 'failed'}" for a, c, _, d in checks)

@@ -1,0 +1,392 @@
+"""Automation over a simulated game day, the morning deadline, and the alerts.
+
+One replay archive is cut from the real data (box scores 2024-11-10..2024-11-15, lines of the same
+days); a temporary lake and instance get the five days before the game day by one real backfill.
+Then 2024-11-15 is replayed in order, with the clock of the edge sensors frozen at each step and
+the automation conditions evaluated at the same time, phase by phase as the per-phase sensors do:
+the schedule at 05:00 ET, line snapshots at 06:00 and 10:00, a late snapshot after the first
+tip-off, the box scores the next night, and the morning recovery check. Every request is executed
+as a real run before the next phase is evaluated.
+"""
+
+from __future__ import annotations
+
+import http.server
+import json
+import os
+import tempfile
+import threading
+from contextlib import ExitStack
+from datetime import UTC, date, datetime, time, timedelta
+from pathlib import Path
+
+import dagster as dg
+import polars as pl
+import pytest
+from dagster._core.test_utils import freeze_time
+
+from nba_assets import alerts, automation, sensors
+from nba_assets.automation import ET
+from nba_assets.replay import build_archive
+
+from .conftest import BOX_SCORES, LINES
+
+pytestmark = pytest.mark.skipif(
+    not (BOX_SCORES.is_file() and LINES.is_file()), reason="real data files are not present"
+)
+
+D = date(2024, 11, 15)  # 12 games, lines from PrizePicks/Underdog
+HISTORY = (date(2024, 11, 10), date(2024, 11, 14))
+FAKE_KEY = "FAKE-odds-key-7c1e2b-do-not-leak"
+
+
+def K(path: str) -> dg.AssetKey:
+    return dg.AssetKey.from_user_string(path)
+
+
+SCHEDULE = K("nba_raw/nbac_schedule")
+BOX = K("nba_raw/bdl_player_boxscores")
+PROPS = K("nba_raw/odds_api_player_points_props")
+SUMMARY = K("nba_analytics/player_game_summary")
+FEATURES = K("nba_precompute/ml_feature_store")
+PREDICTIONS = K("nba_predictions/player_prop_predictions")
+ACCURACY = K("nba_predictions/prediction_accuracy")
+EXPORT = K("exports/predictions_json")
+
+
+def memory_dir(stack: ExitStack) -> Path:
+    """A temporary directory in memory when the machine has one: the instance's SQLite commits
+    dominate these runs, and a tmpfs makes them cheap (the same code, only a faster disk)."""
+    shm = Path("/dev/shm")
+    parent = str(shm) if shm.is_dir() and os.access(shm, os.W_OK) else None
+    return Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="nba-automation-", dir=parent)))
+
+
+def et(day: date, hour: int, minute: int = 0) -> datetime:
+    return datetime.combine(day, time(hour, minute), ET)
+
+
+def _cut(path: Path, source: Path, first: date, last: date) -> Path:
+    keep = pl.col("game_date").is_between(pl.lit(first.isoformat()), pl.lit(last.isoformat()))
+    pl.read_parquet(source).filter(keep).write_parquet(path)
+    return path
+
+
+class GameDay:
+    """The instance, the definitions, the automation cursor and the edge sensors' cursors."""
+
+    def __init__(self, defs: dg.Definitions, instance: dg.DagsterInstance, lake: Path):
+        self.defs = defs
+        self.instance = instance
+        self.lake = lake
+        self.job = defs.resolve_implicit_global_asset_job_def()
+        self.cursor = None
+        self.edge_cursors: dict[str, str | None] = {}
+        graph = defs.resolve_asset_graph()
+        self.automated_keys = {k for k in graph.get_all_asset_keys() if graph.get(k).automation_condition is not None}
+        self.automated = dg.AssetSelection.assets(*self.automated_keys)
+        self.history: list[tuple[datetime, dict[dg.AssetKey, set[str]]]] = []
+
+    def execute(self, assets: set[dg.AssetKey], partition: str, tags: dict | None = None) -> None:
+        result = self.job.execute_in_process(
+            instance=self.instance, partition_key=partition, asset_selection=sorted(assets), tags=tags or {}
+        )
+        assert result.success
+
+    def tick(self, when: datetime) -> dict[dg.AssetKey, set[str]]:
+        """The automation conditions of every phase evaluated at ``when``; what they request runs
+        at once, one run per partition (as the daemon launches them), before the next tick."""
+        result = dg.evaluate_automation_conditions(
+            defs=self.defs,
+            instance=self.instance,
+            asset_selection=self.automated,
+            evaluation_time=when,
+            cursor=self.cursor,
+        )
+        self.cursor = result.cursor
+        requested: dict[dg.AssetKey, set[str]] = {}
+        by_partition: dict[str, set[dg.AssetKey]] = {}
+        for key in self.automated_keys:
+            parts = set(result.get_requested_partitions(key))
+            if parts:
+                requested[key] = parts
+                for part in parts:
+                    by_partition.setdefault(part, set()).add(key)
+        for part, keys in sorted(by_partition.items()):
+            self.execute(keys, part)
+        self.history.append((when, requested))
+        return requested
+
+    def sensor(self, name: str, when: datetime):
+        """Evaluates edge sensor ``name`` with its clock frozen at ``when``; runs its requests."""
+        sensor_def = self.defs.get_sensor_def(name)
+        context = dg.build_sensor_context(
+            instance=self.instance, cursor=self.edge_cursors.get(name), definitions=self.defs
+        )
+        with freeze_time(when):
+            result = sensor_def(context)
+        self.edge_cursors[name] = context.cursor
+        if isinstance(result, dg.SkipReason):
+            return result
+        for request in result:
+            self.execute(set(request.asset_selection), request.partition_key, dict(request.tags))
+        return result
+
+
+@pytest.fixture(scope="module")
+def game_day(tmp_path_factory: pytest.TempPathFactory):
+    work = tmp_path_factory.mktemp("automation")
+    box = _cut(work / "box.parquet", BOX_SCORES, HISTORY[0], D)
+    lines = _cut(work / "lines.parquet", LINES, HISTORY[0], D)
+    archive = build_archive([box], [lines], work / "replay")
+    with pytest.MonkeyPatch.context() as mp, ExitStack() as stack:
+        fast = memory_dir(stack)
+        lake = fast / "lake"
+        mp.setenv("NBA_LAKE_DIR", str(lake))
+        mp.setenv("NBA_REPLAY_DIR", str(archive))
+        mp.setenv("NBA_EDGE_SENSORS", "on")
+        mp.delenv("NBA_ALERT_WEBHOOK_URL", raising=False)
+        from nba_assets.definitions import build_definitions
+
+        defs = build_definitions()
+        (fast / "dagster_home").mkdir()
+        instance = stack.enter_context(dg.instance_for_test(temp_dir=str(fast / "dagster_home")))
+        job = defs.resolve_implicit_global_asset_job_def()
+        history = job.execute_in_process(
+            instance=instance,
+            tags={
+                "dagster/asset_partition_range_start": HISTORY[0].isoformat(),
+                "dagster/asset_partition_range_end": HISTORY[1].isoformat(),
+            },
+        )
+        assert history.success
+        yield GameDay(defs, instance, lake)
+
+
+def check(requested: dict, *, includes: set, excludes: set, days: set[str]) -> None:
+    """The tick requested every asset of ``includes``, none of ``excludes``, only partitions in ``days``."""
+    shown = {k.to_user_string(): sorted(v) for k, v in requested.items()}
+    assert includes <= requested.keys(), (
+        f"missing {sorted(k.to_user_string() for k in includes - requested.keys())}: {shown}"
+    )
+    assert not excludes & requested.keys(), (
+        f"unexpected {sorted(k.to_user_string() for k in excludes & requested.keys())}"
+    )
+    assert set().union(*requested.values()) <= days, shown
+
+
+def _predictions(lake: Path) -> pl.DataFrame:
+    return pl.read_parquet(lake / "nba_predictions" / "player_prop_predictions" / f"game_date={D}" / "part-0.parquet")
+
+
+def test_a_simulated_game_day(game_day: GameDay):
+    day = D.isoformat()
+
+    # The automation sensors start: nothing is requested on their first evaluation.
+    assert game_day.tick(et(D, 4, 50)) == {}
+
+    # 05:00 ET: the schedule refetch lands; only the raw schedule follows.
+    schedule_def = game_day.defs.get_schedule_def("nba_schedule_daily")
+    with freeze_time(et(D, 5)):
+        request = schedule_def(dg.build_schedule_context(instance=game_day.instance, scheduled_execution_time=et(D, 5)))
+    assert (request.partition_key, request.run_key) == (day, f"schedule:{day}:morning")
+    game_day.execute({sensors.SCHEDULE_PAYLOADS}, request.partition_key)
+    check(
+        game_day.tick(et(D, 5, 1)),
+        includes={SCHEDULE},
+        excludes={PROPS, FEATURES, PREDICTIONS, EXPORT, BOX, SUMMARY, ACCURACY},
+        days={day},
+    )
+    assert game_day.tick(et(D, 5, 2)) == {}
+
+    info = sensors.game_day(D, automation.read_schedule([D])[0])
+    assert info.played == 12 and info.first_tip is not None
+    first_tip = info.first_tip.astimezone(ET)
+    assert et(D, 17) <= first_tip <= et(D, 20)
+
+    # No snapshot before the first slot; box scores of the previous days are complete.
+    assert isinstance(game_day.sensor("odds_snapshot_sensor", et(D, 5, 30)), dg.SkipReason)
+    assert isinstance(game_day.sensor("box_score_sensor", et(D, 5, 30)), dg.SkipReason)
+
+    # 06:00 ET: the first line snapshot; props, features, predictions and the export follow, once.
+    [snap] = game_day.sensor("odds_snapshot_sensor", et(D, 6, 1))
+    assert snap.run_key == f"props:{day}:0600"
+    morning = game_day.tick(et(D, 6, 2))
+    check(
+        morning,
+        includes={PROPS, FEATURES, PREDICTIONS, EXPORT},
+        excludes={SCHEDULE, BOX, SUMMARY, ACCURACY},
+        days={day},
+    )
+    assert game_day.tick(et(D, 6, 3)) == {}
+    assert isinstance(game_day.sensor("odds_snapshot_sensor", et(D, 6, 30)), dg.SkipReason)  # same slot
+    first_predictions = _predictions(game_day.lake)
+    assert first_predictions.height > 0
+
+    # 10:00 ET: the next slot is due (the run itself is left out here to keep the test short).
+    plan = sensors.plan_snapshot(et(D, 10, 5).astimezone(UTC), info)
+    assert plan is not None and plan.run_key == f"props:{day}:1000"
+
+    # The last slot, 30 minutes before the first tip-off, refreshes the predictions; after the
+    # tip-off the sensor is closed.
+    [snap] = game_day.sensor("odds_snapshot_sensor", first_tip - timedelta(minutes=29))
+    assert snap.run_key == f"props:{day}:{(first_tip - timedelta(minutes=30)).strftime('%H%M')}"
+    assert game_day.tick(first_tip - timedelta(minutes=28)) == morning  # the same assets again
+    assert game_day.tick(first_tip - timedelta(minutes=27)) == {}
+    pre_tip = _predictions(game_day.lake)
+    assert isinstance(game_day.sensor("odds_snapshot_sensor", first_tip + timedelta(minutes=1)), dg.SkipReason)
+
+    # A snapshot landing after the first tip-off (a manual run): props and features are re-parsed,
+    # the day's predictions are not refreshed and the stored pre-tip predictions stay as they were.
+    game_day.execute({sensors.PROPS_PAYLOADS}, day)
+    after_tip = game_day.tick(first_tip + timedelta(minutes=5))
+    check(after_tip, includes={PROPS, FEATURES}, excludes={PREDICTIONS, EXPORT, ACCURACY}, days={day})
+    assert game_day.tick(first_tip + timedelta(minutes=6)) == {}
+    assert _predictions(game_day.lake).equals(pre_tip)
+
+    # The next night: games over, the box scores land; grading of D follows by itself, once.
+    night = et(D + timedelta(days=1), 2, 0)
+    assert isinstance(
+        game_day.sensor("box_score_sensor", info.last_tip.astimezone(ET) + timedelta(hours=2)), dg.SkipReason
+    )
+    [box] = game_day.sensor("box_score_sensor", night)
+    assert (box.run_key, box.partition_key) == (f"boxscores:{day}:nightly", day)
+    next_day = (D + timedelta(days=1)).isoformat()
+    graded_night = game_day.tick(night + timedelta(minutes=1))
+    check(graded_night, includes={BOX, SUMMARY, ACCURACY}, excludes={PREDICTIONS, SCHEDULE}, days={day, next_day})
+    assert graded_night[ACCURACY] == {day} and graded_night[SUMMARY] == {day}
+    assert game_day.tick(night + timedelta(minutes=2)) == {}
+    graded = pl.read_parquet(
+        game_day.lake / "nba_predictions" / "prediction_accuracy" / f"game_date={day}" / "part-0.parquet"
+    )
+    assert graded.height == pre_tip.height
+
+    # 09:00 ET the next morning: the box scores are complete, no recovery; nothing runs again.
+    assert isinstance(game_day.sensor("box_score_sensor", et(D + timedelta(days=1), 9, 5)), dg.SkipReason)
+    assert game_day.tick(et(D + timedelta(days=1), 9, 6)) == {}
+
+    # Nothing ran twice for the same data: each (asset, partition) was requested once per update.
+    predictions_runs = [when for when, req in game_day.history if PREDICTIONS in req]
+    assert len(predictions_runs) == 2 and all(when < first_tip for when in predictions_runs)
+    assert [when for when, req in game_day.history if ACCURACY in req] == [night + timedelta(minutes=1)]
+
+
+def test_b_box_score_recovery_plan():
+    """The morning recovery asks again only for a day still missing games, once."""
+    info = sensors.GameDay(
+        D, played=12, final=12, first_tip=et(D, 19).astimezone(UTC), last_tip=et(D, 22, 30).astimezone(UTC)
+    )
+    nightly = sensors.plan_box_scores(et(D + timedelta(days=1), 1, 45), info, None, set())
+    assert nightly is not None and nightly.run_key == f"boxscores:{D}:nightly"
+    done = {nightly.run_key}
+    assert sensors.plan_box_scores(et(D + timedelta(days=1), 8, 0), info, 10, done) is None  # before 09:00
+    recovery = sensors.plan_box_scores(et(D + timedelta(days=1), 9, 0), info, 10, done)
+    assert recovery is not None and recovery.run_key == f"boxscores:{D}:recovery"
+    assert sensors.plan_box_scores(et(D + timedelta(days=1), 9, 30), info, 10, done | {recovery.run_key}) is None
+    assert sensors.plan_box_scores(et(D + timedelta(days=1), 9, 30), info, 12, done) is None  # complete
+    not_final = sensors.GameDay(D, 12, 9, info.first_tip, info.last_tip)
+    refetch = sensors.plan_box_scores(et(D + timedelta(days=1), 2, 0), not_final, None, set())
+    assert refetch is not None and refetch.run_key == f"schedule:{D}:after-games"
+
+
+def _freshness_result(game_day: GameDay, when: datetime) -> dg.AssetCheckEvaluation:
+    check_key = dg.AssetCheckKey(PREDICTIONS, "freshness_check")
+    job = dg.define_asset_job("deadline", selection=dg.AssetSelection.checks(check_key))
+    defs = dg.Definitions.merge(game_day.defs, dg.Definitions(jobs=[job]))
+    with freeze_time(when):
+        result = defs.resolve_job_def("deadline").execute_in_process(instance=game_day.instance)
+    [evaluation] = [e for e in result.get_asset_check_evaluations() if e.asset_key == PREDICTIONS]
+    return evaluation
+
+
+def test_c_morning_deadline(game_day: GameDay):
+    """The deadline check passes when the day's predictions exist by 07:00 ET, fails when they do not."""
+    passed = _freshness_result(game_day, et(D, 7, 5))
+    assert passed.passed and str(D) in passed.description
+    before_deadline = _freshness_result(game_day, et(D + timedelta(days=1), 6, 30))  # still checks D
+    assert before_deadline.passed
+    late = _freshness_result(game_day, et(D + timedelta(days=1), 7, 5))  # D+1 has no predictions
+    assert not late.passed and str(D + timedelta(days=1)) in late.description
+    assert late.severity == dg.AssetCheckSeverity.ERROR
+
+
+class _Receiver(http.server.BaseHTTPRequestHandler):
+    posts: list[dict] = []
+
+    def do_POST(self):  # noqa: N802
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        type(self).posts.append({"path": self.path, "body": json.loads(body)})
+        self.send_response(200)
+        self.end_headers()
+        self.wfile.write(b"ok")
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def webhook(monkeypatch):
+    _Receiver.posts = []
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Receiver)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    url = f"http://127.0.0.1:{server.server_port}/services/T0FAKE/B0FAKE/hook-secret-91f3"
+    monkeypatch.setenv(alerts.WEBHOOK_ENV, url)
+    monkeypatch.setenv("ODDS_API_KEY", FAKE_KEY)
+    yield _Receiver.posts
+    server.shutdown()
+    server.server_close()
+
+
+def test_d_alerts_post_failures_without_secrets(game_day: GameDay, webhook):
+    # A failed check (the deadline of D+1) posted by the check alert sensor.
+    late_run = None
+    check_key = dg.AssetCheckKey(PREDICTIONS, "freshness_check")
+    job = dg.define_asset_job("deadline_alert", selection=dg.AssetSelection.checks(check_key))
+    defs = dg.Definitions.merge(game_day.defs, dg.Definitions(jobs=[job]))
+    with freeze_time(et(D + timedelta(days=1), 7, 5)):
+        late_run = defs.resolve_job_def("deadline_alert").execute_in_process(instance=game_day.instance)
+    run = game_day.instance.get_run_by_id(late_run.run_id)
+    sensor_def = game_day.defs.get_sensor_def("alert_on_failed_checks")
+    context = dg.build_run_status_sensor_context(
+        sensor_name="alert_on_failed_checks",
+        dagster_event=late_run.get_run_success_event(),
+        dagster_instance=game_day.instance,
+        dagster_run=run,
+    )
+    sensor_def(context)
+    assert len(webhook) == 1
+    text = json.dumps(webhook[0]["body"])
+    assert "freshness_check" in text and str(D + timedelta(days=1)) in text
+
+    # A failed run whose error carries the API key and the webhook URL: the message carries neither.
+    @dg.asset
+    def leaky():
+        raise RuntimeError(f"GET https://api.the-odds-api.com/v4/sports?apiKey={FAKE_KEY} -> 401 (key {FAKE_KEY})")
+
+    failed = dg.materialize([leaky], instance=game_day.instance, raise_on_error=False)
+    assert not failed.success
+    failure_context = dg.build_run_status_sensor_context(
+        sensor_name="alert_on_run_failure",
+        dagster_event=failed.get_run_failure_event(),
+        dagster_instance=game_day.instance,
+        dagster_run=game_day.instance.get_run_by_id(failed.run_id),
+    ).for_run_failure()
+    game_day.defs.get_sensor_def("alert_on_run_failure")(failure_context)
+    assert len(webhook) == 2
+    body = webhook[1]["body"]
+    text = json.dumps(body)
+    assert failed.run_id in text and "leaky" in text and "401" in text
+    assert FAKE_KEY not in text and "hook-secret-91f3" not in text and alerts.REDACTED in text
+    assert body["text"].startswith(":rotating_light:") and body["blocks"][1]["type"] == "section"
+
+
+def test_e_alerts_log_only_without_webhook(monkeypatch, caplog):
+    monkeypatch.delenv(alerts.WEBHOOK_ENV, raising=False)
+    monkeypatch.setenv("BALLDONTLIE_API_KEY", FAKE_KEY)
+    alert = alerts.run_failure_alert(
+        job="__ASSET_JOB", run_id="r1", partition=str(D), error=f"Authorization: {FAKE_KEY}", failed_steps=[], url=None
+    )
+    with caplog.at_level("WARNING", logger="nba_assets.alerts"):
+        assert alerts.send(alert) is False
+    assert "log only" in caplog.text and FAKE_KEY not in caplog.text
