@@ -88,3 +88,17 @@ def test_write_removes_stale_generated_files_and_check_reports(tmp_path):
     assert ddl.main(["check", str(out)]) == 1
     ddl.write(out)
     assert ddl.diff(out) == [] and ddl.main(["check", str(out)]) == 0
+
+
+def test_logical_bytes_follow_bigquery_data_sizes(box_scores):
+    from nba_assets.io.bigquery import logical_bytes
+
+    rows = box_scores.sort("game_date", "game_id", "player_id").head(3).select("game_date", "player_name", "pts")
+    names = rows["player_name"].to_list()
+    # DATE 8, STRING 2 + UTF-8 bytes, INT64 8, BOOL 1, NULL 0
+    expected = 3 * 8 + sum(2 + len(n.encode()) for n in names) + 3 * 8
+    assert logical_bytes(rows) == expected
+    flagged = rows.with_columns(pl.Series("starter", [True, None, False]), pl.lit(None, pl.Float64).alias("x"))
+    assert logical_bytes(flagged) == expected + 2
+    listed = pl.DataFrame({"tags": [["a", "bc"], None]})
+    assert logical_bytes(listed) == (2 + 1) + (2 + 2)

@@ -46,7 +46,15 @@ from typing import Any
 import polars as pl
 
 from nba_assets import ddl
-from nba_assets.io.storage import PARTITION_COLUMN, JobStats, StorageError, TableRef, WriteStats, conform
+from nba_assets.io.storage import (
+    PARTITION_COLUMN,
+    JobStats,
+    LocalParquetStore,
+    StorageError,
+    TableRef,
+    WriteStats,
+    conform,
+)
 
 # On-demand analysis price, USD per TiB scanned (US multi-region list price; see docs/production.md).
 ON_DEMAND_USD_PER_TIB = 6.25
@@ -466,7 +474,6 @@ def _column_bytes(col: pl.Series, dtype: pl.DataType) -> int:
 
 def lake_sizes(lake_dir: str | os.PathLike[str]) -> list[dict[str, Any]]:
     """Rows and BigQuery logical bytes of every declared table of a local lake."""
-    from nba_assets.io.storage import LocalParquetStore
     from nba_assets.schemas import TABLES
 
     store = LocalParquetStore(lake_dir)
@@ -490,6 +497,62 @@ def lake_sizes(lake_dir: str | os.PathLike[str]) -> list[dict[str, Any]]:
     return out
 
 
+# Billing facts the cost model uses (on-demand; docs/production.md states the sources and date).
+MIN_BYTES_PER_TABLE = 10 * 1024**2  # each table a query references is billed at least 10 MB
+WRITE_STATEMENT_TABLE_REFS = 4  # DELETE target, INSERT from staging, DELETE + INSERT of the registry
+FREE_TIB_PER_MONTH = 1.0
+STORAGE_USD_PER_GIB_MONTH = 0.02  # active logical storage
+FREE_STORAGE_GIB = 10.0
+
+
+def lake_edges() -> list[tuple[TableRef, TableRef, int]]:
+    """(asset, upstream lake table, calendar days of upstream read per partition) of the Definitions."""
+    from nba_assets.definitions import defs
+    from nba_assets.schemas import TABLES
+
+    graph = defs.resolve_asset_graph()
+    out = []
+    for key in graph.get_all_asset_keys():
+        for parent in graph.get(key).parent_keys:
+            if tuple(parent.path) not in TABLES:
+                continue
+            mapping = graph.get_partition_mapping(key, parent)
+            start, end = getattr(mapping, "start_offset", 0), getattr(mapping, "end_offset", 0)
+            out.append((TableRef(*key.path[:2]), TableRef(*parent.path), end - start + 1))
+    return out
+
+
+def cost_model(sizes: list[dict[str, Any]], refreshes_per_game_day: int, game_days_per_season: float) -> dict:
+    """Monthly on-demand BigQuery cost of keeping a season current, from measured table sizes.
+
+    Per refresh of one game date: every lake table is written once (4 table references of a
+    transaction, each billed at least 10 MB) and every upstream edge is read once (the window's
+    bytes, at least 10 MB) plus one registry lookup (10 MB)."""
+    per_day = {r["table"]: (r["logical_bytes"] / r["game_days"] if r["game_days"] else 0.0) for r in sizes}
+    per_calendar_day = {t: b * game_days_per_season / 365 for t, b in per_day.items()}
+    edges = lake_edges()
+    written = {str(child) for child, _, _ in edges if str(child) in per_day} | {str(p) for _, p, _ in edges}
+    write_bytes = len(written) * WRITE_STATEMENT_TABLE_REFS * MIN_BYTES_PER_TABLE
+    read_bytes = 0.0
+    for _, parent, days in edges:
+        read_bytes += max(MIN_BYTES_PER_TABLE, per_calendar_day.get(str(parent), 0.0) * days) + MIN_BYTES_PER_TABLE
+    refresh = write_bytes + read_bytes
+    monthly_game_days = game_days_per_season / 8  # a season: about eight months, October to June
+    monthly = refresh * refreshes_per_game_day * monthly_game_days
+    season_storage = sum(per_day.values()) * game_days_per_season
+    return {
+        "tables_written": len(written),
+        "edges": len(edges),
+        "bytes_per_refresh": refresh,
+        "refreshes_per_month": refreshes_per_game_day * monthly_game_days,
+        "bytes_per_month": monthly,
+        "usd_per_month_list": monthly / TIB * ON_DEMAND_USD_PER_TIB,
+        "usd_per_month_after_free_tier": max(0.0, monthly / TIB - FREE_TIB_PER_MONTH) * ON_DEMAND_USD_PER_TIB,
+        "season_storage_bytes": season_storage,
+        "storage_usd_per_month_list": season_storage / 1024**3 * STORAGE_USD_PER_GIB_MONTH,
+    }
+
+
 @lru_cache(maxsize=4)
 def store_from_settings(settings: BigQuerySettings) -> BigQueryStore:
     """One store (one client, one set of ensured tables) per settings in a process."""
@@ -508,7 +571,27 @@ def main(argv: list[str] | None = None) -> int:
     est.add_argument("end", type=date.fromisoformat)
     size = sub.add_parser("size", help="rows and BigQuery logical bytes of every table of a local lake")
     size.add_argument("--lake", default=None, help="lake directory (default $NBA_LAKE_DIR)")
+    cost = sub.add_parser("cost", help="monthly on-demand cost of a season, from a local lake's sizes")
+    cost.add_argument("--lake", default=None, help="lake directory (default $NBA_LAKE_DIR)")
+    cost.add_argument("--refreshes-per-game-day", type=int, default=10)
     args = parser.parse_args(argv)
+    if args.command == "cost":
+        from nba_assets import config
+
+        sizes = lake_sizes(args.lake or config.lake_dir())
+        schedule = [r for r in sizes if r["table"] == "nba_raw.nbac_schedule"]
+        lake = LocalParquetStore(args.lake or config.lake_dir())
+        ref = TableRef("nba_raw", "nbac_schedule")
+        from nba_assets.schemas import schema_for
+
+        frame = lake.read_window(ref, lake.stored_partitions(ref), schema_for("nba_raw", "nbac_schedule"))
+        seasons = max(1, frame["season"].n_unique())
+        game_days = schedule[0]["game_days"] / seasons if schedule else 0
+        result = cost_model(sizes, args.refreshes_per_game_day, game_days)
+        print(f"game days per season (measured): {game_days:.0f} over {seasons} seasons")
+        for k, v in result.items():
+            print(f"{k:32s} {v:,.4f}" if isinstance(v, float) else f"{k:32s} {v:,}")
+        return 0
     if args.command == "size":
         from nba_assets import config
 
