@@ -50,6 +50,60 @@ def run_weeks(context: dg.AssetExecutionContext) -> list[date]:
     return [w for w in weeks_in_window(context.partition_time_window) if w >= FIRST_WEEK]
 
 
+def build_models(
+    system_id: str, weeks: list[date], features: pl.DataFrame, actuals: pl.DataFrame
+) -> dict[date, Artifact]:
+    """The model of each week (pure apart from training): feature rows dated before the week only."""
+    spec = gbm.MODELS[system_id]
+    columns = gbm.feature_columns()
+    library = f"{spec['library']} {version(spec['library'])}"
+    out: dict[date, Artifact] = {}
+    cache: dict[str, tuple[date, Artifact]] = {}
+    for week in weeks:
+        rows = gbm.training_rows(features, actuals, week)
+        fp = gbm.fingerprint(rows, columns)
+        meta = {
+            "system_id": system_id,
+            "week_start": week.isoformat(),
+            "train_window": [
+                (week - timedelta(days=gbm.TRAIN_DAYS)).isoformat(),
+                (week - timedelta(days=1)).isoformat(),
+            ],
+            "train_rows": rows.height,
+            "first_row_date": rows["game_date"].min().isoformat() if rows.height else None,
+            "last_row_date": rows["game_date"].max().isoformat() if rows.height else None,
+            "features": columns,
+            "n_features": len(columns),
+            "feature_version": sorted(rows["feature_version"].drop_nulls().unique().to_list()) if rows.height else [],
+            "library": library,
+            "fingerprint": fp,
+        }
+        if week < FIRST_MODEL_WEEK:
+            meta |= {"status": "before_first_model_week", "reason": f"first model week is {FIRST_MODEL_WEEK}"}
+            out[week] = Artifact(files={}, metadata=meta)
+            continue
+        if rows.height < gbm.MIN_TRAIN_ROWS:
+            meta |= {"status": "insufficient_history", "reason": f"{rows.height} rows < {gbm.MIN_TRAIN_ROWS}"}
+            out[week] = Artifact(files={}, metadata=meta)
+            continue
+        if fp in cache:  # identical training set (e.g. an off-season week): the identical model
+            source_week, artifact = cache[fp]
+            out[week] = Artifact(
+                files=artifact.files, metadata={**artifact.metadata, **meta, "reused_from": source_week.isoformat()}
+            )
+            continue
+        trained = spec["train"](rows, columns, week)
+        meta |= {
+            "status": "trained",
+            "validation_rows": trained.validation_rows,
+            "validation_mae": round(trained.validation_mae, 4),
+            "n_trees": trained.n_trees,
+        }
+        out[week] = Artifact(files={spec["file"]: trained.model_bytes}, metadata=meta)
+        cache[fp] = (week, out[week])
+    return out
+
+
 def _model_asset(system_id: str, table: str):
     spec = gbm.MODELS[system_id]
 
@@ -79,53 +133,7 @@ def _model_asset(system_id: str, table: str):
         context: dg.AssetExecutionContext, features: pl.DataFrame, actuals: pl.DataFrame
     ) -> dict[date, Artifact]:
         columns = gbm.feature_columns()
-        library = f"{spec['library']} {version(spec['library'])}"
-        out: dict[date, Artifact] = {}
-        cache: dict[str, tuple[date, Artifact]] = {}
-        for week in run_weeks(context):
-            rows = gbm.training_rows(features, actuals, week)
-            fp = gbm.fingerprint(rows, columns)
-            meta = {
-                "system_id": system_id,
-                "week_start": week.isoformat(),
-                "train_window": [
-                    (week - timedelta(days=gbm.TRAIN_DAYS)).isoformat(),
-                    (week - timedelta(days=1)).isoformat(),
-                ],
-                "train_rows": rows.height,
-                "first_row_date": rows["game_date"].min().isoformat() if rows.height else None,
-                "last_row_date": rows["game_date"].max().isoformat() if rows.height else None,
-                "features": columns,
-                "n_features": len(columns),
-                "feature_version": sorted(rows["feature_version"].drop_nulls().unique().to_list())
-                if rows.height
-                else [],
-                "library": library,
-                "fingerprint": fp,
-            }
-            if week < FIRST_MODEL_WEEK:
-                meta |= {"status": "before_first_model_week", "reason": f"first model week is {FIRST_MODEL_WEEK}"}
-                out[week] = Artifact(files={}, metadata=meta)
-                continue
-            if rows.height < gbm.MIN_TRAIN_ROWS:
-                meta |= {"status": "insufficient_history", "reason": f"{rows.height} rows < {gbm.MIN_TRAIN_ROWS}"}
-                out[week] = Artifact(files={}, metadata=meta)
-                continue
-            if fp in cache:  # identical training set (e.g. an off-season week): the identical model
-                source_week, artifact = cache[fp]
-                out[week] = Artifact(
-                    files=artifact.files, metadata={**artifact.metadata, **meta, "reused_from": source_week.isoformat()}
-                )
-                continue
-            trained = spec["train"](rows, columns, week)
-            meta |= {
-                "status": "trained",
-                "validation_rows": trained.validation_rows,
-                "validation_mae": round(trained.validation_mae, 4),
-                "n_trees": trained.n_trees,
-            }
-            out[week] = Artifact(files={spec["file"]: trained.model_bytes}, metadata=meta)
-            cache[fp] = (week, out[week])
+        out = build_models(system_id, run_weeks(context), features, actuals)
         trained_weeks = [a.metadata for a in out.values() if a.metadata["status"] == "trained"]
         context.add_output_metadata(
             {
