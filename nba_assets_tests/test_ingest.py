@@ -45,6 +45,7 @@ INGEST_KEYS = [
     ("landing", "odds_player_points_payloads"),
 ]
 FAKE_BDL_KEY = "bdl-SECRET-7f3a9c1e5b"
+REFETCH = {"ops": {"landing__odds_player_points_payloads": {"config": {"refetch_history": True}}}}
 FAKE_ODDS_KEY = "odds-SECRET-2d8e4b6a0c"
 
 
@@ -77,6 +78,7 @@ def run(
     last: date,
     monkeypatch: pytest.MonkeyPatch,
     raise_on_error: bool = True,
+    run_config: dict | None = None,
 ) -> dg.ExecuteInProcessResult:
     """Materializes ``keys`` (the rest of ingest + raw loads from the lake) over first..last, one run."""
     monkeypatch.setenv("NBA_LAKE_DIR", str(lake))
@@ -88,6 +90,7 @@ def run(
             instance=instance,
             tags={RANGE_START: first.isoformat(), RANGE_END: last.isoformat()},
             raise_on_error=raise_on_error,
+            run_config=run_config,
         )
 
 
@@ -189,9 +192,22 @@ def test_props_accumulate_every_landed_snapshot(ingested: Path, archive: Path, m
     key = ("nba_raw", "odds_api_player_points_props")
     before = read(ingested, key, days)
     assert (before["minutes_before_tipoff"] > 0).all()  # historical snapshots taken before tip-off
+    # Past days already landed are skipped: no request, no quota.
     result = run(ingested, replay_apis(archive, ingested), [INGEST_KEYS[2], key], *DAYS, monkeypatch)
     assert result.success
     fetches = ingested / "landing" / "_fetches" / "odds_player_points" / DAYS[0].isoformat()
+    assert len(list(fetches.glob("*.json"))) == 1
+    (skipped,) = [
+        e.materialization
+        for e in result.get_asset_materialization_events()
+        if e.asset_key == dg.AssetKey(list(INGEST_KEYS[2])) and e.materialization.partition == DAYS[0].isoformat()
+    ]
+    assert skipped.metadata["requests"].value == 0 and skipped.metadata["past_days_already_landed"].value == 2
+    # Asked to, it lands the same historical snapshots again: the table keeps one copy of each.
+    result = run(
+        ingested, replay_apis(archive, ingested), [INGEST_KEYS[2], key], *DAYS, monkeypatch, run_config=REFETCH
+    )
+    assert result.success
     assert len(list(fetches.glob("*.json"))) == 2
     assert_frame_equal(read(ingested, key, days), before)
     mats = [e.materialization for e in result.get_asset_materialization_events()]
@@ -289,7 +305,7 @@ def test_an_unresolved_quoted_name_lands_in_its_table_and_the_check_warns(
 
     monkeypatch.setenv("NBA_UNRESOLVED_NAMES_WARN_THRESHOLD", "0")
     keys = [INGEST_KEYS[2], ("nba_raw", "odds_api_player_points_props"), ("nba_raw", "unresolved_player_names")]
-    result = run(lake, replay_apis(edited, lake), keys, *DAYS, monkeypatch)
+    result = run(lake, replay_apis(edited, lake), keys, *DAYS, monkeypatch, run_config=REFETCH)
     assert result.success
     unresolved = read(lake, ("nba_raw", "unresolved_player_names"), dates_between(*DAYS))
     assert unresolved.select("source", "player_name").rows() == [("odds_api", f"{last} {first}")]

@@ -19,7 +19,7 @@ from nba_assets.partitions import game_date_partitions, window_dates
 from nba_assets.resources import NbaApis
 from nba_assets.sources.clients import ET, season_of
 from nba_assets.sources.http import BadBodyError, RequestRejected
-from nba_assets.sources.landing import write_fetch
+from nba_assets.sources.landing import fetch_records, write_fetch
 
 LANDING = "landing"
 SCHEDULE_FEED = "nba_schedule"
@@ -29,6 +29,13 @@ PROPS_REGIONS = "us,us_dfs"
 SNAPSHOT_LEADS = (timedelta(hours=6), timedelta(minutes=30))  # historical snapshots before each tip-off
 # Steps whose requests still failed after the HTTP retries run again later (rate limits, outages).
 INGEST_RETRY = dg.RetryPolicy(max_retries=2, delay=30, backoff=dg.Backoff.EXPONENTIAL, jitter=dg.Jitter.PLUS_MINUS)
+
+
+class OddsIngestConfig(dg.Config):
+    """Past days' historical snapshots never change: a day already landed is skipped (no quota spent,
+    also when a Dagster retry re-runs the window) unless ``refetch_history`` is set."""
+
+    refetch_history: bool = False
 
 
 def _today_et() -> date:
@@ -131,14 +138,17 @@ def final_game_days(schedule: pl.DataFrame) -> list[date]:
     ),
 )
 def odds_player_points_payloads(
-    context: dg.AssetExecutionContext, apis: NbaApis, nbac_schedule: pl.DataFrame
+    context: dg.AssetExecutionContext, config: OddsIngestConfig, apis: NbaApis, nbac_schedule: pl.DataFrame
 ) -> dg.MaterializeResult:
     root = _landing_root(apis)
     client = apis.odds()
     now = datetime.now(UTC)
     game_days = sorted(nbac_schedule.filter(~pl.col("postponed"))["game_date"].unique().to_list())
-    landed = snapshots = 0
+    landed = snapshots = skipped = 0
     for day in game_days:
+        if day < _today_et() and not config.refetch_history and fetch_records(root, PROPS_FEED, day):
+            skipped += 1
+            continue
         try:
             files, day_snapshots = _fetch_props_day(client, day, now)
         except Exception as exc:
@@ -146,11 +156,15 @@ def odds_player_points_payloads(
         landed += len(files)
         snapshots += day_snapshots
         write_fetch(root, PROPS_FEED, day, files)
-    context.log.info(f"odds api: landed {landed} bodies, {snapshots} event snapshots, quota {client.quota}")
+    context.log.info(
+        f"odds api: landed {landed} bodies, {snapshots} event snapshots, {skipped} past days already landed, "
+        f"quota {client.quota}"
+    )
     return dg.MaterializeResult(
         metadata={
             "files_landed": landed,
             "event_snapshots": snapshots,
+            "past_days_already_landed": skipped,
             "requests": client.requests,
             "x-requests-remaining": client.quota.get("x-requests-remaining", "n/a"),
             "x-requests-used": client.quota.get("x-requests-used", "n/a"),
