@@ -22,13 +22,15 @@ its week's metadata (train window, rows, validation MAE, features) in Dagster.
 """
 
 import json
+from collections.abc import Callable
 from datetime import date, timedelta
 from importlib.metadata import version
 
 import dagster as dg
 import polars as pl
 
-from nba_assets.io.model_store import Artifact, weeks_in_window
+from nba_assets import config
+from nba_assets.io.model_store import Artifact, ModelStore, StoredArtifact, weeks_in_window
 from nba_assets.partitions import game_date_partitions
 from nba_assets.predictors import gbm, walkforward
 
@@ -51,9 +53,18 @@ def run_weeks(context: dg.AssetExecutionContext) -> list[date]:
 
 
 def build_models(
-    system_id: str, weeks: list[date], features: pl.DataFrame, actuals: pl.DataFrame
+    system_id: str,
+    weeks: list[date],
+    features: pl.DataFrame,
+    actuals: pl.DataFrame,
+    stored: Callable[[date], StoredArtifact | None] | None = None,
 ) -> dict[date, Artifact]:
-    """The model of each week (pure apart from training): feature rows dated before the week only."""
+    """The model of each week (pure apart from training): feature rows dated before the week only.
+
+    ``stored(week)``: the week's model already in the store, reused when its training set has the
+    same fingerprint (training is deterministic: the same rows give the same model), so the daily
+    runs of a week train its model once.
+    """
     spec = gbm.MODELS[system_id]
     columns = gbm.feature_columns()
     library = f"{spec['library']} {version(spec['library'])}"
@@ -85,6 +96,15 @@ def build_models(
         if rows.height < gbm.MIN_TRAIN_ROWS:
             meta |= {"status": "insufficient_history", "reason": f"{rows.height} rows < {gbm.MIN_TRAIN_ROWS}"}
             out[week] = Artifact(files={}, metadata=meta)
+            continue
+        previous = stored(week) if stored is not None else None
+        if (
+            previous is not None
+            and previous.metadata.get("status") == "trained"
+            and previous.metadata.get("fingerprint") == fp
+        ):
+            out[week] = Artifact(files={spec["file"]: previous.read(spec["file"])}, metadata=previous.metadata)
+            cache.setdefault(fp, (week, out[week]))
             continue
         if fp in cache:  # identical training set (e.g. an off-season week): the identical model
             source_week, artifact = cache[fp]
@@ -133,7 +153,10 @@ def _model_asset(system_id: str, table: str):
         context: dg.AssetExecutionContext, features: pl.DataFrame, actuals: pl.DataFrame
     ) -> dict[date, Artifact]:
         columns = gbm.feature_columns()
-        out = build_models(system_id, run_weeks(context), features, actuals)
+        store = ModelStore(config.lake_dir())
+        out = build_models(
+            system_id, run_weeks(context), features, actuals, lambda w: store.read(PREDICTIONS, table, w)
+        )
         trained_weeks = [a.metadata for a in out.values() if a.metadata["status"] == "trained"]
         context.add_output_metadata(
             {
