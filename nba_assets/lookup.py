@@ -26,6 +26,11 @@ def player_lookup(name: str | None) -> str | None:
     return _NOT_ALNUM.sub("", text) or None
 
 
+def _lookup_series(names: pl.Series) -> pl.Series:
+    mapping = {name: player_lookup(name) for name in names.drop_nulls().unique().to_list()}
+    return names.replace_strict(mapping, default=None, return_dtype=pl.String)
+
+
 def player_lookup_expr(column: str) -> pl.Expr:
-    """The same normalization as a polars expression (applied once per distinct name)."""
-    return pl.col(column).map_elements(player_lookup, return_dtype=pl.String, skip_nulls=True)
+    """The same normalization as a polars expression (computed once per distinct name)."""
+    return pl.col(column).map_batches(_lookup_series, return_dtype=pl.String)

@@ -96,7 +96,7 @@ def bdl_player_boxscores(context: dg.AssetExecutionContext, nbac_schedule: pl.Da
     days = final_game_days(nbac_schedule)
     records = latest_fetches(root, STATS_FEED, days)
     _require(records, days, "landing/bdl_stats_payloads")
-    pages = {day: [(f"landing/{f.path}", f.body(root)) for f in records[day].files] for day in days}
+    pages = {day: [(f"landing/{f.path}", f.raw(root)) for f in records[day].files] for day in days}
     frame = parse_bdl_stats(pages, nbac_schedule)
     unresolved = frame.filter(pl.col("player_id").is_null())
     if unresolved.height:

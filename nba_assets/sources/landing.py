@@ -39,6 +39,10 @@ class LandedFile:
         raw = gzip.decompress((root / self.path).read_bytes())
         return json.loads(raw) if raw else None
 
+    def raw(self, root: Path) -> bytes:
+        """The body exactly as received (decompressed)."""
+        return gzip.decompress((root / self.path).read_bytes())
+
     def meta(self, root: Path) -> dict[str, Any]:
         return json.loads((root / self.path.replace(".json.gz", ".meta.json")).read_bytes())
 

@@ -41,7 +41,10 @@ _UNION_TAGS = frozenset({"int", "float", "str", "none", "list[...]", "dict[...]"
 
 
 def validate[M: BaseModel](model: type[M], body: Any, *, file: str, partition: str) -> M:
+    """``body``: decoded JSON, or the raw bytes (parsed and validated in one pass by pydantic-core)."""
     try:
+        if isinstance(body, bytes | bytearray):
+            return model.model_validate_json(body)
         return model.model_validate(body)
     except ValidationError as exc:
         raise PayloadError(

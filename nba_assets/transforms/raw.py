@@ -123,10 +123,10 @@ STAT_FIELDS = ("pts", "reb", "oreb", "dreb", "ast", "stl", "blk", "pf", "fgm", "
 
 
 def parse_bdl_stats(
-    pages_by_day: Mapping[date, Iterable[tuple[str, dict[str, Any]]]], schedule: pl.DataFrame
+    pages_by_day: Mapping[date, Iterable[tuple[str, dict[str, Any] | bytes]]], schedule: pl.DataFrame
 ) -> pl.DataFrame:
-    """balldontlie ``/v1/stats`` pages, by game date, as (file name, body) -> player box scores
-    keyed by nba.com ids.
+    """balldontlie ``/v1/stats`` pages, by game date, as (file name, body: decoded or raw JSON bytes)
+    -> player box scores keyed by nba.com ids.
 
     Rows with no minutes and no counting stat are did-not-play rows and are dropped. Games map
     to nba.com ``game_id`` through the schedule (date, home, visitor); players through their
@@ -154,7 +154,7 @@ def parse_bdl_stats(
 
 
 def _bdl_rows(
-    pages: Iterable[tuple[str, dict[str, Any]]], game_date: date, teams: dict[int, str]
+    pages: Iterable[tuple[str, dict[str, Any] | bytes]], game_date: date, teams: dict[int, str]
 ) -> list[dict[str, Any]]:
     rows = []
     for file, body in pages:
