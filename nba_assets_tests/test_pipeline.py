@@ -395,7 +395,7 @@ def test_materializations_carry_the_column_schema(main_lake: MainLake) -> None:
 
 def test_history_window_loads_as_one_frame_equal_to_single_days(main_lake: MainLake) -> None:
     history = dg.AssetKey(["nba_analytics", "player_game_summary"])
-    mapping = precompute.ml_feature_store.get_partition_mapping(history)
+    mapping = precompute.player_daily_cache.get_partition_mapping(history)
     day = date(2024, 11, 1)
     upstream = mapping.get_upstream_mapped_partitions_result_for_partitions(
         game_date_partitions.empty_subset().with_partition_keys([day.isoformat()]),
