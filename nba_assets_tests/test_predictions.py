@@ -217,7 +217,7 @@ def test_grading_on_real_rows(real) -> None:
 
 # ------------------------------------------------------------------- through Dagster, with exports
 
-RUN = (date(2024, 11, 4), date(2024, 11, 20))  # three model weeks: WEEK calibrates on the two before it
+RUN = (date(2024, 11, 11), date(2024, 11, 20))  # two model weeks: WEEK calibrates on the one before it
 
 
 @pytest.fixture(scope="module")
@@ -323,10 +323,11 @@ def test_every_export_validates_against_its_json_schema(dagster_lake) -> None:
     for pattern, kind in kinds.items():
         schema = json.loads((schemas / f"{kind}.schema.json").read_text())
         jsonschema.Draft202012Validator.check_schema(schema)
+        validator = jsonschema.Draft202012Validator(schema)
         files = sorted(root.glob(pattern))
         assert files, pattern
         for path in files:
-            jsonschema.validate(json.loads(path.read_text()), schema, cls=jsonschema.Draft202012Validator)
+            validator.validate(json.loads(path.read_text()))
             checked += 1
     assert checked > 100  # one file per player tonight
     tonight = json.loads((root / "tonight" / "all-players.json").read_text())
