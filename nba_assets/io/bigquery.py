@@ -503,6 +503,7 @@ WRITE_STATEMENT_TABLE_REFS = 4  # DELETE target, INSERT from staging, DELETE + I
 FREE_TIB_PER_MONTH = 1.0
 STORAGE_USD_PER_GIB_MONTH = 0.02  # active logical storage
 FREE_STORAGE_GIB = 10.0
+SEASON_MONTHS = 6  # regular season: late October to mid April
 
 
 def lake_edges() -> list[tuple[TableRef, TableRef, int]]:
@@ -537,7 +538,7 @@ def cost_model(sizes: list[dict[str, Any]], refreshes_per_game_day: int, game_da
     for _, parent, days in edges:
         read_bytes += max(MIN_BYTES_PER_TABLE, per_calendar_day.get(str(parent), 0.0) * days) + MIN_BYTES_PER_TABLE
     refresh = write_bytes + read_bytes
-    monthly_game_days = game_days_per_season / 8  # a season: about eight months, October to June
+    monthly_game_days = game_days_per_season / SEASON_MONTHS
     monthly = refresh * refreshes_per_game_day * monthly_game_days
     season_storage = sum(per_day.values()) * game_days_per_season
     return {
@@ -585,10 +586,10 @@ def main(argv: list[str] | None = None) -> int:
         from nba_assets.schemas import schema_for
 
         frame = lake.read_window(ref, lake.stored_partitions(ref), schema_for("nba_raw", "nbac_schedule"))
-        seasons = max(1, frame["season"].n_unique())
-        game_days = schedule[0]["game_days"] / seasons if schedule else 0
+        per_season = frame.group_by("season").agg(pl.col("game_date").n_unique().alias("days"))
+        game_days = int(per_season["days"].max() or 0) if schedule else 0  # the fullest season of the lake
         result = cost_model(sizes, args.refreshes_per_game_day, game_days)
-        print(f"game days per season (measured): {game_days:.0f} over {seasons} seasons")
+        print(f"game days per season (measured, fullest season): {game_days} ({per_season.height} seasons)")
         for k, v in result.items():
             print(f"{k:32s} {v:,.4f}" if isinstance(v, float) else f"{k:32s} {v:,}")
         return 0
