@@ -15,8 +15,8 @@ known (``refine_conditions``):
   tip-off of that day (``BeforeFirstTipoff`` reads the tip-off times from the lake's
   ``nba_raw/nbac_schedule``). A line snapshot landing after the first tip-off never refreshes
   the day's predictions.
-- ``weekly_on_new_period()`` for assets with other partitions (weekly models): once when a new
-  period begins, when its non-history parents exist.
+- ``weekly_on_new_period()`` for assets with other partitions (weekly models): the current week's
+  partition once a week, Monday 04:00 ET, after Sunday's box scores.
 
 Two refinements need the graph and are applied by ``refine_conditions`` over the Definitions:
 
@@ -205,13 +205,15 @@ def pre_tip_eager() -> dg.AutomationCondition:
     )
 
 
+WEEKLY_CRON = "0 4 * * 1"  # Monday 04:00 ET: after Sunday's box scores, before the 06:00 snapshot
+
+
 def weekly_on_new_period() -> dg.AutomationCondition:
-    """Assets on other partitions (weekly models): once when the new period's partition appears,
-    when its parents exist, never while a parent is in progress."""
+    """Assets on weekly partitions (models, calibration): the new week's partition once a week, at
+    Monday 04:00 ET (Sunday's games are in by then), never while a parent or itself is running."""
     return (
         dg.AutomationCondition.in_latest_time_window()
-        & dg.AutomationCondition.newly_missing().since_last_handled()
-        & ~any_deps_missing()
+        & dg.AutomationCondition.cron_tick_passed(WEEKLY_CRON, GAME_TZ).since_last_handled()
         & ~dg.AutomationCondition.any_deps_in_progress()
         & ~dg.AutomationCondition.in_progress()
     ).with_label("weekly_on_new_period")

@@ -5,7 +5,8 @@
 when D's predictions are not materialized by the deadline and passes once they are. Days without
 games count too: the edge stores them empty by 06:00 ET, so their (empty) predictions exist.
 The deadline is ``NBA_PREDICTIONS_DEADLINE_ET`` (HH:MM, ET, default 07:00). The checks are
-non-blocking with severity ERROR; ``freshness_checks_sensor`` runs them (RUNNING by default) and
+non-blocking with severity ERROR; ``freshness_checks_sensor`` runs them (on by default whenever the
+edge sensors are: with a replay archive today's data never comes, so it is off there too) and
 ``alert_on_failed_checks`` posts a failure to the webhook.
 """
 
@@ -17,6 +18,7 @@ from collections.abc import Iterable
 import dagster as dg
 
 from nba_assets.automation import DEADLINE_ASSETS, GAME_TZ, deadline_cron
+from nba_assets.sensors import edge_default_status
 
 FRESHNESS_SENSOR = "freshness_checks_sensor"
 
@@ -47,6 +49,7 @@ def build_freshness_sensor(checks: list[dg.AssetChecksDefinition]) -> list[dg.Se
                 freshness_checks=checks,
                 minimum_interval_seconds=300,
                 name=FRESHNESS_SENSOR,
-                default_status=dg.DefaultSensorStatus.RUNNING,
+                # the deadline can only be met when the edge fetches today's data: on with the edge
+                default_status=edge_default_status(),
             )
         ]

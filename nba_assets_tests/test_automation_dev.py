@@ -175,9 +175,10 @@ def test_dg_dev_runs_a_real_date(tmp_path: Path):
         automation = {n for n in status_of if n.startswith("automation_")}
         assert {"automation_raw", "automation_predictions", "automation_grading"} <= automation
         assert all(status_of[n] == "RUNNING" for n in automation)
-        assert status_of["alert_on_run_failure"] == status_of["freshness_checks_sensor"] == "RUNNING"
-        # replaying a recorded archive: the edge (which would call the APIs for today) stays off
-        assert status_of["odds_snapshot_sensor"] == status_of["box_score_sensor"] == "STOPPED"
+        assert status_of["alert_on_run_failure"] == status_of["alert_on_failed_checks"] == "RUNNING"
+        # replaying a recorded archive: the edge (which would ask it for today) and the deadline stay off
+        edge = ("odds_snapshot_sensor", "box_score_sensor", "freshness_checks_sensor")
+        assert {status_of[n] for n in edge} == {"STOPPED"}
     finally:
         _stop(proc)
     assert proc.poll() is not None
