@@ -152,9 +152,12 @@ def test_object_store_from_env(tmp_path, monkeypatch, gcs_emulator_host):
     monkeypatch.setenv("NBA_LAKE_DIR", str(tmp_path / "lake"))
     local = objects.object_store_from_env()
     assert isinstance(local, LocalObjectStore) and local.root == (tmp_path / "lake").resolve()
-    monkeypatch.setenv("NBA_BACKEND", "bigquery")
+    monkeypatch.setenv("NBA_BACKEND", "bigquery")  # the table backend does not move the objects
+    assert isinstance(objects.object_store_from_env(), LocalObjectStore)
+    monkeypatch.setenv("NBA_OBJECT_STORE", "gcs")
     with pytest.raises(ObjectStoreError, match="needs NBA_GCS_BUCKET"):
         objects.object_store_from_env()
+    monkeypatch.delenv("NBA_OBJECT_STORE")
     monkeypatch.setenv("NBA_GCS_BUCKET", BUCKET)
     monkeypatch.setenv("STORAGE_EMULATOR_HOST", gcs_emulator_host)
     gcs = objects.object_store_from_env()

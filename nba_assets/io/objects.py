@@ -12,7 +12,7 @@ the ``Cache-Control`` of ``cache_control_for`` on every object. Credentials the 
 (Application Default Credentials); ``STORAGE_EMULATOR_HOST`` points the client at an emulator.
 
 Selection (``object_store_from_env``): ``NBA_OBJECT_STORE=local|gcs``; default ``gcs`` when
-``NBA_BACKEND=bigquery``, else ``local``. GCS needs ``NBA_GCS_BUCKET`` (``NBA_GCS_PREFIX`` optional;
+``NBA_GCS_BUCKET`` is set, else ``local``. GCS needs ``NBA_GCS_BUCKET`` (``NBA_GCS_PREFIX`` optional;
 ``NBA_GCS_EXPORTS_BUCKET`` puts the public exports in a bucket of their own).
 """
 
@@ -265,7 +265,7 @@ def object_store_from_env(lake_dir: str | os.PathLike[str] | None = None, *, pur
     if purpose not in ("landing", "exports"):
         raise ObjectStoreError(f"unknown object store purpose {purpose!r}: expected 'landing' or 'exports'")
 
-    default = "gcs" if (os.environ.get("NBA_BACKEND") or "local").strip().lower() == "bigquery" else "local"
+    default = "gcs" if os.environ.get("NBA_GCS_BUCKET") else "local"
     kind = (os.environ.get("NBA_OBJECT_STORE") or default).strip().lower()
     if kind == "local":
         return LocalObjectStore(Path(lake_dir) if lake_dir else config.lake_dir())
