@@ -55,6 +55,14 @@ def redact_url(url: httpx.URL) -> str:
     return str(url.copy_with(params=params))
 
 
+def mirror(path: Path) -> None:
+    """Copies a landed file to the configured object store (GCS in production), write-once; a no-op
+    when the store is the local lake itself (see ``nba_assets.io.objects``)."""
+    from nba_assets.io.objects import mirror_file
+
+    mirror_file(path, purpose="landing", if_absent=True)
+
+
 @dataclass
 class Landing:
     """Writes raw response bodies under ``root/<source>/<game_date>/``; never overwrites."""
@@ -82,6 +90,7 @@ class Landing:
             tmp = target.with_name(target.name + ".tmp")
             tmp.write_bytes(data)
             os.replace(tmp, target)
+            mirror(target)
         return path
 
 

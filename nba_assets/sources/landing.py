@@ -24,6 +24,8 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
+from nba_assets.sources.http import mirror
+
 FETCHES = "_fetches"
 
 
@@ -71,6 +73,7 @@ def write_fetch(root: Path, feed: str, game_date: date, files: Iterable[tuple[Pa
     tmp = path.with_name(path.name + ".tmp")
     tmp.write_text(json.dumps(record, indent=1))
     os.replace(tmp, path)
+    mirror(path)
     return path
 
 
