@@ -39,6 +39,7 @@ from .test_ingest import (
     read,
     run,
 )
+from .test_objects import gcs_emulator_host  # noqa: F401 - the GCS emulator fixture
 
 PAGED_DAY = date(2024, 11, 15)  # 260 real box-score rows: three pages of 100
 
@@ -325,3 +326,40 @@ def test_the_injuries_parser_reads_the_recorded_shape() -> None:
     del body["data"][1]["status"]
     with pytest.raises(PayloadError, match=r"field 'status' at data\[1\]\.status"):
         parse_bdl_injuries([(path.name, body)], "2024-11-14")
+
+
+def test_landing_is_mirrored_write_once_to_gcs(
+    archive: Path,  # noqa: F811
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    gcs_emulator_host: str,  # noqa: F811
+) -> None:
+    """With the GCS object store configured (emulator on 127.0.0.1), every landed body, its metadata
+    and the fetch record also land in the bucket under the same keys."""
+    import uuid
+
+    from nba_assets import config
+    from nba_assets.io.objects import GcsObjectStore
+    from nba_assets.sources.landing import write_fetch
+
+    from .test_objects import BUCKET
+
+    prefix = f"ingest-{uuid.uuid4().hex[:8]}/"
+    for name, value in {
+        "NBA_LAKE_DIR": str(tmp_path / "lake"),
+        "NBA_GCS_BUCKET": BUCKET,
+        "NBA_GCS_PREFIX": prefix,
+        "STORAGE_EMULATOR_HOST": gcs_emulator_host,
+    }.items():
+        monkeypatch.setenv(name, value)
+    landing = config.landing_dir()
+    with ReplayServer(archive) as server:
+        fetched = source("balldontlie", server.base_url, landing, headers=BDL).get_json(*STATS, DAYS[0])
+    record = write_fetch(landing, "bdl_stats", DAYS[0], [(fetched.path, "stats_page")])
+    bucket = GcsObjectStore(BUCKET, prefix=prefix)
+    body_key = fetched.path.relative_to(landing.parent).as_posix()
+    meta_key = body_key.replace(".json.gz", ".meta.json")
+    record_key = record.relative_to(landing.parent).as_posix()
+    assert bucket.list("landing/") == sorted([body_key, meta_key, record_key])
+    assert bucket.get(body_key) == fetched.path.read_bytes()
+    assert FAKE_BDL_KEY not in bucket.get(meta_key).decode()
