@@ -185,7 +185,7 @@ class BigQueryStore:
             spec = ddl.table_spec(table.dataset, table.table, schema)
             registry = TableRef(table.dataset, ddl.PARTITIONS_TABLE)
             if registry not in self._ready:
-                self._run_ddl(ddl.create_schema_sql(table.dataset, naming))
+                self._ensure_dataset(table.dataset)
                 ddl.ensure_table(self.client, ddl.partitions_spec(table.dataset), naming, self._timeout)
                 self._ready[registry] = set(ddl.PARTITIONS_SCHEMA.names())
             ddl.ensure_table(self.client, spec, naming, self._timeout)
@@ -196,6 +196,16 @@ class BigQueryStore:
 
     def _run_ddl(self, sql: str) -> None:
         self._query(sql)
+
+    def _ensure_dataset(self, dataset: str) -> None:
+        """CREATE SCHEMA only when the dataset is absent (needs no create permission otherwise)."""
+        from google.api_core.exceptions import NotFound
+
+        try:
+            dataset_id = f"{self.settings.project}.{self.settings.naming.dataset(dataset)}"
+            self.client.get_dataset(dataset_id, timeout=self._timeout)
+        except NotFound:
+            self._run_ddl(ddl.create_schema_sql(dataset, self.settings.naming))
 
     def _stored_columns(self, table: TableRef, schema: pl.Schema) -> dict[str, str] | None:
         """Stored column → GoogleSQL type, None when the table does not exist; type conflicts raise."""
