@@ -15,8 +15,9 @@ known (``refine_conditions``):
   tip-off of that day (``BeforeFirstTipoff`` reads the tip-off times from the lake's
   ``nba_raw/nbac_schedule``). A line snapshot landing after the first tip-off never refreshes
   the day's predictions.
-- ``weekly_on_new_period()`` for assets with other partitions (weekly models): the current week's
-  partition once a week, Monday 04:00 ET, after Sunday's box scores.
+- ``models_of_the_day()`` (group ``models``): today's partition once a day at 04:00 ET, after the
+  night's box scores (a week's model is trained once, on Monday, from the days before the week).
+- ``weekly_on_new_period()`` for assets on other (weekly) partitions, should any appear.
 
 Two refinements need the graph and are applied by ``refine_conditions`` over the Definitions:
 
@@ -219,12 +220,34 @@ def weekly_on_new_period() -> dg.AutomationCondition:
     ).with_label("weekly_on_new_period")
 
 
+MODELS_CRON = "0 4 * * *"  # ET: after the night's box scores, before the 06:00 snapshot
+
+
+def models_of_the_day() -> dg.AutomationCondition:
+    """Models (``group="models"``, one partition per game date holding the model of D's week):
+    today's partition once a day at 04:00 ET, when the night's box scores are in. Not on parent
+    updates: a week's model is trained once, from the days before the week (the model store keeps
+    it), so Monday's run must come after Sunday's box scores, never at midnight."""
+    return (
+        dg.AutomationCondition.in_latest_time_window()
+        & dg.AutomationCondition.cron_tick_passed(MODELS_CRON, GAME_TZ).since_last_handled()
+        & ~any_deps_missing()
+        & ~dg.AutomationCondition.any_deps_in_progress()
+        & ~dg.AutomationCondition.in_progress()
+    ).with_label("models_of_the_day")
+
+
+MODEL_GROUPS = frozenset({"models"})
+
+
 def condition_for_group(group: str) -> dg.AutomationCondition | None:
     """The condition ``lake_asset`` gives a table of ``group`` (None for the edge)."""
     if group in EDGE_GROUPS:
         return None
     if group in PRE_TIP_GROUPS:
         return pre_tip_eager()
+    if group in MODEL_GROUPS:
+        return models_of_the_day()
     return daily_eager()
 
 

@@ -52,6 +52,7 @@ FEATURES = K("nba_precompute/ml_feature_store")
 PREDICTIONS = K("nba_predictions/player_prop_predictions")
 ACCURACY = K("nba_predictions/prediction_accuracy")
 EXPORT = K("exports/predictions_json")
+MODEL = K("nba_predictions/points_model_lightgbm")
 
 
 def memory_dir(stack: ExitStack) -> Path:
@@ -117,6 +118,21 @@ class GameDay:
         self.history.append((when, requested))
         return requested
 
+    def step(self, when: datetime, max_ticks: int = 8) -> dict[dg.AssetKey, set[str]]:
+        """Ticks every 30 s from ``when`` until one requests nothing (a phase waits for its parents'
+        blocking checks to pass, so a chain may take several ticks); within the step no (asset,
+        partition) is requested twice. Returns everything the step requested."""
+        union: dict[dg.AssetKey, set[str]] = {}
+        for i in range(max_ticks):
+            requested = self.tick(when + timedelta(seconds=30 * i))
+            if not requested:
+                return union
+            for key, parts in requested.items():
+                twice = union.get(key, set()) & parts
+                assert not twice, f"{key.to_user_string()} {sorted(twice)} requested twice for the same data"
+                union.setdefault(key, set()).update(parts)
+        raise AssertionError(f"still requesting after {max_ticks} ticks: {union}")
+
     def sensor(self, name: str, when: datetime):
         """Evaluates edge sensor ``name`` with its clock frozen at ``when``; runs its requests."""
         sensor_def = self.defs.get_sensor_def(name)
@@ -181,23 +197,24 @@ def _predictions(lake: Path) -> pl.DataFrame:
 
 def test_a_simulated_game_day(game_day: GameDay):
     day = D.isoformat()
+    next_day = (D + timedelta(days=1)).isoformat()
 
     # The automation sensors start: nothing is requested on their first evaluation.
-    assert game_day.tick(et(D, 4, 50)) == {}
+    assert game_day.tick(et(D, 3, 50)) == {}
 
-    # 05:00 ET: the schedule refetch lands; only the raw schedule follows.
+    # 04:00 ET the day's models, 05:00 ET the schedule refetch: only their dependants follow.
     schedule_def = game_day.defs.get_schedule_def("nba_schedule_daily")
     with freeze_time(et(D, 5)):
         request = schedule_def(dg.build_schedule_context(instance=game_day.instance, scheduled_execution_time=et(D, 5)))
     assert (request.partition_key, request.run_key) == (day, f"schedule:{day}:morning")
     game_day.execute({sensors.SCHEDULE_PAYLOADS}, request.partition_key)
+    early = game_day.step(et(D, 5, 1))
     check(
-        game_day.tick(et(D, 5, 1)),
-        includes={SCHEDULE},
+        early,
+        includes={SCHEDULE, MODEL},
         excludes={PROPS, FEATURES, PREDICTIONS, EXPORT, BOX, SUMMARY, ACCURACY},
         days={day},
     )
-    assert game_day.tick(et(D, 5, 2)) == {}
 
     info = sensors.game_day(D, automation.read_schedule([D])[0])
     assert info.played == 12 and info.first_tip is not None
@@ -211,17 +228,15 @@ def test_a_simulated_game_day(game_day: GameDay):
     # 06:00 ET: the first line snapshot; props, features, predictions and the export follow, once.
     [snap] = game_day.sensor("odds_snapshot_sensor", et(D, 6, 1))
     assert snap.run_key == f"props:{day}:0600"
-    morning = game_day.tick(et(D, 6, 2))
+    morning = game_day.step(et(D, 6, 2))
     check(
         morning,
         includes={PROPS, FEATURES, PREDICTIONS, EXPORT},
-        excludes={SCHEDULE, BOX, SUMMARY, ACCURACY},
+        excludes={SCHEDULE, MODEL, BOX, SUMMARY, ACCURACY},
         days={day},
     )
-    assert game_day.tick(et(D, 6, 3)) == {}
     assert isinstance(game_day.sensor("odds_snapshot_sensor", et(D, 6, 30)), dg.SkipReason)  # same slot
-    first_predictions = _predictions(game_day.lake)
-    assert first_predictions.height > 0
+    assert _predictions(game_day.lake).height > 0
 
     # 10:00 ET: the next slot is due (the run itself is left out here to keep the test short).
     plan = sensors.plan_snapshot(et(D, 10, 5).astimezone(UTC), info)
@@ -231,44 +246,40 @@ def test_a_simulated_game_day(game_day: GameDay):
     # tip-off the sensor is closed.
     [snap] = game_day.sensor("odds_snapshot_sensor", first_tip - timedelta(minutes=29))
     assert snap.run_key == f"props:{day}:{(first_tip - timedelta(minutes=30)).strftime('%H%M')}"
-    assert game_day.tick(first_tip - timedelta(minutes=28)) == morning  # the same assets again
-    assert game_day.tick(first_tip - timedelta(minutes=27)) == {}
+    assert game_day.step(first_tip - timedelta(minutes=28)) == morning  # the same assets again
     pre_tip = _predictions(game_day.lake)
     assert isinstance(game_day.sensor("odds_snapshot_sensor", first_tip + timedelta(minutes=1)), dg.SkipReason)
 
     # A snapshot landing after the first tip-off (a manual run): props and features are re-parsed,
     # the day's predictions are not refreshed and the stored pre-tip predictions stay as they were.
     game_day.execute({sensors.PROPS_PAYLOADS}, day)
-    after_tip = game_day.tick(first_tip + timedelta(minutes=5))
+    after_tip = game_day.step(first_tip + timedelta(minutes=5))
     check(after_tip, includes={PROPS, FEATURES}, excludes={PREDICTIONS, EXPORT, ACCURACY}, days={day})
-    assert game_day.tick(first_tip + timedelta(minutes=6)) == {}
     assert _predictions(game_day.lake).equals(pre_tip)
 
     # The next night: games over, the box scores land; grading of D follows by itself, once.
     night = et(D + timedelta(days=1), 2, 0)
-    assert isinstance(
-        game_day.sensor("box_score_sensor", info.last_tip.astimezone(ET) + timedelta(hours=2)), dg.SkipReason
-    )
+    games_not_over = info.last_tip.astimezone(ET) + timedelta(hours=2)
+    assert isinstance(game_day.sensor("box_score_sensor", games_not_over), dg.SkipReason)
     [box] = game_day.sensor("box_score_sensor", night)
     assert (box.run_key, box.partition_key) == (f"boxscores:{day}:nightly", day)
-    next_day = (D + timedelta(days=1)).isoformat()
-    graded_night = game_day.tick(night + timedelta(minutes=1))
+    graded_night = game_day.step(night + timedelta(minutes=1))
     check(graded_night, includes={BOX, SUMMARY, ACCURACY}, excludes={PREDICTIONS, SCHEDULE}, days={day, next_day})
     assert graded_night[ACCURACY] == {day} and graded_night[SUMMARY] == {day}
-    assert game_day.tick(night + timedelta(minutes=2)) == {}
-    graded = pl.read_parquet(
-        game_day.lake / "nba_predictions" / "prediction_accuracy" / f"game_date={day}" / "part-0.parquet"
-    )
+    graded = pl.read_parquet(game_day.lake / "nba_predictions" / "prediction_accuracy" / f"game_date={day}")
     assert graded.height == pre_tip.height
 
-    # 09:00 ET the next morning: the box scores are complete, no recovery; nothing runs again.
+    # 09:00 ET the next morning: the box scores are complete, no recovery; of D's tables nothing
+    # runs again; only the next day's models are due (04:00 ET has passed).
     assert isinstance(game_day.sensor("box_score_sensor", et(D + timedelta(days=1), 9, 5)), dg.SkipReason)
-    assert game_day.tick(et(D + timedelta(days=1), 9, 6)) == {}
+    next_morning = game_day.step(et(D + timedelta(days=1), 9, 6))
+    check(next_morning, includes={MODEL}, excludes={PREDICTIONS, ACCURACY, SUMMARY, BOX, PROPS}, days={next_day})
 
-    # Nothing ran twice for the same data: each (asset, partition) was requested once per update.
-    predictions_runs = [when for when, req in game_day.history if PREDICTIONS in req]
-    assert len(predictions_runs) == 2 and all(when < first_tip for when in predictions_runs)
-    assert [when for when, req in game_day.history if ACCURACY in req] == [night + timedelta(minutes=1)]
+    # Predictions of D ran once per pre-tip snapshot, never after the tip-off; D was graded once.
+    predictions_ticks = [when for when, req in game_day.history if day in req.get(PREDICTIONS, ())]
+    assert len(predictions_ticks) == 2 and all(when < first_tip for when in predictions_ticks)
+    assert len([when for when, req in game_day.history if day in req.get(ACCURACY, ())]) == 1
+    assert len([when for when, req in game_day.history if day in req.get(MODEL, ())]) == 1
 
 
 def test_b_box_score_recovery_plan():
