@@ -404,3 +404,18 @@ def test_io_manager_on_bigquery_materializes_and_loads_a_window(bq_emulator_endp
         assert event.asset_key == dg.AssetKey(["nba_analytics", "player_game_summary"])
         meta = event.materialization.metadata
         assert meta["history_rows"].value == _cut(raw_box, date(2024, 1, 1), date(2024, 1, 3)).height
+
+
+def test_backend_is_chosen_by_nba_backend(monkeypatch, tmp_path):
+    from nba_assets.io.manager import LakehouseIOManager
+
+    for var in ("NBA_BACKEND", "GOOGLE_CLOUD_PROJECT", "GCLOUD_PROJECT"):
+        monkeypatch.delenv(var, raising=False)
+    assert isinstance(LakehouseIOManager(lake_dir=str(tmp_path)).store(), LocalParquetStore)
+    monkeypatch.setenv("NBA_BACKEND", "bigquery")
+    with pytest.raises(StorageError, match="NBA_BACKEND=bigquery needs GOOGLE_CLOUD_PROJECT"):
+        LakehouseIOManager(lake_dir=str(tmp_path)).store()
+    monkeypatch.setenv("NBA_BACKEND", "snowflake")
+    with pytest.raises(ValueError, match=r"NBA_BACKEND='snowflake': expected one of \['local', 'bigquery'\]"):
+        LakehouseIOManager(lake_dir=str(tmp_path)).store()
+    assert isinstance(LakehouseIOManager(lake_dir=str(tmp_path), backend="local").store(), LocalParquetStore)
