@@ -197,3 +197,7 @@ def test_mirror_file_copies_lake_files_to_gcs(tmp_path, monkeypatch, gcs_emulato
         objects.mirror_file(landed, purpose="landing", if_absent=True)
     with pytest.raises(ObjectStoreError, match="is not under the lake"):
         objects.mirror_file(tmp_path / "elsewhere.json", purpose="exports")
+    other_lake = tmp_path / "other" / "exports" / "v1" / "results" / "2024-11-01.json"
+    other_lake.parent.mkdir(parents=True)
+    other_lake.write_text(json.dumps(real_game))
+    assert objects.mirror_file(other_lake, purpose="exports").endswith(f"{prefix}/exports/v1/results/2024-11-01.json")

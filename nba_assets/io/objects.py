@@ -310,8 +310,13 @@ def mirror_file(path: str | os.PathLike[str], *, purpose: str, if_absent: bool =
     source = Path(path).resolve()
     try:
         key = source.relative_to(config.lake_dir()).as_posix()
-    except ValueError:
-        raise ObjectStoreError(f"{source} is not under the lake {config.lake_dir()}: no object key for it") from None
+    except ValueError:  # a lake configured apart from $NBA_LAKE_DIR: key from the landing/exports folder
+        anchors = [i for i, part in enumerate(source.parts) if part == purpose]
+        if not anchors:
+            raise ObjectStoreError(
+                f"{source} is not under the lake {config.lake_dir()} nor a {purpose}/ folder: no object key for it"
+            ) from None
+        key = PurePosixPath(*source.parts[anchors[-1] :]).as_posix()
     return store.put(
         key,
         source.read_bytes(),
