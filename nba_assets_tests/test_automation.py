@@ -1,12 +1,13 @@
 """Automation over a simulated game day, the morning deadline, and the alerts.
 
-One replay archive is cut from the real data (box scores 2024-11-10..2024-11-15, lines of the same
-days); a temporary lake and instance get the five days before the game day by one real backfill.
-Then 2024-11-15 is replayed in order, with the clock of the edge sensors frozen at each step and
-the automation conditions evaluated at the same time, phase by phase as the per-phase sensors do:
-the schedule at 05:00 ET, line snapshots at 06:00 and 10:00, a late snapshot after the first
-tip-off, the box scores the next night, and the morning recovery check. Every request is executed
-as a real run before the next phase is evaluated.
+One replay archive is cut from the real data (box scores 2024-11-12..2024-11-15, lines of the same
+days); a temporary lake and instance get the three days before the game day by one real backfill.
+Then 2024-11-15 is replayed in order, the edge sensors' clock frozen at each step (Dagster's
+``freeze_time``) and ``evaluate_automation_conditions`` run at the same simulated time every 30 s
+until nothing more is requested: models at 04:00 and the schedule at 05:00 ET, line snapshots at
+06:00 and 30 minutes before the first tip-off, a late snapshot after it, the box scores the next
+night, the morning recovery check. Every request is executed as a real run before the next
+evaluation, as the daemon would launch it.
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ pytestmark = pytest.mark.skipif(
 )
 
 D = date(2024, 11, 15)  # 12 games, lines from PrizePicks/Underdog
-HISTORY = (date(2024, 11, 10), date(2024, 11, 14))
+HISTORY = (date(2024, 11, 12), date(2024, 11, 14))  # 20 games: rosters of 23 of D's 24 teams
 FAKE_KEY = "FAKE-odds-key-7c1e2b-do-not-leak"
 
 
