@@ -54,6 +54,7 @@ EDGE_GROUPS = frozenset({INGEST_GROUP})
 
 LABEL_UPDATED = "any_deps_updated"
 LABEL_MISSING = "any_deps_missing"
+MANUAL_TAG = "nba/manual_only"  # an asset that opted out of automation (``automation_condition=None``)
 LABEL_IN_PROGRESS = "any_deps_in_progress"
 LABEL_CHECKS = "all_deps_blocking_checks_passed"
 
@@ -323,7 +324,7 @@ def refine_conditions(defs: dg.Definitions) -> dg.Definitions:
 
     def refine(spec: dg.AssetSpec) -> dg.AssetSpec:
         key = spec.key
-        if spec.group_name in EDGE_GROUPS:
+        if spec.group_name in EDGE_GROUPS or spec.tags.get(MANUAL_TAG) == "true":
             return spec
         condition = spec.automation_condition
         if condition is None:

@@ -402,3 +402,38 @@ def test_e_alerts_log_only_without_webhook(monkeypatch, caplog):
     with caplog.at_level("WARNING", logger="nba_assets.alerts"):
         assert alerts.send(alert) is False
     assert "log only" in caplog.text and FAKE_KEY not in caplog.text
+
+
+def test_f_conditions_on_the_graph(tmp_path, monkeypatch):
+    """Every asset past the edge has its phase's condition, the graph rules hold, one sensor per phase."""
+    monkeypatch.setenv("NBA_LAKE_DIR", str(tmp_path / "lake"))
+    from nba_assets.assets.common import lake_asset
+    from nba_assets.definitions import build_definitions
+
+    defs = build_definitions()
+    graph = defs.resolve_asset_graph()
+    keys = graph.get_all_asset_keys()
+    for key in keys:
+        condition = graph.get(key).automation_condition
+        assert (condition is None) == (graph.get(key).group_name == "ingest"), key.to_user_string()
+    assert graph.get(PREDICTIONS).automation_condition.get_label() == "pre_tip_eager"
+    assert graph.get(ACCURACY).automation_condition.get_label() == "daily_eager(3d)"
+    assert graph.get(MODEL).automation_condition.get_label() == "models_of_the_day"
+
+    _, same_day = automation._graph_facts(defs)
+    assert PROPS in automation.redundant_parents(PREDICTIONS, same_day)  # reaches it through the features
+    assert SCHEDULE in automation.redundant_parents(EXPORT, same_day)
+    assert automation.redundant_parents(ACCURACY, same_day) == set()  # predictions and actuals both count
+
+    repo = defs.get_repository_def()
+    groups = {graph.get(k).group_name for k in keys} - {"ingest"}
+    automation_sensors = {s.name: s for s in repo.sensor_defs if s.name.startswith("automation_")}
+    assert set(automation_sensors) == {f"automation_{g}" for g in groups}
+    assert all(s.default_status == dg.DefaultSensorStatus.RUNNING for s in automation_sensors.values())
+    assert {s.name for s in repo.schedule_defs} == {"nba_schedule_daily"}
+
+    @lake_asset("nba_raw", "nbac_schedule", group="raw", description="opted out", automation_condition=None)
+    def by_hand(): ...
+
+    refined = automation.refine_conditions(dg.Definitions(assets=[by_hand]))
+    assert refined.resolve_asset_graph().get(by_hand.key).automation_condition is None
