@@ -32,6 +32,7 @@ Two refinements need the graph and are applied by ``refine_conditions`` over the
 from __future__ import annotations
 
 import os
+import warnings
 from collections.abc import Callable, Iterable
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -352,7 +353,9 @@ def refine_conditions(defs: dg.Definitions) -> dg.Definitions:
             freshness = freshness_policy_for(*key.path)
         return spec.replace_attributes(automation_condition=condition, freshness_policy=freshness)
 
-    return defs.map_asset_specs(func=refine)
+    with warnings.catch_warnings():  # map_asset_specs is a "preview" API in Dagster 1.13
+        warnings.simplefilter("ignore", dg.PreviewWarning)
+        return defs.map_asset_specs(func=refine)
 
 
 # ------------------------------------------------------------------------------------- settings
