@@ -201,3 +201,21 @@ def test_mirror_file_copies_lake_files_to_gcs(tmp_path, monkeypatch, gcs_emulato
     other_lake.parent.mkdir(parents=True)
     other_lake.write_text(json.dumps(real_game))
     assert objects.mirror_file(other_lake, purpose="exports").endswith(f"{prefix}/exports/v1/results/2024-11-01.json")
+
+
+def test_exports_write_json_lands_in_gcs_with_its_cache_control(tmp_path, monkeypatch, gcs_emulator_host, real_game):
+    from nba_assets.transforms.exports import write_json
+
+    lake = tmp_path / "lake"
+    prefix = f"exports-{uuid.uuid4().hex[:8]}"
+    for var in ("NBA_OBJECT_STORE", "NBA_GCS_EXPORTS_BUCKET"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("NBA_LAKE_DIR", str(lake))
+    monkeypatch.setenv("NBA_GCS_BUCKET", BUCKET)
+    monkeypatch.setenv("NBA_GCS_PREFIX", prefix)
+    monkeypatch.setenv("STORAGE_EMULATOR_HOST", gcs_emulator_host)
+    write_json(lake / "exports" / "v1" / "tonight" / "all-players.json", real_game)
+    store = GcsObjectStore(BUCKET, prefix=prefix)
+    assert json.loads(store.get("exports/v1/tonight/all-players.json")) == real_game
+    assert store.cache_control("exports/v1/tonight/all-players.json") == objects.TONIGHT_CACHE
+    assert json.loads((lake / "exports" / "v1" / "tonight" / "all-players.json").read_text()) == real_game

@@ -295,6 +295,9 @@ def write_json(path: Path, document: dict) -> None:
     tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
     tmp.write_text(json.dumps(document, indent=1, sort_keys=False))
     os.replace(tmp, path)
+    from nba_assets.io.objects import mirror_file
+
+    mirror_file(path, purpose="exports")  # the GCS copy with its Cache-Control; a no-op without NBA_GCS_BUCKET
 
 
 def latest_exported_day(predictions_dir: Path) -> date | None:
