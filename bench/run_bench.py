@@ -1,7 +1,9 @@
 """Benchmarks of the whole graph, written to bench/results.json (``make bench``).
 
 1. full_backfill: the whole asset graph over 2021-10-19..2024-12-15 in one single-run backfill
-   (``dg launch --partition-range``) into a fresh lake and a fresh Dagster instance.
+   (``dg launch --partition-range``) into a fresh lake and a fresh Dagster instance; with the
+   seconds of each asset group's steps in that run (``step_s_by_group``; ``phase3_4_s`` is
+   analytics + precompute).
 2. one_day: the whole graph for one game day (``dg launch --partition``) on that lake, repeated;
    median and all runs reported.
 
@@ -54,6 +56,25 @@ def launch(env: dict[str, str], *args: str) -> float:
         sys.stderr.write(proc.stderr[-4000:])
         raise SystemExit(f"dg launch {' '.join(args)} failed (exit {proc.returncode})")
     return round(elapsed, 2)
+
+
+def step_seconds_by_group(dagster_home: str) -> dict[str, float]:
+    """Seconds per asset group (sum of its steps' durations) in the instance's latest run."""
+    import dagster as dg
+
+    from nba_assets.definitions import defs
+
+    graph = defs.resolve_asset_graph()
+    group_of = {"__".join(key.path): graph.get(key).group_name for key in graph.get_all_asset_keys()}
+    with dg.DagsterInstance.from_config(dagster_home) as instance:
+        run = instance.get_runs(limit=1)[0]
+        by_group: dict[str, float] = {}
+        for step in instance.get_run_step_stats(run.run_id):
+            if step.start_time is None or step.end_time is None:
+                continue
+            group = group_of.get(step.step_key, "other")
+            by_group[group] = round(by_group.get(group, 0.0) + step.end_time - step.start_time, 1)
+    return by_group
 
 
 def asset_count() -> int:
@@ -175,6 +196,7 @@ def main() -> None:
         print(f"full backfill {FIRST}..{LAST} ...", flush=True)
         full = launch(env, "--partition-range", f"{FIRST}...{LAST}")
         print(f"  {full} s", flush=True)
+        by_group = step_seconds_by_group(env["DAGSTER_HOME"])
         figures = prediction_figures(work / "lake", args.repeat)
         print(json.dumps(figures, indent=1), flush=True)
         one_day = []
@@ -193,6 +215,8 @@ def main() -> None:
             "assets": asset_count(),
             "wall_s": full,
             "target_s": TARGETS["full_backfill_s"],
+            "step_s_by_group": by_group,
+            "phase3_4_s": round(by_group.get("analytics", 0.0) + by_group.get("precompute", 0.0), 1),
         },
         "one_day": {
             "partition": ONE_DAY,
