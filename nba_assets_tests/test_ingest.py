@@ -129,6 +129,7 @@ def landing_files(lake: Path) -> set[Path]:
 
 
 def errors(result: dg.ExecuteInProcessResult) -> str:
+    """Every step failure's message and its causes, as one string."""
     texts = []
     for event in result.get_step_failure_events():
         error = event.step_failure_data.error

@@ -27,6 +27,7 @@ from nba_assets.io.storage import LocalParquetStore, TableRef
 from nba_assets.partitions import dates_between, game_date_partitions
 from nba_assets.replay import build_archive
 from nba_assets.schemas import TABLES, schema_for
+from nba_assets_tests.test_ingest import errors
 
 from .conftest import BOX_SCORES, LINES
 
@@ -111,17 +112,6 @@ def _assert_same_rows(a: pl.DataFrame, b: pl.DataFrame, what: str) -> None:
 def _assert_same_lake(lake_a: Path, lake_b: Path, days: list[date], what: str) -> None:
     for key in LAKE_TABLES:
         _assert_same_rows(_read(lake_a, key, days), _read(lake_b, key, days), f"{what}: {'.'.join(key)}")
-
-
-def _errors(result: dg.ExecuteInProcessResult) -> str:
-    """Every step failure's message and its causes, as one string."""
-    texts = []
-    for event in result.get_step_failure_events():
-        error = event.step_failure_data.error
-        while error is not None:
-            texts.append(error.message)
-            error = error.cause or error.context
-    return "\n".join(texts)
 
 
 def _export(lake: Path, *parts: str) -> dict:
@@ -467,7 +457,7 @@ def test_renamed_stats_field_fails_the_run_and_keeps_the_stored_partition(main_l
     result = _run(lake, archive, main_lake.home, window[0], window[-1], raise_on_error=False)
     assert not result.success
     assert "nba_raw__bdl_player_boxscores" in result.get_failed_step_keys()
-    message = _errors(result)
+    message = errors(result)
     assert "'pts'" in message and BAD_DAY.isoformat() in message, message
     assert {key: path.read_bytes() for key, path in files.items()} == before
     assert not list((lake / "nba_raw" / "bdl_player_boxscores").glob(".staging-*"))
