@@ -11,18 +11,21 @@ import polars as pl
 
 from nba_assets import config
 from nba_assets.assets.common import days_before, same_day
-from nba_assets.partitions import game_date_partitions
+from nba_assets.partitions import game_date_partitions, window_dates
 from nba_assets.transforms.exports import (
     best_bets_document,
     day_document,
     latest_exported_day,
     performance_document,
+    past_calls,
     player_documents,
     results_document,
     write_json,
 )
 
 LAST_GAMES_DAYS = 365
+PAST_CALLS_DAYS = 60  # tonight's player files list his graded calls of the 60 days before tonight
+SEASON_DAYS = 365  # the track record in results/{date}.json covers the season through the date
 
 
 def _by_day(frame: pl.DataFrame) -> dict[date, pl.DataFrame]:
@@ -54,6 +57,7 @@ def _replace_dir(target, documents: dict[str, dict]) -> None:
         "schedule": same_day("nba_raw", "nbac_schedule"),
         "features": same_day("nba_precompute", "ml_feature_store"),
         "history": days_before("nba_analytics", "player_game_summary", LAST_GAMES_DAYS),
+        "accuracy_history": days_before("nba_predictions", "prediction_accuracy", PAST_CALLS_DAYS),
     },
     description="exports/v1/predictions/{date}.json and best-bets/{date}.json for each game date; "
     "tonight/all-players.json and tonight/player/{player_lookup}.json for the latest game date exported.",
@@ -64,6 +68,7 @@ def predictions_json(
     schedule: pl.DataFrame,
     features: pl.DataFrame,
     history: pl.DataFrame,
+    accuracy_history: pl.DataFrame,
 ) -> dg.MaterializeResult:
     root = config.exports_dir()
     generated = datetime.now(UTC)
@@ -82,7 +87,9 @@ def predictions_json(
     if days and (previous_latest is None or days[-1] >= previous_latest):
         tonight = root / "tonight" / "all-players.json"
         write_json(tonight, documents[days[-1]])
-        _replace_dir(root / "tonight" / "player", player_documents(documents[days[-1]]))
+        lookups = [p["player_lookup"] for g in documents[days[-1]]["games"] for p in g["players"]]
+        calls = past_calls(accuracy_history, days[-1], lookups)
+        _replace_dir(root / "tonight" / "player", player_documents(documents[days[-1]], calls))
     return dg.MaterializeResult(
         metadata={
             "files_written": 2 * len(days),
@@ -99,22 +106,44 @@ def predictions_json(
     backfill_policy=dg.BackfillPolicy.single_run(),
     group_name="exports",
     ins={
-        "accuracy": same_day("nba_predictions", "prediction_accuracy"),
+        # The run's dates and the SEASON_DAYS before them as one frame (the season's track record);
+        # one input, as Dagster takes an upstream asset once. D's own accuracy is waited for
+        # through D's system_daily_performance.
+        "accuracy": dg.AssetIn(
+            key=["nba_predictions", "prediction_accuracy"],
+            partition_mapping=dg.TimeWindowPartitionMapping(
+                start_offset=-SEASON_DAYS, end_offset=0, allow_nonexistent_upstream_partitions=True
+            ),
+        ),
         "performance": same_day("nba_predictions", "system_daily_performance"),
+        "predictions": same_day("nba_predictions", "player_prop_predictions"),
     },
-    description="exports/v1/results/{date}.json: every graded prediction and each system's figures of the day.",
+    description="exports/v1/results/{date}.json: every graded prediction and each system's figures of the day, "
+    "and the season's track record through the date.",
 )
 def results_json(
-    context: dg.AssetExecutionContext, accuracy: pl.DataFrame, performance: pl.DataFrame
+    context: dg.AssetExecutionContext,
+    accuracy: pl.DataFrame,
+    performance: pl.DataFrame,
+    predictions: pl.DataFrame,
 ) -> dg.MaterializeResult:
     root = config.exports_dir()
     generated = datetime.now(UTC)
-    days = sorted(accuracy["game_date"].unique().to_list())
-    acc_by_day, perf_by_day = _by_day(accuracy), _by_day(performance)
+    run_days = set(window_dates(context))
+    days = sorted(d for d in accuracy["game_date"].unique().to_list() if d in run_days)
+    acc_by_day, perf_by_day, pred_by_day = _by_day(accuracy), _by_day(performance), _by_day(predictions)
     for day in days:
-        document = results_document(day, acc_by_day[day], perf_by_day.get(day, performance.clear()), generated)
+        document = results_document(
+            day,
+            acc_by_day[day],
+            perf_by_day.get(day, performance.clear()),
+            generated,
+            accuracy.filter(pl.col("game_date") < day),
+            pred_by_day.get(day, predictions.clear()),
+        )
         write_json(root / "results" / f"{day.isoformat()}.json", document)
-    return dg.MaterializeResult(metadata={"files_written": len(days), "dagster/row_count": accuracy.height})
+    rows = sum(acc_by_day[day].height for day in days)
+    return dg.MaterializeResult(metadata={"files_written": len(days), "dagster/row_count": rows})
 
 
 @dg.asset(
