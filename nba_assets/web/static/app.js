@@ -52,7 +52,7 @@ function notice(text) {
   return `<div class="notice">${text}</div>`;
 }
 async function dates() {
-  return (await getJSON("/index/dates.json")) || { predictions: [], results: [] };
+  return (await getJSON("/index/dates.json")) || { predictions: [], results: [], tonight: null };
 }
 function dateLinks(list, current, hrefFor, label) {
   if (!list.length) return "";
@@ -288,7 +288,9 @@ function renderRows(players, playerHref) {
 async function renderDay(date) {
   setActive("tonight");
   const index = await dates();
-  const doc = date ? await getJSON(`/v1/predictions/${date}.json`) : await getJSON("/v1/tonight/all-players.json");
+  // The index says whether tonight's file exists (null with a base URL: then just try it).
+  const doc = date ? await getJSON(`/v1/predictions/${date}.json`)
+    : index.tonight === false ? null : await getJSON("/v1/tonight/all-players.json");
   const isTonight = !date;
   const hrefDay = (d) => `#/day/${d}`;
   if (!doc) {
