@@ -26,7 +26,14 @@ function num(value, digits = 1) {
 }
 function signed(value, digits = 1) {
   if (value === null || value === undefined) return "—";
-  return (value > 0 ? "+" : "") + Number(value).toFixed(digits);
+  const text = Number(value).toFixed(digits);
+  if (Number(text) === 0) return (0).toFixed(digits); // no "-0.0"
+  return (value > 0 ? "+" : "") + text;
+}
+// A round step for about ``count`` axis ticks over ``span``.
+function niceStep(span, count = 6) {
+  const raw = span / count, power = 10 ** Math.floor(Math.log10(raw));
+  return [1, 2, 5, 10].map((m) => m * power).find((s) => s >= raw) || raw;
 }
 function pct(value, digits = 1) {
   return value === null || value === undefined ? "—" : (100 * value).toFixed(digits) + "%";
@@ -149,8 +156,8 @@ function cumulativeChart(systems, order) {
   const x = (d) => left + (w - left - right) * (allDates.length > 1 ? allDates.indexOf(d) / (allDates.length - 1) : 0.5);
   const y = (v) => top + (h - top - bottom) * (1 - (v - min) / (max - min));
   let body = "";
-  const stepV = Math.max(1, Math.ceil((max - min) / 6));
-  for (let t = Math.ceil(min); t <= max; t += stepV) {
+  const stepV = Math.max(1, niceStep(max - min));
+  for (let t = Math.ceil(min / stepV) * stepV; t <= max; t += stepV) {
     body += `<line x1="${left}" x2="${w - right}" y1="${y(t)}" y2="${y(t)}" stroke="#eef1f6"/><text x="${left - 4}" y="${y(t) + 4}" text-anchor="end">${t}</text>`;
   }
   body += `<line class="axis" x1="${left}" x2="${w - right}" y1="${y(0)}" y2="${y(0)}" stroke-width="1.5"/>`;
@@ -534,6 +541,19 @@ async function route() {
     throw error;
   }
 }
+
+// In the phone layout a table cell is a flex row (label, value): keep each value in one element.
+function wrapCells(root) {
+  root.querySelectorAll("table.cards td").forEach((td) => {
+    if (td.childNodes.length > 1) {
+      const span = document.createElement("span");
+      span.className = "cv";
+      while (td.firstChild) span.appendChild(td.firstChild);
+      td.appendChild(span);
+    }
+  });
+}
+new MutationObserver(() => wrapCells(app)).observe(app, { childList: true, subtree: true });
 
 window.addEventListener("hashchange", () => { document.body.dataset.ready = ""; route(); });
 route();
