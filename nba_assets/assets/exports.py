@@ -20,6 +20,7 @@ from nba_assets.transforms.exports import (
     performance_document,
     player_documents,
     results_document,
+    season_start,
     write_json,
 )
 
@@ -132,13 +133,18 @@ def results_json(
     run_days = set(window_dates(context))
     days = sorted(d for d in accuracy["game_date"].unique().to_list() if d in run_days)
     acc_by_day, perf_by_day, pred_by_day = _by_day(accuracy), _by_day(performance), _by_day(predictions)
+    # Each day's track record reads its season's earlier rows: cut the window by season once.
+    by_season = {
+        first: accuracy.filter(pl.col("game_date").is_between(first, date(first.year + 1, 7, 31)))
+        for first in {season_start(day) for day in days}
+    }
     for day in days:
         document = results_document(
             day,
             acc_by_day[day],
             perf_by_day.get(day, performance.clear()),
             generated,
-            accuracy.filter(pl.col("game_date") < day),
+            by_season[season_start(day)].filter(pl.col("game_date") < day),
             pred_by_day.get(day, predictions.clear()),
         )
         write_json(root / "results" / f"{day.isoformat()}.json", document)
