@@ -216,10 +216,17 @@ function unitsBars(systems, order) {
 
 const CALL_ORDER = { OVER: 0, UNDER: 1, PASS: 2, NO_LINE: 3 };
 
+// Exports written before the hit rates and defense ranks existed show dashes, not an error.
+const NO_HIT_RATES = Object.fromEntries(["last_5", "last_10", "last_20", "season"].map((k) => [k, { games: 0, over: 0, under: 0, push: 0, over_rate: null }]));
+const NO_DEFENSE = { rank: null, teams: null, points_allowed_per_game: null, games: 0 };
+function withDefaults(p) {
+  return { ...p, hit_rates: p.hit_rates || NO_HIT_RATES, opponent_defense: p.opponent_defense || NO_DEFENSE, rest: p.rest || {} };
+}
+
 function flattenPlayers(doc) {
   const out = [];
   for (const game of doc.games) {
-    for (const p of game.players) out.push({ ...p, game });
+    for (const p of game.players) out.push({ ...withDefaults(p), game });
   }
   return out;
 }
@@ -392,12 +399,12 @@ async function renderPlayer(lookup, date) {
     const doc = await getJSON(`/v1/predictions/${date}.json`);
     for (const g of doc ? doc.games : []) {
       const p = g.players.find((x) => x.player_lookup === lookup);
-      if (p) { player = p; game = g; }
+      if (p) { player = withDefaults(p); game = g; }
     }
     gameDate = date;
   } else {
     const doc = await getJSON(`/v1/tonight/player/${encodeURIComponent(lookup)}.json`);
-    if (doc) { player = doc.player; game = doc.game; gameDate = doc.game_date; pastCalls = doc.past_calls; }
+    if (doc) { player = withDefaults(doc.player); game = doc.game; gameDate = doc.game_date; pastCalls = doc.past_calls ?? null; }
   }
   if (!player) {
     app.innerHTML = `<h1>${esc(lookup)}</h1>` + notice(`No export for this player ${date ? "on " + esc(date) : "tonight"}.`) + '<p><a href="#/">Back to tonight</a></p>';
@@ -491,7 +498,12 @@ async function renderTrack(date) {
     app.innerHTML = "<h1>Track record</h1>" + notice("No results exported yet: the track record comes with <code>results/{date}.json</code>.");
     return;
   }
-  const t = doc.track_record, systems = t.systems, order = Object.keys(systems).sort();
+  const t = doc.track_record;
+  if (!t) {
+    app.innerHTML = "<h1>Track record</h1>" + notice(`<code>results/${esc(doc.game_date)}.json</code> has no track record: it was exported by an older version of the pipeline; materialize <code>exports/results_json</code> again.`);
+    return;
+  }
+  const systems = t.systems, order = Object.keys(systems).sort();
   const shown = order.filter((s) => systems[s].edge_shown);
   const anyPrice = order.some((s) => systems[s].bets_at_minus_110 < systems[s].bets);
   app.innerHTML = `
