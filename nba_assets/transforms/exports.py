@@ -225,7 +225,14 @@ def track_record(accuracy: pl.DataFrame, day: date) -> dict:
     cumulative units by date, and calibration bins of P(over) against how often the points went
     over the line (predictions with a line, player played, pushes left out)."""
     first = season_start(day)
-    a = accuracy.filter(pl.col("game_date").is_between(first, day))
+    # Only bets and lined predictions count (most rows are NO_LINE: every row before lines exist).
+    a = accuracy.filter(
+        pl.col("game_date").is_between(first, day)
+        & (
+            pl.col("grade").is_in(["correct", "incorrect", "push"])
+            | (pl.col("p_over").is_not_null() & pl.col("points_line").is_not_null())
+        )
+    )
     systems: dict[str, dict] = {}
     if a.height:
         bet = pl.col("grade").is_in(["correct", "incorrect"])

@@ -61,10 +61,11 @@ function notice(text) {
 async function dates() {
   return (await getJSON("/index/dates.json")) || { predictions: [], results: [], tonight: null };
 }
-function dateLinks(list, current, hrefFor, label) {
+// The dates with an export, newest first; open when the page has nothing else to show.
+function dateLinks(list, current, hrefFor, label, open = false) {
   if (!list.length) return "";
   const links = list.map((d) => `<a href="${hrefFor(d)}" class="${d === current ? "current" : ""}">${esc(d)}</a>`).join("");
-  return `<details class="card" ${current ? "" : "open"}><summary>${esc(label)} (${list.length})</summary><div class="datelist">${links}</div></details>`;
+  return `<details class="card" ${open ? "open" : ""}><summary>${esc(label)} (${list.length})</summary><div class="datelist">${links}</div></details>`;
 }
 
 // ------------------------------------------------------------------------------ SVG charts
@@ -310,7 +311,7 @@ async function renderDay(date) {
   if (!doc) {
     app.innerHTML = `<h1>${isTonight ? "Tonight" : esc(date)}</h1>` +
       notice(isTonight ? "No tonight export yet (<code>tonight/all-players.json</code> is missing). Pick a date below." : `No predictions export for ${esc(date)}.`) +
-      dateLinks(index.predictions, date, hrefDay, "Dates with predictions");
+      dateLinks(index.predictions, date, hrefDay, "Dates with predictions", true);
     return;
   }
   const all = flattenPlayers(doc);
@@ -349,7 +350,7 @@ async function renderDay(date) {
       <tbody></tbody>
     </table></div>
     <p class="muted small">L5/L10/L20/Season: games over tonight's line / games played, before this date. Opp D rank: the opponent's points allowed per game this season before this date (#1 allows the fewest). Bars: his last 10 games, green over that game's line, red under; dashed: tonight's line.</p>
-    ${dateLinks(index.predictions, isTonight ? null : doc.game_date, hrefDay, "Other dates")}`;
+    ${dateLinks(index.predictions, isTonight ? null : doc.game_date, hrefDay, "Other dates", !lined.length)}`;
   document.getElementById("f-sort").value = state.sort;
   const draw = () => {
     const column = TONIGHT_COLUMNS.find((c) => c[0] === state.sort);
@@ -450,7 +451,7 @@ async function renderResults(date) {
   const doc = day ? await getJSON(`/v1/results/${day}.json`) : null;
   const hrefResults = (d) => `#/results/${d}`;
   if (!doc) {
-    app.innerHTML = "<h1>Results</h1>" + notice(day ? `No results export for ${esc(day)}.` : "No results exported yet.") + dateLinks(index.results, day, hrefResults, "Dates with results");
+    app.innerHTML = "<h1>Results</h1>" + notice(day ? `No results export for ${esc(day)}.` : "No results exported yet.") + dateLinks(index.results, day, hrefResults, "Dates with results", true);
     return;
   }
   const order = Object.keys(doc.systems).sort();
