@@ -75,6 +75,11 @@ function svg(width, height, body, cls = "chart", label = "") {
   return `<svg class="${cls}" viewBox="0 0 ${width} ${height}"${size} role="img" aria-label="${esc(label)}" xmlns="http://www.w3.org/2000/svg">${body}</svg>`;
 }
 
+// Charts are drawn at the page's width (640 at most) so their 11 px labels stay legible on a phone.
+function chartWidth() {
+  return Math.round(Math.max(340, Math.min(640, app.clientWidth - 4)));
+}
+
 function barColor(points, line) {
   if (points === null || line === null || line === undefined) return "#9aa4b2";
   return points > line ? "var(--over)" : points < line ? "var(--under)" : "var(--pass)";
@@ -101,7 +106,7 @@ function sparkline(games, tonightLine) {
 // dashed = tonight's line.
 function lastGamesChart(games, tonightLine) {
   const g = [...games].reverse();
-  const w = 640, h = 270, left = 34, right = 10, top = 16, bottom = 46;
+  const w = chartWidth(), h = 270, left = 34, right = 10, top = 16, bottom = 46;
   const max = Math.max(5, tonightLine || 0, ...g.map((x) => Math.max(x.points || 0, x.points_line || 0))) * 1.12;
   const y = (v) => top + (h - top - bottom) * (1 - v / max);
   const step = (w - left - right) / Math.max(g.length, 1);
@@ -129,7 +134,7 @@ function lastGamesChart(games, tonightLine) {
 // Hit rate and its Wilson 95 % interval per system, against the -110 break-even and the coin.
 function intervalChart(systems, breakEven) {
   const ids = Object.keys(systems).filter((s) => systems[s].bets > 0);
-  const w = 640, rowH = 30, top = 24, left = 170, right = 20, h = top + rowH * ids.length + 30;
+  const w = chartWidth(), rowH = 30, top = 24, left = w < 500 ? 135 : 170, right = 20, h = top + rowH * ids.length + 30;
   const lo = 0.3, hi = 0.7;
   const x = (v) => left + (w - left - right) * (Math.min(hi, Math.max(lo, v)) - lo) / (hi - lo);
   let body = "";
@@ -152,7 +157,7 @@ function cumulativeChart(systems, order) {
   const ids = Object.keys(systems).filter((s) => systems[s].daily.length);
   const allDates = [...new Set(ids.flatMap((s) => systems[s].daily.map((d) => d.game_date)))].sort();
   const values = ids.flatMap((s) => systems[s].daily.map((d) => d.cumulative_units || 0));
-  const w = 640, h = 280, left = 40, right = 14, top = 14, bottom = 40;
+  const w = chartWidth(), h = 280, left = 40, right = 14, top = 14, bottom = 40;
   const min = Math.min(0, ...values) - 1, max = Math.max(0, ...values) + 1;
   const x = (d) => left + (w - left - right) * (allDates.length > 1 ? allDates.indexOf(d) / (allDates.length - 1) : 0.5);
   const y = (v) => top + (h - top - bottom) * (1 - (v - min) / (max - min));
@@ -162,7 +167,7 @@ function cumulativeChart(systems, order) {
     body += `<line x1="${left}" x2="${w - right}" y1="${y(t)}" y2="${y(t)}" stroke="#eef1f6"/><text x="${left - 4}" y="${y(t) + 4}" text-anchor="end">${t}</text>`;
   }
   body += `<line class="axis" x1="${left}" x2="${w - right}" y1="${y(0)}" y2="${y(0)}" stroke-width="1.5"/>`;
-  const labelEvery = Math.max(1, Math.ceil(allDates.length / 6));
+  const labelEvery = Math.max(1, Math.ceil(allDates.length / (w < 500 ? 4 : 6)));
   allDates.forEach((d, i) => {
     if (i % labelEvery === 0 || i === allDates.length - 1) body += `<text x="${x(d)}" y="${h - bottom + 16}" text-anchor="middle">${esc(d.slice(5))}</text>`;
   });
@@ -198,7 +203,7 @@ function calibrationChart(bins, color) {
 // Units of the day per system (bars above / below zero).
 function unitsBars(systems, order) {
   const ids = Object.keys(systems);
-  const w = 640, rowH = 26, left = 170, right = 50, top = 8, h = top + rowH * ids.length + 8;
+  const w = chartWidth(), rowH = 26, left = w < 500 ? 135 : 170, right = 50, top = 8, h = top + rowH * ids.length + 8;
   const vals = ids.map((s) => systems[s].units || 0);
   const lim = Math.max(1, ...vals.map(Math.abs));
   const zero = left + (w - left - right) / 2, scale = (w - left - right) / 2 / lim;
