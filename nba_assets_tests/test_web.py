@@ -29,9 +29,10 @@ from nba_assets.web.server import ExportSource, serve_in_thread
 
 from .conftest import BOX_SCORES, LINES, REPO, raw_box_from_box_scores, schedule_from_box_scores
 
-pytestmark = pytest.mark.skipif(
-    not (BOX_SCORES.is_file() and LINES.is_file()), reason="real data files are not present"
-)
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(not (BOX_SCORES.is_file() and LINES.is_file()), reason="real data files are not present"),
+]
 
 FEATURES = (date(2024, 10, 22), date(2024, 11, 22))  # feature rows: the first month of 2024-25
 RUN = (date(2024, 11, 11), date(2024, 11, 22))  # the Dagster run of models .. exports
@@ -476,7 +477,8 @@ def test_every_page_works_in_a_phone_viewport(phone: Page, exports: Path) -> Non
 
 def test_without_a_tonight_file_the_page_offers_the_dates(browser, exports: Path, tmp_path: Path) -> None:
     partial = tmp_path / "v1"
-    shutil.copytree(exports, partial, ignore=shutil.ignore_patterns("tonight"))
+    for kind in ("predictions", "results"):  # everything the date list and a day page read; no tonight/
+        shutil.copytree(exports / kind, partial / kind)
     server = serve_in_thread(ExportSource(directory=partial))
     page = Page(browser, f"http://127.0.0.1:{server.server_address[1]}", DESKTOP)
     try:
@@ -494,3 +496,46 @@ def test_without_a_tonight_file_the_page_offers_the_dates(browser, exports: Path
         page.close()
         server.shutdown()
         server.server_close()
+
+
+def test_make_web_serves_the_lake_exports(browser, lake: Path, exports: Path) -> None:
+    """``make web PORT=… NBA_LAKE_DIR=…`` itself: the target a user runs, on 127.0.0.1."""
+    import signal
+    import socket
+    import subprocess
+    import time
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = {**os.environ, "NBA_LAKE_DIR": str(lake)}
+    process = subprocess.Popen(
+        ["make", "--no-print-directory", "web", f"PORT={port}"],
+        cwd=REPO,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,  # its own process group: make and the server it started stop together
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/index/dates.json", timeout=2).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            assert process.poll() is None, process.stdout.read()
+            assert time.monotonic() < deadline, "make web did not start serving within 60 s"
+            time.sleep(0.3)
+        page = Page(browser, f"http://127.0.0.1:{port}", DESKTOP)
+        try:
+            page.open("#/")
+            assert page.rows("#tonight-table") == len(_lined(_doc(exports, "tonight", "all-players.json"))) > 0
+        finally:
+            page.close()
+    finally:
+        os.killpg(process.pid, signal.SIGTERM)
+        output = process.communicate(timeout=30)[0]
+    assert f"on http://127.0.0.1:{port}/" in output and str(exports) in output
