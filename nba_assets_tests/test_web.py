@@ -484,6 +484,7 @@ def test_without_a_tonight_file_the_page_offers_the_dates(browser, exports: Path
     try:
         page.open("#/")
         assert "No tonight export yet" in page.page.locator("main").inner_text()
+        page.shot("no-tonight")
         links = page.page.locator(".datelist a")
         assert links.count() == len(list(partial.glob("predictions/*.json")))
         day = "2024-11-15"
@@ -491,7 +492,7 @@ def test_without_a_tonight_file_the_page_offers_the_dates(browser, exports: Path
         page.wait(f"#/day/{day}")
         assert page.page.locator("h1").inner_text() == f"Game date: {day}"
         assert page.rows("#tonight-table") == len(_lined(_doc(partial, "predictions", f"{day}.json"))) > 0
-        page.shot("no-tonight-date-list")
+        page.shot("no-tonight-a-date-picked")
     finally:
         page.close()
         server.shutdown()
