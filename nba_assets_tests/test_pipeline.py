@@ -347,7 +347,6 @@ def _schema_pairs(table_schema: dg.TableSchema) -> list[tuple[str, str]]:
 def test_materializations_carry_row_counts_and_the_unique_check_passed(main_lake: MainLake) -> None:
     result, instance = main_lake.result, main_lake.instance
     defs_assets = {a.key: a for a in _definitions(main_lake).resolve_all_asset_specs()}
-    window = f"{MAIN[0].isoformat()}..{MAIN[1].isoformat()}"
     for key, mats in _lake_materializations(result).items():
         asset_key = dg.AssetKey(list(key))
         assert sorted(m.partition for m in mats) == [d.isoformat() for d in MAIN_DAYS], key
@@ -358,8 +357,8 @@ def test_materializations_carry_row_counts_and_the_unique_check_passed(main_lake
         for mat in mats:
             day = date.fromisoformat(mat.partition)
             assert mat.metadata["dagster/row_count"].value == per_day.get(day, 0), (key, day)
-            assert mat.metadata["run_window"].value == window
-            assert mat.metadata["run_window_rows"].value == stored.height
+            # Nothing run-wide on a partition: no window totals, no repeated schema.
+            assert not {"run_window", "run_window_rows", "dagster/column_schema"} & set(mat.metadata), (key, day)
         latest = instance.get_latest_materialization_event(asset_key)
         assert latest is not None and latest.asset_materialization.partition in {m.partition for m in mats}
         assert len(instance.fetch_materializations(asset_key, limit=1000).records) == len(MAIN_DAYS), key
@@ -374,13 +373,17 @@ def test_materializations_carry_row_counts_and_the_unique_check_passed(main_lake
         assert check.passed and check.metadata["duplicate_keys"].value == 0
 
 
-def test_materializations_carry_the_column_schema(main_lake: MainLake) -> None:
+def test_partition_events_are_slim_and_the_schema_is_declared_once(main_lake: MainLake) -> None:
+    """Every partition event carries only its own figures; the column schema lives on the definition."""
+    defs_assets = {a.key: a for a in _definitions(main_lake).resolve_all_asset_specs()}
     for key, mats in _lake_materializations(main_lake.result).items():
         assert mats, key
+        declared = defs_assets[dg.AssetKey(list(key))].metadata["dagster/column_schema"]
+        assert _schema_pairs(declared) == [(n, str(t)) for n, t in schema_for(*key).items()], key
         for mat in mats:
-            assert "dagster/column_schema" in mat.metadata, (key, mat.partition, sorted(mat.metadata))
-            schema = mat.metadata["dagster/column_schema"].value
-            assert _schema_pairs(schema) == [(n, str(t)) for n, t in schema_for(*key).items()], key
+            assert "dagster/column_schema" not in mat.metadata, (key, mat.partition)
+            size = sum(len(repr(v.value)) for v in mat.metadata.values())
+            assert size < 1500, (key, mat.partition, sorted(mat.metadata), size)
 
 
 def test_history_window_loads_as_one_frame_equal_to_single_days(main_lake: MainLake) -> None:

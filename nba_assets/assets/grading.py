@@ -7,7 +7,7 @@ import dagster as dg
 import polars as pl
 
 from nba_assets import config
-from nba_assets.assets.common import lake_asset, same_day
+from nba_assets.assets.common import lake_asset, partition_metadata, same_day
 from nba_assets.partitions import game_date_partitions
 from nba_assets.transforms.grading import (
     backtest,
@@ -34,7 +34,7 @@ def prediction_accuracy(
     context: dg.AssetExecutionContext, predictions: pl.DataFrame, actuals: pl.DataFrame
 ) -> pl.DataFrame:
     frame = grade(predictions, actuals, datetime.now(UTC))
-    context.add_output_metadata({k: v for k, v in summarize(frame).items() if v is not None})
+    partition_metadata(context, frame, summarize)
     return frame
 
 

@@ -22,7 +22,7 @@ import polars as pl
 from nba_assets import config
 from nba_assets.io.storage import LocalParquetStore, PartitionedTableStore, TableRef
 from nba_assets.partitions import dates_between
-from nba_assets.schemas import column_schema, schema_for
+from nba_assets.schemas import schema_for
 
 
 def table_ref(asset_key: dg.AssetKey) -> TableRef:
@@ -69,22 +69,14 @@ class LakehouseIOManager(dg.ConfigurableIOManager):
         table = table_ref(context.asset_key)
         days = _window(context.asset_partitions_time_window)
         stats = self.store().write_partitions(table, obj, days, schema_for(table.dataset, table.table))
-        context.add_output_metadata(
-            {
-                "dagster/column_schema": column_schema(table.dataset, table.table),
-                "table": str(table),
-                "run_window": f"{days[0].isoformat()}..{days[-1].isoformat()}",
-                "run_window_rows": stats.rows,
-                "run_window_partitions": stats.partitions,
-                "run_window_empty_partitions": stats.empty_partitions,
-                **stats.jobs.metadata("bigquery"),
-            }
-        )
+        # Run-wide totals go to the run log; a partition's materialization carries only what is its own
+        # (its row count). The column schema, table and descriptions are declared on the definition.
+        jobs = stats.jobs.metadata("bigquery")
         context.log.info(
             f"{table}: wrote {stats.rows:,} rows to {stats.partitions} partitions "
             f"{days[0].isoformat()}..{days[-1].isoformat()} ({stats.empty_partitions} empty)"
+            + (f"; {jobs}" if jobs else "")
         )
-        # Row counts per partition, so each day's materialization shows its own rows.
         step = context.step_context
         for day, rows in stats.rows_by_partition.items():
             step.add_asset_metadata(
