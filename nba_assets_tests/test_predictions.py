@@ -335,3 +335,28 @@ def test_every_export_validates_against_its_json_schema(dagster_lake) -> None:
     assert len(player["last_10_games"]) > 0 and set(player["predictions"]) <= set(SYSTEM_IDS)
     bets = json.loads((root / "best-bets" / f"{RUN[1].isoformat()}.json").read_text())
     assert [p["rank"] for p in bets["picks"]] == list(range(1, len(bets["picks"]) + 1))
+
+
+def test_base_systems_for_a_day_do_not_depend_on_the_runs_history_frame(real) -> None:
+    """A run hands the history window of its first day through its last as one frame: four seasons in
+    the demo's run, ~370 days in a 3-day run. Each day's moving-average, zone-matchup and similarity
+    predictions must be the same in both, and the same as the day computed alone (issue 11: they
+    differed by up to 5.5 points when past games' attributes were computed from the frame's start)."""
+    from nba_assets.predictors.systems import base_predictions
+
+    days = [D - timedelta(days=2), D]
+    features = real["features"].filter(pl.col("game_date").is_between(*days))
+    summary = real["summary"]
+    assert features["game_date"].n_unique() >= 2
+
+    def frame(first: date) -> pl.DataFrame:
+        return summary.filter(pl.col("game_date").is_between(first, D, closed="left"))
+
+    whole = base_predictions(features, frame(summary["game_date"].min()))
+    three_day_run = base_predictions(features, frame(days[0] - timedelta(days=365)))
+    assert_frame_equal(whole, three_day_run)
+    alone = base_predictions(features.filter(pl.col("game_date") == D), frame(D - timedelta(days=365)))
+    assert_frame_equal(whole.filter(pl.col("game_date") == D), alone)
+    similarity = whole.filter(pl.col("system_id") == "similarity_balanced_v1")
+    assert similarity["predicted_points"].is_not_null().sum() > 100
+    assert whole.filter(pl.col("system_id") == "zone_matchup_v1")["predicted_points"].is_not_null().all()
