@@ -242,6 +242,16 @@ def models_of_the_day() -> dg.AutomationCondition:
 MODEL_GROUPS = frozenset({"models"})
 
 
+def season_eager() -> dg.AutomationCondition:
+    """A season-wide (unpartitioned) document over the stored daily partitions: rebuilt once after
+    any of them updates, never while a parent or itself is running. Its as-of date is what is stored."""
+    return (
+        any_deps_updated().since_last_handled()
+        & ~dg.AutomationCondition.any_deps_in_progress()
+        & ~dg.AutomationCondition.in_progress()
+    ).with_label("season_eager")
+
+
 def condition_for_group(group: str) -> dg.AutomationCondition | None:
     """The condition ``lake_asset`` gives a table of ``group`` (None for the edge)."""
     if group in EDGE_GROUPS:

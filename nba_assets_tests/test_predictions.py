@@ -296,9 +296,13 @@ def test_dagster_run_stores_walk_forward_models_and_six_systems(dagster_lake) ->
     assert (in_week.filter(pl.col("model_week").is_not_null())["model_week"] == WEEK).all()
     dated = preds.filter(pl.col("model_week").is_not_null())
     assert (dated["model_week"] == dated["game_date"].map_elements(week_of, return_dtype=pl.Date)).all()
-    report = next(m for m in mats if m.asset_key.path[-1] == "backtest_report")
+    # The season-wide report: one materialization (unpartitioned), the plot inside its Markdown.
+    (report,) = [m for m in mats if m.asset_key.path[-1] == "backtest_report"]
+    assert report.partition is None
     assert "| ensemble_v1 |" in report.metadata["report"].value
-    assert (lake / "reports" / "backtest").glob("*.png")
+    assert "](data:image/png;base64," in report.metadata["report"].value
+    assert (lake / "reports" / "backtest" / "latest.png").stat().st_size > 10_000
+    assert report.metadata["last_day"].value == RUN[1].isoformat()
 
 
 def test_every_export_validates_against_its_json_schema(dagster_lake) -> None:

@@ -53,6 +53,14 @@ def days_before(dataset: str, table: str, days: int) -> dg.AssetIn:
     return dg.AssetIn(key=[dataset, table], partition_mapping=history_before(days))
 
 
+def all_stored(dataset: str, table: str) -> dg.AssetIn:
+    """Every stored partition of the upstream table, as one frame: the input of a season-wide
+    (unpartitioned) document, whose as-of date is what is stored, never the calendar's last day."""
+    from nba_assets.io.manager import STORED_PARTITIONS
+
+    return dg.AssetIn(key=[dataset, table], metadata={STORED_PARTITIONS: True})
+
+
 def partition_metadata(context: dg.AssetExecutionContext, frame, describe) -> None:
     """Per partition of the run's window, ``describe(rows of that day)`` as that day's own metadata.
 

@@ -41,6 +41,8 @@ def _window(time_window: dg.TimeWindow) -> list[date]:
 
 
 BACKENDS = ("local", "bigquery")
+# Input metadata of an unpartitioned consumer (``assets.common.all_stored``): read every stored partition.
+STORED_PARTITIONS = "nba/stored_partitions"
 
 
 def backend_name(configured: str = "") -> str:
@@ -88,6 +90,12 @@ class LakehouseIOManager(dg.ConfigurableIOManager):
         schema = schema_for(table.dataset, table.table)
         days = self._upstream_days(context)
         store = self.store()
+        season_wide = bool((context.definition_metadata or {}).get(STORED_PARTITIONS))
+        if season_wide:
+            # An unpartitioned consumer (a season-wide document) reads every stored partition: what
+            # is stored decides its as-of date, not the wall clock's latest partition.
+            wanted = set(days)
+            days = [d for d in store.stored_partitions(table) if d in wanted]
         frame = store.read_window(table, days, schema)
         read = store.last_read
         if read is not None and read.job_ids:
@@ -95,7 +103,7 @@ class LakehouseIOManager(dg.ConfigurableIOManager):
                 f"{table}: read {frame.height:,} rows of {len(days)} partitions; "
                 f"{read.bytes_processed or 0:,} bytes processed, {read.slot_millis or 0:,} slot ms ({read.job_ids[0]})"
             )
-        missing = store.missing_partitions(table, days)
+        missing = [] if season_wide else store.missing_partitions(table, days)
         if missing:
             context.log.warning(
                 f"{table}: {len(missing)} of {len(days)} requested partitions were never materialized "
