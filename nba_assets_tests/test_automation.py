@@ -486,3 +486,25 @@ def test_f_failed_check_alerts_fire_once_per_run_on_mixed_ticks(webhook):
         for _ in range(2):
             result = tick(result.cursor)
         assert len(webhook) == 1, "an alert was sent twice"
+
+
+def test_g_a_replayed_archive_is_not_judged_by_the_wall_clock(tmp_path, monkeypatch):
+    """After ``make demo`` (an archive ending 2024-12-15) the UI must not show a deadline missed in
+    2026: with a replay archive and the edge off, no wall-clock freshness check or policy is attached;
+    against the real services (or a replay with the edge on) the deadline is checked."""
+    from nba_assets.definitions import build_definitions
+
+    monkeypatch.setenv("NBA_LAKE_DIR", str(tmp_path / "lake"))
+    monkeypatch.setenv("NBA_REPLAY_DIR", str(tmp_path / "replay"))
+    monkeypatch.delenv("NBA_EDGE_SENSORS", raising=False)
+
+    def deadlines(defs: dg.Definitions) -> tuple[set, set]:
+        checks = {k for k in defs.resolve_asset_graph().asset_check_keys if k.name == "freshness_check"}
+        policies = {s.key for s in defs.resolve_all_asset_specs() if s.freshness_policy is not None}
+        return checks, policies
+
+    checks, policies = deadlines(build_definitions())
+    assert not checks and not policies
+    monkeypatch.setenv("NBA_EDGE_SENSORS", "on")
+    checks, policies = deadlines(build_definitions())
+    assert {c.asset_key for c in checks} == policies == {PREDICTIONS, EXPORT}

@@ -2,7 +2,7 @@
 
 import dagster as dg
 
-from nba_assets.automation import MANUAL_TAG, condition_for_group, freshness_policy_for
+from nba_assets.automation import MANUAL_TAG, condition_for_group
 from nba_assets.partitions import game_date_partitions, history_before, window_dates
 from nba_assets.schemas import column_schema
 
@@ -28,8 +28,6 @@ def lake_asset(
         automation_condition = condition_for_group(group)
     elif automation_condition is None:  # materialized by hand or by a sensor only
         kwargs["tags"] = {**kwargs.get("tags", {}), MANUAL_TAG: "true"}
-    if "freshness_policy" not in kwargs and freshness_policy_for(dataset, table) is not None:
-        kwargs["freshness_policy"] = freshness_policy_for(dataset, table)
     return dg.asset(
         key=[dataset, table],
         partitions_def=game_date_partitions,
