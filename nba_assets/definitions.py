@@ -3,15 +3,44 @@ triggers, the automation sensors per phase, the freshness checks and the alert s
 
 from __future__ import annotations
 
+import warnings
+
 import dagster as dg
 
 from nba_assets import automation, checks, config, sensors
 from nba_assets.assets import analytics, exports, grading, ingest, models, precompute, predictions, raw
-from nba_assets.io.manager import LakehouseIOManager
+from nba_assets.io.manager import LakehouseIOManager, backend_name
 from nba_assets.io.model_store import ModelStoreIOManager
 from nba_assets.resources import apis_from_env
 
 ASSET_MODULES = [ingest, raw, analytics, precompute, models, predictions, grading, exports]
+
+
+MODEL_KINDS = {"points_model_lightgbm": "lightgbm", "points_model_xgboost": "xgboost"}
+
+
+def kinds_for(spec: dg.AssetSpec, backend: str) -> set[str]:
+    """What the UI shows on each asset: the library that computes it and where it is stored."""
+    dataset, table = spec.key.path[0], spec.key.path[-1]
+    if spec.kinds:
+        return set(spec.kinds)
+    if dataset == "landing":
+        return {"python", "json", "gcs" if backend == "bigquery" else "file"}
+    if table in MODEL_KINDS:
+        return {MODEL_KINDS[table], "polars"}
+    if table == "system_calibration":
+        return {"polars", "json"}
+    if dataset == "exports":
+        return {"polars", "json"}
+    return {"polars", "bigquery" if backend == "bigquery" else "parquet"}
+
+
+def with_kinds(defs: dg.Definitions, backend: str) -> dg.Definitions:
+    with warnings.catch_warnings():  # map_asset_specs is a "preview" API in Dagster 1.13
+        warnings.simplefilter("ignore", dg.PreviewWarning)
+        return defs.map_asset_specs(
+            func=lambda spec: spec.merge_attributes(kinds=kinds_for(spec, backend) - set(spec.kinds))
+        )
 
 
 def build_definitions() -> dg.Definitions:
@@ -36,6 +65,7 @@ def build_definitions() -> dg.Definitions:
         ),
         wall_clock_deadlines=live,
     )
+    core = with_kinds(core, backend_name())
     deadline_checks = checks.build_deadline_checks(core.resolve_asset_graph().get_all_asset_keys()) if live else []
     return dg.Definitions.merge(
         core,
