@@ -36,6 +36,10 @@ pytestmark = [
     pytest.mark.skipif(not (BOX_SCORES.is_file() and LINES.is_file()), reason="real data files are not present"),
 ]
 
+# 2023-24's first week: exactly a year before the main range, so the history frame a run is handed
+# (365 days before its first day, through its last) holds different rows for MAIN, SUB_RANGE and
+# single days; each day's rows must not depend on that (issue 11).
+EARLY = (date(2023, 10, 24), date(2023, 10, 31))
 HISTORY = (date(2024, 4, 1), date(2024, 4, 14))  # 2023-24: 12 game days, 2024-04-13 has none
 MAIN = (date(2024, 10, 21), date(2024, 11, 12))  # 2024-25 opens 10-22; 10-21 and 11-05 have no games
 LEAK_DAY = date(2024, 10, 25)
@@ -141,7 +145,7 @@ def workdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def archive(workdir: Path) -> Path:
-    box = _write_cut(workdir / "box.parquet", BOX_SCORES, _between(*HISTORY) | _between(*MAIN))
+    box = _write_cut(workdir / "box.parquet", BOX_SCORES, _between(*EARLY) | _between(*HISTORY) | _between(*MAIN))
     lines = _write_cut(workdir / "lines.parquet", LINES, _between(*MAIN))
     return build_archive([box], [lines], workdir / "replay")
 
@@ -165,8 +169,8 @@ class MainLake:
 @pytest.fixture(scope="module")
 def main_lake(workdir: Path, archive: Path):
     lake, home = workdir / "lake", workdir / "dagster_home"
-    history = _run(lake, archive, home, *HISTORY)
-    assert history.success
+    for window in (EARLY, HISTORY):
+        assert _run(lake, archive, home, *window).success, window
     snapshot = workdir / "lake_after_history"
     shutil.copytree(lake, snapshot)
     with dg.DagsterInstance.ephemeral() as instance:
