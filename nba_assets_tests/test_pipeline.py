@@ -1,10 +1,11 @@
 """End to end: the whole asset graph, run by Dagster against a replay archive cut from the real data.
 
 One archive is built per module from cuts of ``data/`` (no invented rows): box scores of
-2024-04-01..2024-04-14 (last season: history for rosters and features) and of
-2024-10-21..2024-11-12, lines of 2024-10-21..2024-11-12. The main lake is filled by two single-run
-backfills (the April history, then the main range); the other tests copy it or build small lakes
-of their own, so each run is paid once.
+2023-10-24..2023-10-31 (a year before the main range: each run's history frame then holds
+different rows, which a day's rows must not depend on), 2024-04-01..2024-04-14 (last season:
+history for rosters and features) and 2024-10-21..2024-11-12, lines of 2024-10-21..2024-11-12.
+The main lake is filled by three single-run backfills (the two history windows, then the main
+range); the other tests copy it or build small lakes of their own, so each run is paid once.
 """
 
 from __future__ import annotations
@@ -304,7 +305,7 @@ def test_features_and_predictions_for_d_ignore_d_box_scores(main_lake: MainLake,
     d = LEAK_DAY
     cut = workdir / "leak"
     cut.mkdir()
-    box = _write_cut(cut / "box.parquet", BOX_SCORES, _between(*HISTORY) | _between(MAIN[0], d))
+    box = _write_cut(cut / "box.parquet", BOX_SCORES, _between(*EARLY) | _between(*HISTORY) | _between(MAIN[0], d))
     lines = _write_cut(cut / "lines.parquet", LINES, _between(MAIN[0], d))
     archive = build_archive([box], [lines], cut / "replay")
     stats = archive / "balldontlie" / "v1" / "stats"
@@ -312,8 +313,8 @@ def test_features_and_predictions_for_d_ignore_d_box_scores(main_lake: MainLake,
     assert max(p.stem for p in stats.glob("*.json")) == (d - timedelta(days=1)).isoformat()
 
     lake = cut / "lake"
-    assert _run(lake, archive, main_lake.home, *HISTORY).success
-    assert _run(lake, archive, main_lake.home, MAIN[0], d).success
+    for window in (EARLY, HISTORY, (MAIN[0], d)):
+        assert _run(lake, archive, main_lake.home, *window).success, window
 
     full, blind = main_lake.lake, lake
     box_key = ("nba_raw", "bdl_player_boxscores")

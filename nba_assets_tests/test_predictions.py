@@ -364,3 +364,19 @@ def test_base_systems_for_a_day_do_not_depend_on_the_runs_history_frame(real) ->
     similarity = whole.filter(pl.col("system_id") == "similarity_balanced_v1")
     assert similarity["predicted_points"].is_not_null().sum() > 100
     assert whole.filter(pl.col("system_id") == "zone_matchup_v1")["predicted_points"].is_not_null().all()
+
+
+def test_the_weeks_calibration_ignores_everything_from_the_week_start(real, tmp_path) -> None:
+    """Calibration, thresholds and ensemble weights of week W come from rows before W: every row
+    dated W or later (not only D or later) changed or deleted leaves W's document as it was. (A
+    calibration window reaching three days into W passed the predictions test above.)"""
+    features, summary = real["features"], real["summary"]
+    models = _train_weeks(features, summary, [WEEK - timedelta(days=7), WEEK], tmp_path / "m")
+    baseline = walkforward.build([WEEK], features, summary, summary, models, week_of(FIRST))
+    assert baseline[WEEK]["ensemble"] and baseline[WEEK]["rows"] > 1000
+    numeric = [c for c, t in features.schema.items() if t.is_numeric() and c != "player_id"]
+    f2 = _perturb_from(features, WEEK, numeric)
+    s2 = _perturb_from(summary, WEEK, ["pts", "minutes", "opp_pts", "fgm", "fg3m", "ftm"])
+    assert f2.filter(pl.col("game_date").is_between(WEEK, D)).height > 0
+    perturbed = walkforward.build([WEEK], f2, s2, s2, models, week_of(FIRST))
+    assert perturbed == baseline
