@@ -242,6 +242,16 @@ def models_of_the_day() -> dg.AutomationCondition:
 MODEL_GROUPS = frozenset({"models"})
 
 
+def season_eager() -> dg.AutomationCondition:
+    """A season-wide (unpartitioned) document over the stored daily partitions: rebuilt once after
+    any of them updates, never while a parent or itself is running. Its as-of date is what is stored."""
+    return (
+        any_deps_updated().since_last_handled()
+        & ~dg.AutomationCondition.any_deps_in_progress()
+        & ~dg.AutomationCondition.in_progress()
+    ).with_label("season_eager")
+
+
 def condition_for_group(group: str) -> dg.AutomationCondition | None:
     """The condition ``lake_asset`` gives a table of ``group`` (None for the edge)."""
     if group in EDGE_GROUPS:
@@ -313,10 +323,12 @@ def redundant_parents(key: dg.AssetKey, same_day: dict[dg.AssetKey, set[dg.Asset
     return out
 
 
-def refine_conditions(defs: dg.Definitions) -> dg.Definitions:
+def refine_conditions(defs: dg.Definitions, *, wall_clock_deadlines: bool = True) -> dg.Definitions:
     """Gives every asset outside the edge a condition (``lake_asset`` already set one on the lake
     tables; other assets get their phase's), then narrows ``any_deps_missing`` to the parents a
-    partition needs and ``any_deps_updated`` to the nearest parents."""
+    partition needs and ``any_deps_updated`` to the nearest parents. The deadline assets get their
+    freshness policy here (and only here) when ``wall_clock_deadlines``: a replayed archive never
+    gets today's data, so judged by the wall clock it would show red where nothing is wrong."""
     graph = defs.resolve_asset_graph()
     required, same_day = _graph_facts(defs)
     daily_def = {
@@ -349,7 +361,7 @@ def refine_conditions(defs: dg.Definitions) -> dg.Definitions:
             updated = dg.AutomationCondition.any_deps_updated().ignore(dg.AssetSelection.assets(*ignored))
             condition = condition.replace(LABEL_UPDATED, updated.with_label(LABEL_UPDATED))
         freshness = spec.freshness_policy
-        if freshness is None and len(key.path) == 2:
+        if freshness is None and wall_clock_deadlines and len(key.path) == 2:
             freshness = freshness_policy_for(*key.path)
         return spec.replace_attributes(automation_condition=condition, freshness_policy=freshness)
 

@@ -408,7 +408,11 @@ def build_alert_sensors() -> list[dg.SensorDefinition]:
         run = context.dagster_run
         checks = failed_checks(context.instance, run.run_id)
         if not checks:
-            return dg.SkipReason(f"run {run.run_id}: no failed check")
+            # Nothing to post. No SkipReason: a tick that also covers a run with failed checks
+            # would mix a SkipReason with run reactions, fail, never advance its cursor and post
+            # the same alert on every tick.
+            context.log.debug(f"run {run.run_id}: no failed check")
+            return None
         alerts.send(
             alerts.check_failure_alert(failures=checks, run_id=run.run_id, job=run.job_name, url=_run_url(run.run_id)),
             logger=context.log,

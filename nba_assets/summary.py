@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 from datetime import date
 
 import polars as pl
@@ -47,6 +48,17 @@ def summary(start: date, end: date) -> str:
     lines.append(
         f"exports: {exports} ({n_files} predictions files; tonight: {exports / 'tonight' / 'all-players.json'})"
     )
+    performance = exports / "systems" / "performance.json"
+    if performance.exists():
+        doc = json.loads(performance.read_text())
+        lines.append(f"season-wide: {performance} as of {doc['as_of']} ({len(doc['systems'])} systems)")
+    report = config.lake_dir() / "reports" / "backtest" / "latest.json"
+    if report.exists():
+        doc = json.loads(report.read_text())
+        lines.append(
+            f"season-wide: backtest report {doc['first_day']}..{doc['last_day']} on {doc['same_rows']:,} "
+            f"player-games ({report.with_suffix('.md')})"
+        )
     accuracy = frames[("nba_predictions", "prediction_accuracy")]
     for system in sorted(accuracy["system_id"].unique().to_list()) if accuracy.height else []:
         s = summarize(accuracy.filter(pl.col("system_id") == system))

@@ -54,6 +54,9 @@ PREDICTIONS = K("nba_predictions/player_prop_predictions")
 ACCURACY = K("nba_predictions/prediction_accuracy")
 EXPORT = K("exports/predictions_json")
 MODEL = K("nba_predictions/points_model_lightgbm")
+# Season-wide documents (unpartitioned): requested with no partition key.
+BACKTEST = K("nba_predictions/backtest_report")
+PERFORMANCE_JSON = K("exports/systems_performance_json")
 
 
 def memory_dir(stack: ExitStack) -> Path:
@@ -189,7 +192,7 @@ def check(requested: dict, *, includes: set, excludes: set, days: set[str]) -> N
     assert not excludes & requested.keys(), (
         f"unexpected {sorted(k.to_user_string() for k in excludes & requested.keys())}"
     )
-    assert set().union(*requested.values()) <= days, shown
+    assert set().union(*requested.values()) - {None} <= days, shown
 
 
 def _predictions(lake: Path) -> pl.DataFrame:
@@ -265,8 +268,16 @@ def test_a_simulated_game_day(game_day: GameDay):
     [box] = game_day.sensor("box_score_sensor", night)
     assert (box.run_key, box.partition_key) == (f"boxscores:{day}:nightly", day)
     graded_night = game_day.step(night + timedelta(minutes=1))
-    check(graded_night, includes={BOX, SUMMARY, ACCURACY}, excludes={PREDICTIONS, SCHEDULE}, days={day, next_day})
+    check(
+        graded_night,
+        includes={BOX, SUMMARY, ACCURACY, BACKTEST, PERFORMANCE_JSON},
+        excludes={PREDICTIONS, SCHEDULE},
+        days={day, next_day},
+    )
     assert graded_night[ACCURACY] == {day} and graded_night[SUMMARY] == {day}
+    assert graded_night[BACKTEST] == graded_night[PERFORMANCE_JSON] == {None}  # one document each, once
+    performance = json.loads((game_day.lake / "exports" / "v1" / "systems" / "performance.json").read_text())
+    assert performance["as_of"] == day
     graded = pl.read_parquet(game_day.lake / "nba_predictions" / "prediction_accuracy" / f"game_date={day}")
     assert graded.height == pre_tip.height
 
@@ -437,3 +448,63 @@ def test_f_conditions_on_the_graph(tmp_path, monkeypatch):
 
     refined = automation.refine_conditions(dg.Definitions(assets=[by_hand]))
     assert refined.resolve_asset_graph().get(by_hand.key).automation_condition is None
+
+
+def test_f_failed_check_alerts_fire_once_per_run_on_mixed_ticks(webhook):
+    """One tick covering a run with a failed check and runs without: one post, the cursor advances,
+    and later ticks never resend it (the sensor used to mix a SkipReason with run reactions and fail)."""
+
+    @dg.asset
+    def watched() -> None:
+        return None
+
+    @dg.asset_check(asset=watched)
+    def watched_is_fine(context) -> dg.AssetCheckResult:
+        bad = context.run.tags.get("bad") == "yes"
+        return dg.AssetCheckResult(passed=not bad, description="bad on purpose" if bad else None)
+
+    (sensor_def,) = [s for s in sensors.build_alert_sensors() if s.name == "alert_on_failed_checks"]
+    with dg.instance_for_test() as instance:
+
+        def tick(cursor: str | None):
+            context = dg.build_sensor_context(instance=instance, cursor=cursor)
+            result = sensor_def.evaluate_tick(context)
+            assert result.cursor, "the sensor's cursor did not advance"
+            return result
+
+        cursor = tick(None).cursor  # the first tick starts the cursor at the latest event
+        runs = []
+        for bad in ("no", "yes", "no"):
+            runs.append(dg.materialize([watched, watched_is_fine], instance=instance, tags={"bad": bad}))
+            assert runs[-1].success
+        result = tick(cursor)
+        assert len(webhook) == 1, webhook
+        text = json.dumps(webhook[0]["body"])
+        assert "watched_is_fine" in text and runs[1].run_id in text
+        assert runs[0].run_id not in text and runs[2].run_id not in text
+        assert result.cursor != cursor
+        for _ in range(2):
+            result = tick(result.cursor)
+        assert len(webhook) == 1, "an alert was sent twice"
+
+
+def test_g_a_replayed_archive_is_not_judged_by_the_wall_clock(tmp_path, monkeypatch):
+    """After ``make demo`` (an archive ending 2024-12-15) the UI must not show a deadline missed in
+    2026: with a replay archive and the edge off, no wall-clock freshness check or policy is attached;
+    against the real services (or a replay with the edge on) the deadline is checked."""
+    from nba_assets.definitions import build_definitions
+
+    monkeypatch.setenv("NBA_LAKE_DIR", str(tmp_path / "lake"))
+    monkeypatch.setenv("NBA_REPLAY_DIR", str(tmp_path / "replay"))
+    monkeypatch.delenv("NBA_EDGE_SENSORS", raising=False)
+
+    def deadlines(defs: dg.Definitions) -> tuple[set, set]:
+        checks = {k for k in defs.resolve_asset_graph().asset_check_keys if k.name == "freshness_check"}
+        policies = {s.key for s in defs.resolve_all_asset_specs() if s.freshness_policy is not None}
+        return checks, policies
+
+    checks, policies = deadlines(build_definitions())
+    assert not checks and not policies
+    monkeypatch.setenv("NBA_EDGE_SENSORS", "on")
+    checks, policies = deadlines(build_definitions())
+    assert {c.asset_key for c in checks} == policies == {PREDICTIONS, EXPORT}

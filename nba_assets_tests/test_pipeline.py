@@ -1,10 +1,11 @@
 """End to end: the whole asset graph, run by Dagster against a replay archive cut from the real data.
 
 One archive is built per module from cuts of ``data/`` (no invented rows): box scores of
-2024-04-01..2024-04-14 (last season: history for rosters and features) and of
-2024-10-21..2024-11-12, lines of 2024-10-21..2024-11-12. The main lake is filled by two single-run
-backfills (the April history, then the main range); the other tests copy it or build small lakes
-of their own, so each run is paid once.
+2023-10-24..2023-10-31 (a year before the main range: each run's history frame then holds
+different rows, which a day's rows must not depend on), 2024-04-01..2024-04-14 (last season:
+history for rosters and features) and 2024-10-21..2024-11-12, lines of 2024-10-21..2024-11-12.
+The main lake is filled by three single-run backfills (the two history windows, then the main
+range); the other tests copy it or build small lakes of their own, so each run is paid once.
 """
 
 from __future__ import annotations
@@ -36,6 +37,10 @@ pytestmark = [
     pytest.mark.skipif(not (BOX_SCORES.is_file() and LINES.is_file()), reason="real data files are not present"),
 ]
 
+# 2023-24's first week: exactly a year before the main range, so the history frame a run is handed
+# (365 days before its first day, through its last) holds different rows for MAIN, SUB_RANGE and
+# single days; each day's rows must not depend on that (issue 11).
+EARLY = (date(2023, 10, 24), date(2023, 10, 31))
 HISTORY = (date(2024, 4, 1), date(2024, 4, 14))  # 2023-24: 12 game days, 2024-04-13 has none
 MAIN = (date(2024, 10, 21), date(2024, 11, 12))  # 2024-25 opens 10-22; 10-21 and 11-05 have no games
 LEAK_DAY = date(2024, 10, 25)
@@ -141,7 +146,7 @@ def workdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def archive(workdir: Path) -> Path:
-    box = _write_cut(workdir / "box.parquet", BOX_SCORES, _between(*HISTORY) | _between(*MAIN))
+    box = _write_cut(workdir / "box.parquet", BOX_SCORES, _between(*EARLY) | _between(*HISTORY) | _between(*MAIN))
     lines = _write_cut(workdir / "lines.parquet", LINES, _between(*MAIN))
     return build_archive([box], [lines], workdir / "replay")
 
@@ -165,8 +170,8 @@ class MainLake:
 @pytest.fixture(scope="module")
 def main_lake(workdir: Path, archive: Path):
     lake, home = workdir / "lake", workdir / "dagster_home"
-    history = _run(lake, archive, home, *HISTORY)
-    assert history.success
+    for window in (EARLY, HISTORY):
+        assert _run(lake, archive, home, *window).success, window
     snapshot = workdir / "lake_after_history"
     shutil.copytree(lake, snapshot)
     with dg.DagsterInstance.ephemeral() as instance:
@@ -300,7 +305,7 @@ def test_features_and_predictions_for_d_ignore_d_box_scores(main_lake: MainLake,
     d = LEAK_DAY
     cut = workdir / "leak"
     cut.mkdir()
-    box = _write_cut(cut / "box.parquet", BOX_SCORES, _between(*HISTORY) | _between(MAIN[0], d))
+    box = _write_cut(cut / "box.parquet", BOX_SCORES, _between(*EARLY) | _between(*HISTORY) | _between(MAIN[0], d))
     lines = _write_cut(cut / "lines.parquet", LINES, _between(MAIN[0], d))
     archive = build_archive([box], [lines], cut / "replay")
     stats = archive / "balldontlie" / "v1" / "stats"
@@ -308,8 +313,8 @@ def test_features_and_predictions_for_d_ignore_d_box_scores(main_lake: MainLake,
     assert max(p.stem for p in stats.glob("*.json")) == (d - timedelta(days=1)).isoformat()
 
     lake = cut / "lake"
-    assert _run(lake, archive, main_lake.home, *HISTORY).success
-    assert _run(lake, archive, main_lake.home, MAIN[0], d).success
+    for window in (EARLY, HISTORY, (MAIN[0], d)):
+        assert _run(lake, archive, main_lake.home, *window).success, window
 
     full, blind = main_lake.lake, lake
     box_key = ("nba_raw", "bdl_player_boxscores")
@@ -347,7 +352,6 @@ def _schema_pairs(table_schema: dg.TableSchema) -> list[tuple[str, str]]:
 def test_materializations_carry_row_counts_and_the_unique_check_passed(main_lake: MainLake) -> None:
     result, instance = main_lake.result, main_lake.instance
     defs_assets = {a.key: a for a in _definitions(main_lake).resolve_all_asset_specs()}
-    window = f"{MAIN[0].isoformat()}..{MAIN[1].isoformat()}"
     for key, mats in _lake_materializations(result).items():
         asset_key = dg.AssetKey(list(key))
         assert sorted(m.partition for m in mats) == [d.isoformat() for d in MAIN_DAYS], key
@@ -358,8 +362,8 @@ def test_materializations_carry_row_counts_and_the_unique_check_passed(main_lake
         for mat in mats:
             day = date.fromisoformat(mat.partition)
             assert mat.metadata["dagster/row_count"].value == per_day.get(day, 0), (key, day)
-            assert mat.metadata["run_window"].value == window
-            assert mat.metadata["run_window_rows"].value == stored.height
+            # Nothing run-wide on a partition: no window totals, no repeated schema.
+            assert not {"run_window", "run_window_rows", "dagster/column_schema"} & set(mat.metadata), (key, day)
         latest = instance.get_latest_materialization_event(asset_key)
         assert latest is not None and latest.asset_materialization.partition in {m.partition for m in mats}
         assert len(instance.fetch_materializations(asset_key, limit=1000).records) == len(MAIN_DAYS), key
@@ -374,13 +378,17 @@ def test_materializations_carry_row_counts_and_the_unique_check_passed(main_lake
         assert check.passed and check.metadata["duplicate_keys"].value == 0
 
 
-def test_materializations_carry_the_column_schema(main_lake: MainLake) -> None:
+def test_partition_events_are_slim_and_the_schema_is_declared_once(main_lake: MainLake) -> None:
+    """Every partition event carries only its own figures; the column schema lives on the definition."""
+    defs_assets = {a.key: a for a in _definitions(main_lake).resolve_all_asset_specs()}
     for key, mats in _lake_materializations(main_lake.result).items():
         assert mats, key
+        declared = defs_assets[dg.AssetKey(list(key))].metadata["dagster/column_schema"]
+        assert _schema_pairs(declared) == [(n, str(t)) for n, t in schema_for(*key).items()], key
         for mat in mats:
-            assert "dagster/column_schema" in mat.metadata, (key, mat.partition, sorted(mat.metadata))
-            schema = mat.metadata["dagster/column_schema"].value
-            assert _schema_pairs(schema) == [(n, str(t)) for n, t in schema_for(*key).items()], key
+            assert "dagster/column_schema" not in mat.metadata, (key, mat.partition)
+            size = sum(len(repr(v.value)) for v in mat.metadata.values())
+            assert size < 1500, (key, mat.partition, sorted(mat.metadata), size)
 
 
 def test_history_window_loads_as_one_frame_equal_to_single_days(main_lake: MainLake) -> None:

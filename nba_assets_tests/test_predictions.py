@@ -296,9 +296,13 @@ def test_dagster_run_stores_walk_forward_models_and_six_systems(dagster_lake) ->
     assert (in_week.filter(pl.col("model_week").is_not_null())["model_week"] == WEEK).all()
     dated = preds.filter(pl.col("model_week").is_not_null())
     assert (dated["model_week"] == dated["game_date"].map_elements(week_of, return_dtype=pl.Date)).all()
-    report = next(m for m in mats if m.asset_key.path[-1] == "backtest_report")
+    # The season-wide report: one materialization (unpartitioned), the plot inside its Markdown.
+    (report,) = [m for m in mats if m.asset_key.path[-1] == "backtest_report"]
+    assert report.partition is None
     assert "| ensemble_v1 |" in report.metadata["report"].value
-    assert (lake / "reports" / "backtest").glob("*.png")
+    assert "](data:image/png;base64," in report.metadata["report"].value
+    assert (lake / "reports" / "backtest" / "latest.png").stat().st_size > 10_000
+    assert report.metadata["last_day"].value == RUN[1].isoformat()
 
 
 def test_every_export_validates_against_its_json_schema(dagster_lake) -> None:
@@ -335,3 +339,44 @@ def test_every_export_validates_against_its_json_schema(dagster_lake) -> None:
     assert len(player["last_10_games"]) > 0 and set(player["predictions"]) <= set(SYSTEM_IDS)
     bets = json.loads((root / "best-bets" / f"{RUN[1].isoformat()}.json").read_text())
     assert [p["rank"] for p in bets["picks"]] == list(range(1, len(bets["picks"]) + 1))
+
+
+def test_base_systems_for_a_day_do_not_depend_on_the_runs_history_frame(real) -> None:
+    """A run hands the history window of its first day through its last as one frame: four seasons in
+    the demo's run, ~370 days in a 3-day run. Each day's moving-average, zone-matchup and similarity
+    predictions must be the same in both, and the same as the day computed alone (issue 11: they
+    differed by up to 5.5 points when past games' attributes were computed from the frame's start)."""
+    from nba_assets.predictors.systems import base_predictions
+
+    days = [D - timedelta(days=2), D]
+    features = real["features"].filter(pl.col("game_date").is_between(*days))
+    summary = real["summary"]
+    assert features["game_date"].n_unique() >= 2
+
+    def frame(first: date) -> pl.DataFrame:
+        return summary.filter(pl.col("game_date").is_between(first, D, closed="left"))
+
+    whole = base_predictions(features, frame(summary["game_date"].min()))
+    three_day_run = base_predictions(features, frame(days[0] - timedelta(days=365)))
+    assert_frame_equal(whole, three_day_run)
+    alone = base_predictions(features.filter(pl.col("game_date") == D), frame(D - timedelta(days=365)))
+    assert_frame_equal(whole.filter(pl.col("game_date") == D), alone)
+    similarity = whole.filter(pl.col("system_id") == "similarity_balanced_v1")
+    assert similarity["predicted_points"].is_not_null().sum() > 100
+    assert whole.filter(pl.col("system_id") == "zone_matchup_v1")["predicted_points"].is_not_null().all()
+
+
+def test_the_weeks_calibration_ignores_everything_from_the_week_start(real, tmp_path) -> None:
+    """Calibration, thresholds and ensemble weights of week W come from rows before W: every row
+    dated W or later (not only D or later) changed or deleted leaves W's document as it was. (A
+    calibration window reaching three days into W passed the predictions test above.)"""
+    features, summary = real["features"], real["summary"]
+    models = _train_weeks(features, summary, [WEEK - timedelta(days=7), WEEK], tmp_path / "m")
+    baseline = walkforward.build([WEEK], features, summary, summary, models, week_of(FIRST))
+    assert baseline[WEEK]["ensemble"] and baseline[WEEK]["rows"] > 1000
+    numeric = [c for c, t in features.schema.items() if t.is_numeric() and c != "player_id"]
+    f2 = _perturb_from(features, WEEK, numeric)
+    s2 = _perturb_from(summary, WEEK, ["pts", "minutes", "opp_pts", "fgm", "fg3m", "ftm"])
+    assert f2.filter(pl.col("game_date").is_between(WEEK, D)).height > 0
+    perturbed = walkforward.build([WEEK], f2, s2, s2, models, week_of(FIRST))
+    assert perturbed == baseline

@@ -10,7 +10,8 @@ import dagster as dg
 import polars as pl
 
 from nba_assets import config
-from nba_assets.assets.common import days_before, same_day
+from nba_assets.assets.common import all_stored, days_before, same_day
+from nba_assets.automation import season_eager
 from nba_assets.partitions import game_date_partitions, window_dates
 from nba_assets.transforms.exports import (
     best_bets_document,
@@ -154,28 +155,35 @@ def results_json(
 
 @dg.asset(
     key=["exports", "systems_performance_json"],
-    partitions_def=game_date_partitions,
     backfill_policy=dg.BackfillPolicy.single_run(),
     group_name="exports",
-    ins={
-        "performance": dg.AssetIn(
-            key=["nba_predictions", "system_daily_performance"],
-            partition_mapping=dg.TimeWindowPartitionMapping(
-                start_offset=-365, end_offset=0, allow_nonexistent_upstream_partitions=True
-            ),
-        )
-    },
+    kinds={"polars", "json"},
+    ins={"performance": all_stored("nba_predictions", "system_daily_performance")},
+    automation_condition=season_eager(),
     description="exports/v1/systems/performance.json: last 7 days, last 30 days and season per system, as of "
-    "the latest game date exported.",
+    "the latest graded game date stored (a season-wide document: one file, never a daily partition).",
 )
 def systems_performance_json(context: dg.AssetExecutionContext, performance: pl.DataFrame) -> dg.MaterializeResult:
     root = config.exports_dir()
     path = root / "systems" / "performance.json"
-    as_of = date.fromordinal(context.partition_time_window.end.date().toordinal() - 1)
+    graded = performance.filter(pl.col("graded") > 0)
     previous = json.loads(path.read_text())["as_of"] if path.exists() else None
+    if graded.height == 0:
+        context.log.warning("systems_performance_json: no graded day is stored; the document is not written")
+        return dg.MaterializeResult(metadata={"updated": False, "as_of": previous or "none"})
+    as_of = graded["game_date"].max()
     if previous is not None and date.fromisoformat(previous) > as_of:
+        # Never regress to an earlier as-of (e.g. a lake whose later days were removed).
+        context.log.warning(f"systems_performance_json: stored data ends {as_of}, the document is as of {previous}")
         return dg.MaterializeResult(metadata={"updated": False, "as_of": previous})
-    write_json(path, performance_document(as_of, performance, datetime.now(UTC)))
+    document = performance_document(as_of, graded, datetime.now(UTC))
+    write_json(path, document)
     return dg.MaterializeResult(
-        metadata={"updated": True, "as_of": as_of.isoformat(), "path": dg.MetadataValue.path(str(path))}
+        metadata={
+            "updated": True,
+            "as_of": as_of.isoformat(),
+            "systems": sorted(document["systems"]),
+            "days_graded": graded["game_date"].n_unique(),
+            "path": dg.MetadataValue.path(str(path)),
+        }
     )

@@ -1,5 +1,6 @@
 """Phase 6: grading every prediction once the box scores are in; daily figures; the backtest report."""
 
+import base64
 import json
 from datetime import UTC, datetime
 
@@ -7,8 +8,8 @@ import dagster as dg
 import polars as pl
 
 from nba_assets import config
-from nba_assets.assets.common import lake_asset, same_day
-from nba_assets.partitions import game_date_partitions
+from nba_assets.assets.common import all_stored, lake_asset, partition_metadata, same_day
+from nba_assets.automation import season_eager
 from nba_assets.transforms.grading import (
     backtest,
     backtest_markdown,
@@ -34,7 +35,7 @@ def prediction_accuracy(
     context: dg.AssetExecutionContext, predictions: pl.DataFrame, actuals: pl.DataFrame
 ) -> pl.DataFrame:
     frame = grade(predictions, actuals, datetime.now(UTC))
-    context.add_output_metadata({k: v for k, v in summarize(frame).items() if v is not None})
+    partition_metadata(context, frame, summarize)
     return frame
 
 
@@ -52,35 +53,46 @@ def system_daily_performance(context: dg.AssetExecutionContext, accuracy: pl.Dat
 
 @dg.asset(
     key=["nba_predictions", "backtest_report"],
-    partitions_def=game_date_partitions,
     backfill_policy=dg.BackfillPolicy.single_run(),
     group_name="grading",
+    kinds={"polars", "matplotlib"},
     ins={
-        "accuracy": same_day("nba_predictions", "prediction_accuracy"),
-        "features": same_day("nba_precompute", "ml_feature_store"),
+        "accuracy": all_stored("nba_predictions", "prediction_accuracy"),
+        "features": all_stored("nba_precompute", "ml_feature_store"),
     },
-    description="Walk-forward backtest over the run's game dates: every system next to the line and a "
-    "season-average baseline on the same player-games, hit rates with Wilson intervals, Brier vs 0.25, "
-    "a P(over) calibration table; Markdown and a PNG plot (also under $NBA_LAKE_DIR/reports/backtest/).",
+    automation_condition=season_eager(),
+    description="Walk-forward backtest over every graded game date stored (a season-wide report, not a daily "
+    "partition): every system next to the line and a season-average baseline on the same player-games, hit "
+    "rates with Wilson intervals, Brier vs 0.25, a P(over) calibration table; Markdown with the plot, also "
+    "under reports/backtest/ in the lake.",
 )
 def backtest_report(
     context: dg.AssetExecutionContext, accuracy: pl.DataFrame, features: pl.DataFrame
 ) -> dg.MaterializeResult:
     report = backtest(accuracy, features)
-    window = context.partition_time_window
-    name = f"{window.start.date().isoformat()}_{window.end.date().isoformat()}"
+    graded = accuracy.filter(pl.col("played")) if accuracy.height else accuracy
+    if graded.height == 0:
+        context.log.warning("backtest_report: no graded prediction is stored")
+        return dg.MaterializeResult(metadata={"same_rows": 0, "first_day": "none", "last_day": "none"})
+    first, last = graded["game_date"].min(), graded["game_date"].max()
     out = config.lake_dir() / "reports" / "backtest"
     out.mkdir(parents=True, exist_ok=True)
     markdown = backtest_markdown(report)
-    (out / f"{name}.md").write_text(markdown + "\n")
-    (out / f"{name}.json").write_text(json.dumps(report, indent=1) + "\n")
     metadata = {
-        "report": dg.MetadataValue.md(markdown),
-        "report_json": dg.MetadataValue.path(str(out / f"{name}.json")),
+        "first_day": first.isoformat(),
+        "last_day": last.isoformat(),
         "same_rows": report["same_rows"],
         "line_mae": report["line_mae"] if report["line_mae"] is not None else "none",
+        "report_json": dg.MetadataValue.path(str(out / "latest.json")),
     }
     if report["systems"]:
-        backtest_plot(report, out / f"{name}.png")
-        metadata["plot"] = dg.MetadataValue.path(str(out / f"{name}.png"))
+        plot = out / "latest.png"
+        backtest_plot(report, plot)
+        # The plot inside the Markdown, so the UI shows it (a file path would not render there).
+        image = base64.b64encode(plot.read_bytes()).decode()
+        markdown = f"{markdown}\n\n![backtest](data:image/png;base64,{image})"
+    (out / "latest.md").write_text(markdown + "\n")
+    span = {"first_day": first.isoformat(), "last_day": last.isoformat()}
+    (out / "latest.json").write_text(json.dumps({**report, **span}, indent=1) + "\n")
+    metadata["report"] = dg.MetadataValue.md(markdown)
     return dg.MaterializeResult(metadata=metadata)

@@ -5,7 +5,7 @@ from datetime import date
 import dagster as dg
 import polars as pl
 
-from nba_assets.assets.common import days_before, lake_asset, same_day
+from nba_assets.assets.common import days_before, lake_asset, partition_metadata, same_day
 from nba_assets.partitions import FIRST_GAME_DATE
 from nba_assets.transforms import composite, profiles
 from nba_assets.transforms.asof import HISTORY_DAYS
@@ -158,14 +158,15 @@ def ml_feature_store(
     schedule: pl.DataFrame,
 ):
     frame = feature_store(players, teams, cache, shots, defense, factors)
-    quality = frame["feature_quality_score"]
-    yield dg.Output(
+    partition_metadata(
+        context,
         frame,
-        metadata={
-            "mean_feature_quality_score": float(quality.mean()) if frame.height else 0.0,
-            "quality_ready_rows": int(frame["is_quality_ready"].sum()),
+        lambda day: {
+            "mean_feature_quality_score": round(float(day["feature_quality_score"].mean()), 4) if day.height else None,
+            "quality_ready_rows": int(day["is_quality_ready"].sum()),
         },
     )
+    yield dg.Output(frame)
     dupes = frame.group_by("game_date", "player_id").len().filter(pl.col("len") > 1)
     yield dg.AssetCheckResult(
         check_name=UNIQUE_CHECK,

@@ -6,7 +6,7 @@ from datetime import UTC, date, datetime
 import dagster as dg
 import polars as pl
 
-from nba_assets.assets.common import days_before, lake_asset, same_day
+from nba_assets.assets.common import days_before, lake_asset, partition_metadata, same_day
 from nba_assets.assets.models import FIRST_MODEL_WEEK, PREDICTIONS
 from nba_assets.io.model_store import week_of
 from nba_assets.predictors import systems, zone_matchup
@@ -89,16 +89,23 @@ def player_prop_predictions(
     frame = predict_days(
         features, props, history, {"lightgbm_v1": lightgbm, "xgboost_v1": xgboost}, _calibrations(calibration)
     )
-    counts = frame.group_by("system_id", "recommendation").len().sort("system_id", "recommendation")
-    table = {}
-    for system_id, rec, n in counts.iter_rows():
-        table.setdefault(system_id, {})[rec] = n
-    context.add_output_metadata(
-        {
-            "recommendations": dg.MetadataValue.json(table),
-            "systems": sorted(table),
-            "zone_matchup_missing_features": zone_matchup.missing_features(features) or "none",
-            "model_weeks": sorted({w.isoformat() for w in lightgbm}),
-        }
-    )
+    missing = zone_matchup.missing_features(features)
+    if missing:
+        context.log.warning(f"zone_matchup_v1: the feature store lacks {missing}; those factors are 1")
+    partition_metadata(context, frame, _day_metadata)
     return frame
+
+
+def _day_metadata(day: pl.DataFrame) -> dict:
+    """A day's calls per system, and the model week its ML predictions used."""
+    table: dict[str, dict[str, int]] = {}
+    for system_id, rec, n in (
+        day.group_by("system_id", "recommendation").len().sort("system_id", "recommendation").iter_rows()
+    ):
+        table.setdefault(system_id, {})[rec] = n
+    weeks = day["model_week"].drop_nulls().unique().to_list()
+    return {
+        "recommendations": dg.MetadataValue.json(table) if table else None,
+        "systems": sorted(table) or None,
+        "model_week": weeks[0].isoformat() if weeks else None,
+    }

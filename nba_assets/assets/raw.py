@@ -15,7 +15,7 @@ import dagster as dg
 import polars as pl
 
 from nba_assets import config
-from nba_assets.assets.common import days_before, lake_asset, same_day
+from nba_assets.assets.common import days_before, lake_asset, partition_metadata, same_day
 from nba_assets.assets.ingest import PROPS_FEED, SCHEDULE_FEED, STATS_FEED, final_game_days
 from nba_assets.partitions import window_dates
 from nba_assets.schemas import schema_for
@@ -150,7 +150,7 @@ def odds_api_player_points_props(
     root = _landing()
     frames = []
     game_days = sorted(nbac_schedule.filter(~pl.col("postponed"))["game_date"].unique().to_list())
-    files_read = 0
+    files_by_day: dict = {}
     for day in game_days:
         # Every complete fetch of the day, oldest first; a snapshot landed twice keeps its newest copy.
         seen: dict[str, LandedFile] = {}
@@ -159,7 +159,7 @@ def odds_api_player_points_props(
                 if file.kind == "event_odds":
                     seen[file.path] = file
         day_frames = [_snapshot_frames(root, f, day) for f in seen.values()]
-        files_read += len(day_frames)
+        files_by_day[day] = len(day_frames)
         props = [f for f in day_frames if f.height]
         if not props:
             continue
@@ -171,7 +171,15 @@ def odds_api_player_points_props(
         )
         frames.append(attach_games_and_players(day_props, nbac_schedule, rosters))
     frame = pl.concat(frames) if frames else pl.DataFrame(schema=schema_for(RAW, "odds_api_player_points_props"))
-    context.add_output_metadata({"landed_files_parsed": files_read, "snapshots": frame["snapshot_utc"].n_unique()})
+    context.log.info(f"odds: parsed {sum(files_by_day.values())} landed files of {len(files_by_day)} game days")
+    partition_metadata(
+        context,
+        frame,
+        lambda day: {
+            "landed_files_parsed": files_by_day.get(day["game_date"][0]) if day.height else None,
+            "snapshots": day["snapshot_utc"].n_unique(),
+        },
+    )
     return frame
 
 

@@ -22,7 +22,7 @@ import polars as pl
 from nba_assets import config
 from nba_assets.io.storage import LocalParquetStore, PartitionedTableStore, TableRef
 from nba_assets.partitions import dates_between
-from nba_assets.schemas import column_schema, schema_for
+from nba_assets.schemas import schema_for
 
 
 def table_ref(asset_key: dg.AssetKey) -> TableRef:
@@ -41,6 +41,8 @@ def _window(time_window: dg.TimeWindow) -> list[date]:
 
 
 BACKENDS = ("local", "bigquery")
+# Input metadata of an unpartitioned consumer (``assets.common.all_stored``): read every stored partition.
+STORED_PARTITIONS = "nba/stored_partitions"
 
 
 def backend_name(configured: str = "") -> str:
@@ -69,22 +71,14 @@ class LakehouseIOManager(dg.ConfigurableIOManager):
         table = table_ref(context.asset_key)
         days = _window(context.asset_partitions_time_window)
         stats = self.store().write_partitions(table, obj, days, schema_for(table.dataset, table.table))
-        context.add_output_metadata(
-            {
-                "dagster/column_schema": column_schema(table.dataset, table.table),
-                "table": str(table),
-                "run_window": f"{days[0].isoformat()}..{days[-1].isoformat()}",
-                "run_window_rows": stats.rows,
-                "run_window_partitions": stats.partitions,
-                "run_window_empty_partitions": stats.empty_partitions,
-                **stats.jobs.metadata("bigquery"),
-            }
-        )
+        # Run-wide totals go to the run log; a partition's materialization carries only what is its own
+        # (its row count). The column schema, table and descriptions are declared on the definition.
+        jobs = stats.jobs.metadata("bigquery")
         context.log.info(
             f"{table}: wrote {stats.rows:,} rows to {stats.partitions} partitions "
             f"{days[0].isoformat()}..{days[-1].isoformat()} ({stats.empty_partitions} empty)"
+            + (f"; {jobs}" if jobs else "")
         )
-        # Row counts per partition, so each day's materialization shows its own rows.
         step = context.step_context
         for day, rows in stats.rows_by_partition.items():
             step.add_asset_metadata(
@@ -96,6 +90,12 @@ class LakehouseIOManager(dg.ConfigurableIOManager):
         schema = schema_for(table.dataset, table.table)
         days = self._upstream_days(context)
         store = self.store()
+        season_wide = bool((context.definition_metadata or {}).get(STORED_PARTITIONS))
+        if season_wide:
+            # An unpartitioned consumer (a season-wide document) reads every stored partition: what
+            # is stored decides its as-of date, not the wall clock's latest partition.
+            wanted = set(days)
+            days = [d for d in store.stored_partitions(table) if d in wanted]
         frame = store.read_window(table, days, schema)
         read = store.last_read
         if read is not None and read.job_ids:
@@ -103,7 +103,7 @@ class LakehouseIOManager(dg.ConfigurableIOManager):
                 f"{table}: read {frame.height:,} rows of {len(days)} partitions; "
                 f"{read.bytes_processed or 0:,} bytes processed, {read.slot_millis or 0:,} slot ms ({read.job_ids[0]})"
             )
-        missing = store.missing_partitions(table, days)
+        missing = [] if season_wide else store.missing_partitions(table, days)
         if missing:
             context.log.warning(
                 f"{table}: {len(missing)} of {len(days)} requested partitions were never materialized "

@@ -40,34 +40,38 @@ def league_context(history: pl.DataFrame, dates: list[date]) -> pl.DataFrame:
     targets = pl.DataFrame({"game_date": sorted(set(dates))}, schema={"game_date": pl.Date})
     if history.height == 0:
         return targets.with_columns(*[pl.lit(None, pl.Float64).alias(c) for c in CONTEXT_COLUMNS])
-    h = with_rest(history)
     pts = pl.col("pts").cast(pl.Float64)
-    daily = (
-        h.group_by("game_date")
-        .agg(
-            pl.len().cast(pl.Float64).alias("n"),
-            pts.sum().alias("pts"),
-            (2 * (pl.col("fgm") - pl.col("fg3m"))).sum().cast(pl.Float64).alias("two"),
-            (3 * pl.col("fg3m")).sum().cast(pl.Float64).alias("three"),
-            pl.col("ftm").sum().cast(pl.Float64).alias("ft"),
-            pts.filter(pl.col("home_away") == "H").sum().alias("pts_home"),
-            (pl.col("home_away") == "H").sum().cast(pl.Float64).alias("n_home"),
-            pts.filter(pl.col("home_away") != "H").sum().alias("pts_away"),
-            (pl.col("home_away") != "H").sum().cast(pl.Float64).alias("n_away"),
-            pts.filter(pl.col("_rest") == 0).sum().alias("pts_b2b"),
-            (pl.col("_rest") == 0).sum().cast(pl.Float64).alias("n_b2b"),
-            pts.filter(pl.col("_rest") > 0).sum().alias("pts_rested"),
-            (pl.col("_rest") > 0).sum().cast(pl.Float64).alias("n_rested"),
-        )
-        .rename({"game_date": "_day"})
-    )
+    aggregates = [
+        pl.len().cast(pl.Float64).alias("n"),
+        pts.sum().alias("pts"),
+        (2 * (pl.col("fgm") - pl.col("fg3m"))).sum().cast(pl.Float64).alias("two"),
+        (3 * pl.col("fg3m")).sum().cast(pl.Float64).alias("three"),
+        pl.col("ftm").sum().cast(pl.Float64).alias("ft"),
+        pts.filter(pl.col("home_away") == "H").sum().alias("pts_home"),
+        (pl.col("home_away") == "H").sum().cast(pl.Float64).alias("n_home"),
+        pts.filter(pl.col("home_away") != "H").sum().alias("pts_away"),
+        (pl.col("home_away") != "H").sum().cast(pl.Float64).alias("n_away"),
+        pts.filter(pl.col("_rest") == 0).sum().alias("pts_b2b"),
+        (pl.col("_rest") == 0).sum().cast(pl.Float64).alias("n_b2b"),
+        pts.filter(pl.col("_rest") > 0).sum().alias("pts_rested"),
+        (pl.col("_rest") > 0).sum().cast(pl.Float64).alias("n_rested"),
+    ]
     lookback = timedelta(days=LOOKBACK_DAYS)
-    window = (
-        targets.join(daily, how="cross")
-        .filter((pl.col("_day") < pl.col("game_date")) & (pl.col("_day") >= pl.col("game_date") - lookback))
-        .group_by("game_date")
-        .agg(pl.exclude("_day").sum())
-    )
+    history = history.sort("game_date")
+    dates_col = history["game_date"]
+    rows = []
+    # One fixed set of rows per date: the LOOKBACK_DAYS before it. Rest days are computed inside that
+    # set, so D's context never depends on where a run's history frame starts.
+    for day in targets["game_date"].to_list():
+        first = dates_col.search_sorted(day - lookback, side="left")
+        last = dates_col.search_sorted(day, side="left")
+        cut = history.slice(first, last - first)
+        if cut.height == 0:
+            continue
+        rows.append(with_rest(cut).select(aggregates).with_columns(pl.lit(day).alias("game_date")))
+    if not rows:
+        return targets.with_columns(*[pl.lit(None, pl.Float64).alias(c) for c in CONTEXT_COLUMNS])
+    window = pl.concat(rows)
     mean = pl.col("pts") / pl.col("n")
 
     def ratio(p: str, n: str) -> pl.Expr:

@@ -48,9 +48,10 @@ def opponent_tiers(history: pl.DataFrame, dates: pl.Series) -> pl.DataFrame:
     """(game_date, team, tier 1..3) for every team with history before each date."""
     allowed = _team_allowed(history)
     teams = allowed.select("team").unique()
-    grid = pl.DataFrame({"game_date": dates.unique()}).join(teams, how="cross").sort("game_date")
+    # Sorted by date and team, so equal figures rank the same way in every run (ordinal ranks).
+    grid = pl.DataFrame({"game_date": dates.unique()}).join(teams, how="cross").sort("game_date", "team")
     asof = grid.join_asof(
-        allowed.sort("_through"),
+        allowed.sort("team", "_through"),
         left_on="game_date",
         right_on="_through",
         by="team",
@@ -58,6 +59,7 @@ def opponent_tiers(history: pl.DataFrame, dates: pl.Series) -> pl.DataFrame:
         allow_exact_matches=False,
         check_sortedness=False,
     ).filter(pl.col("allowed").is_not_null())
+    asof = asof.sort("game_date", "allowed", "team")
     return asof.with_columns(
         (pl.col("allowed").rank("ordinal").over("game_date") * 3 / pl.len().over("game_date"))
         .ceil()
@@ -77,8 +79,10 @@ def _form(l5: pl.Expr, season: pl.Expr, std: pl.Expr) -> pl.Expr:
     return pl.when(gap.is_null() | se.is_null()).then(None).when(gap > se).then(1).when(gap < -se).then(-1).otherwise(0)
 
 
-def game_attributes(history: pl.DataFrame) -> pl.DataFrame:
-    """Every past game with its attributes as of that game (from games strictly before it)."""
+def game_attributes(history: pl.DataFrame, tiers: pl.DataFrame | None = None) -> pl.DataFrame:
+    """Every past game with its attributes as of that game (from games of ``history`` strictly before it).
+
+    ``tiers``: opponent tiers by (game_date, team), when already computed over the same history."""
     h = with_rest(history).sort("player_id", "game_date")
     pts = pl.col("pts").cast(pl.Float64)
     season_key = ["player_id", "season"]
@@ -87,7 +91,8 @@ def game_attributes(history: pl.DataFrame) -> pl.DataFrame:
         pts.shift(1).rolling_std(10, min_samples=3).over("player_id").alias("_std"),
         (pts.cum_sum().shift(1) / pl.int_range(0, pl.len())).over(season_key).alias("_season"),
     )
-    tiers = opponent_tiers(history, h["game_date"])
+    if tiers is None:
+        tiers = opponent_tiers(history, h["game_date"])
     return h.join(
         tiers.rename({"team": "opponent", "tier": "opp_tier"}), on=["game_date", "opponent"], how="left"
     ).select(
@@ -99,6 +104,17 @@ def game_attributes(history: pl.DataFrame) -> pl.DataFrame:
         (pl.col("home_away") == "H").alias("is_home"),
         _form(pl.col("_l5"), pl.col("_season"), pl.col("_std")).alias("form"),
     )
+
+
+def history_of(history: pl.DataFrame, day) -> pl.DataFrame:
+    """The one fixed set of rows the system uses for game date ``day``: the LOOKBACK_DAYS before it.
+
+    Every attribute of a past game is computed inside this set, so D's prediction is the same whether
+    D is computed alone, in a 15-day run or in the four-season run (``history`` is sorted by date)."""
+    dates = history["game_date"]
+    first = dates.search_sorted(day - timedelta(days=LOOKBACK_DAYS), side="left")
+    last = dates.search_sorted(day, side="left")
+    return history.slice(first, last - first)
 
 
 def predict(features: pl.DataFrame, history: pl.DataFrame) -> pl.DataFrame:
@@ -113,34 +129,28 @@ def predict(features: pl.DataFrame, history: pl.DataFrame) -> pl.DataFrame:
     if features.height == 0:
         return pl.DataFrame(schema=out_schema)
     keys = features.select("game_date", "game_id", "player_id")
-    if history.height == 0:
-        return keys.with_columns(pl.lit(None, pl.Float64).alias("predicted_points"), pl.lit(0).alias("sample_size"))
-    past = game_attributes(history)
-    tiers = opponent_tiers(history, features["game_date"])
-    targets = features.join(
-        tiers.rename({"team": "opponent", "tier": "t_tier"}), on=["game_date", "opponent"], how="left"
-    ).select(
-        "game_date",
-        "game_id",
-        "player_id",
-        "t_tier",
-        _rest_bucket(pl.col("days_rest")).alias("t_rest"),
-        pl.col("is_home").alias("t_home"),
-        _form(pl.col("pts_avg_l5"), pl.col("pts_avg_season"), pl.col("pts_std_l10")).alias("t_form"),
-    )
-    lookback = timedelta(days=LOOKBACK_DAYS)
+    history = history.sort("game_date", "game_id", "player_id")
     parts = []
-    for _, chunk in targets.with_columns(pl.col("game_date").dt.truncate("1mo").alias("_m")).group_by(
-        "_m", maintain_order=True
-    ):
-        first, last = chunk["game_date"].min(), chunk["game_date"].max()
-        candidates = past.filter((pl.col("past_date") < last) & (pl.col("past_date") >= first - lookback))
+    for (day,), chunk in features.partition_by("game_date", as_dict=True, maintain_order=True).items():
+        cut = history_of(history, day)
+        if cut.height == 0:
+            continue
+        tiers = opponent_tiers(cut, cut["game_date"].append(pl.Series([day], dtype=pl.Date)))
+        players = chunk["player_id"].unique()
+        past = game_attributes(cut.filter(pl.col("player_id").is_in(players.implode())), tiers)
+        targets = chunk.join(
+            tiers.rename({"team": "opponent", "tier": "t_tier"}), on=["game_date", "opponent"], how="left"
+        ).select(
+            "game_date",
+            "game_id",
+            "player_id",
+            "t_tier",
+            _rest_bucket(pl.col("days_rest")).alias("t_rest"),
+            pl.col("is_home").alias("t_home"),
+            _form(pl.col("pts_avg_l5"), pl.col("pts_avg_season"), pl.col("pts_std_l10")).alias("t_form"),
+        )
         scored = (
-            chunk.drop("_m")
-            .join(candidates, on="player_id", how="inner")
-            .filter(
-                (pl.col("past_date") < pl.col("game_date")) & (pl.col("past_date") >= pl.col("game_date") - lookback)
-            )
+            targets.join(past, on="player_id", how="inner")
             .with_columns(
                 (
                     (pl.col("opp_tier") == pl.col("t_tier")).fill_null(False).cast(pl.Int64)
@@ -157,7 +167,9 @@ def predict(features: pl.DataFrame, history: pl.DataFrame) -> pl.DataFrame:
             )
         )
         parts.append(scored)
-    matched = pl.concat(parts) if parts else pl.DataFrame(schema={**out_schema, "_mean": pl.Float64})
+    matched = (
+        pl.concat(parts) if parts else pl.DataFrame(schema={**out_schema, "_mean": pl.Float64}).drop("predicted_points")
+    )
     return (
         keys.join(matched, on=["game_date", "game_id", "player_id"], how="left")
         .with_columns(

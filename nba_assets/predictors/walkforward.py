@@ -52,8 +52,10 @@ def build(
         ]
     )
     outcome = rows.select(*systems.KEYS, "actual_points", "points_line")
-    long = points.join(outcome, on=systems.KEYS, how="inner")
-    comp = ensemble.component_frame(systems.wide(points)).join(outcome, on=systems.KEYS, how="inner")
+    # Canonical row order: the weights (least squares) and thresholds are float sums over rows, so a
+    # week's document is the same to the bit whichever run's frame the rows came from.
+    long = points.join(outcome, on=systems.KEYS, how="inner").sort(*systems.KEYS, "system_id")
+    comp = ensemble.component_frame(systems.wide(points)).join(outcome, on=systems.KEYS, how="inner").sort(systems.KEYS)
     docs = {}
     for week in sorted(weeks):
         lo = week - timedelta(days=CAL_DAYS)

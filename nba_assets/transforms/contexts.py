@@ -381,24 +381,30 @@ def _with_last_game(players: pl.DataFrame, games: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def _team_game_stats(offense: pl.DataFrame) -> pl.DataFrame:
-    """Per team game: statistics *through* that game (streak, season record, L10 ratings)."""
-    t = offense.sort("team", "game_date", "game_id")
-    run = (pl.col("won") != pl.col("won").shift(1).over("team")).fill_null(True).cum_sum().over("team")
-    season = ["team", "season"]
+def _team_game_stats(offense: pl.DataFrame, by: str = "team") -> pl.DataFrame:
+    """Per team game: statistics *through* that game (streak, season record, L10 ratings), with
+    ``_span`` the date of the earliest game they depend on (the 10th game back, the streak's start)."""
+    t = offense.sort(by, "game_date", "game_id")
+    run = (pl.col("won") != pl.col("won").shift(1).over(by)).fill_null(True).cum_sum().over(by)
+    season = [by, "season"]
+    tenth_back = pl.coalesce(pl.col("game_date").shift(9), pl.col("game_date").min()).over(by)
     return (
         t.with_columns(run.alias("_run"))
-        .with_columns(pl.int_range(1, pl.len() + 1).over("team", "_run").alias("_len"))
+        .with_columns(
+            pl.int_range(1, pl.len() + 1).over(by, "_run").alias("_len"),
+            pl.min_horizontal(tenth_back, pl.col("game_date").min().over(by, "_run")).alias("_span"),
+        )
         .select(
-            "team",
+            by,
             pl.col("game_date").alias("_g"),
+            "_span",
             pl.col("game_date").alias("last_game_date"),
             pl.col("season").alias("_last_season"),
             pl.when(pl.col("won")).then(pl.col("_len")).otherwise(-pl.col("_len")).cast(pl.Int64).alias("streak"),
             pl.col("won").cast(pl.Int64).cum_sum().over(season).alias("_wins"),
             pl.int_range(1, pl.len() + 1).over(season).cast(pl.Int64).alias("_games"),
-            *[window_mean(pl.col(c), 10, "team").alias(f"{c}_l10") for c in ("pace", "off_rating", "def_rating")],
-            window_mean(pl.col("pts"), 10, "team").alias("pts_avg_l10"),
+            *[window_mean(pl.col(c), 10, by).alias(f"{c}_l10") for c in ("pace", "off_rating", "def_rating")],
+            window_mean(pl.col("pts"), 10, by).alias("pts_avg_l10"),
         )
     )
 
@@ -409,7 +415,8 @@ def upcoming_team_game_context(schedule: pl.DataFrame, offense: pl.DataFrame) ->
     targets = scheduled_teams(schedule)
     if targets.height == 0:
         return pl.DataFrame(schema=schema)
-    out = strictly_before(targets, _team_game_stats(offense), by="team", on="_g")
+    # Statistics from the team's games in [D - 365, D - 1] only, whatever frame the run hands in.
+    out = asof_within(targets, offense, _team_game_stats, by="team")
     same_season = pl.col("_last_season") == pl.col("season")
     games = offense.select("team", "game_date").unique()
     out = cumulative_before(out, games, by="team", values=[], days=7, suffix="7").rename({"n_7": "games_last_7_days"})

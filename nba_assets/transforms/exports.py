@@ -29,6 +29,8 @@ from typing import Any
 
 import polars as pl
 
+from nba_assets.transforms.asof import HISTORY_DAYS
+
 EXPORT_VERSION = "v1"
 HEADLINE_SYSTEMS = ["ensemble_v1", "moving_average"]
 LAST_GAMES = 10
@@ -54,11 +56,14 @@ def _system_entry(r: dict) -> dict:
 
 
 def last_games(history: pl.DataFrame, day: date, player_ids: list[int]) -> dict[int, list[dict]]:
-    """The last LAST_GAMES games of each player strictly before ``day``."""
+    """The last LAST_GAMES games of each player in the HISTORY_DAYS strictly before ``day`` (the same
+    set whatever history frame the run hands in)."""
     if history.height == 0 or not player_ids:
         return {}
+    first = day - timedelta(days=HISTORY_DAYS)
     h = (
-        history.filter((pl.col("game_date") < day) & pl.col("player_id").is_in(player_ids))
+        history.filter(pl.col("game_date").is_between(first, day, closed="left"))
+        .filter(pl.col("player_id").is_in(player_ids))
         .sort("game_date", descending=True)
         .group_by("player_id", maintain_order=True)
         .head(LAST_GAMES)

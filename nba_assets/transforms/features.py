@@ -76,17 +76,26 @@ LINE_FIELDS = ["points_line", "opening_line", "line_movement", "teammates_withou
 
 # Checks on the store: (warn_low, warn_high) plausible range; (low, high) possible range — a value
 # outside it is impossible and fails the blocking check.
+#
+# The plausible ranges hold every value of the four seasons of real data in data/ (2021-10-19..
+# 2024-12-15, 105,155 feature rows; the observed min..max is noted where a bound was widened to it),
+# so a warning means something the real league never produced. Small samples are why the observed
+# spread is wider than season figures suggest: ratings and pace over a team's first games of a
+# season (off/def rating 77.8..129.9, pace 92.2..114.8, points allowed over 10 games 83..138), a
+# low-volume shooter's TS% over 10 games (free throws with few shots reach 1.5), a one-minute
+# appearance's points per minute (3.0) or usage (50), five games in seven days (rescheduled games
+# of 2021-22).
 RANGES: dict[str, tuple[tuple[float, float], tuple[float, float]]] = {
-    "pts_avg_l5": ((0, 45), (0, 100)),
-    "pts_avg_l10": ((0, 40), (0, 100)),
-    "pts_avg_season": ((0, 40), (0, 100)),
-    "pts_std_l10": ((0, 20), (0, 100)),
-    "minutes_avg_l10": ((0, 44), (0, 68)),
-    "minutes_avg_season": ((0, 44), (0, 68)),
-    "pts_per_minute_l10": ((0, 1.6), (0, 20)),
+    "pts_avg_l5": ((0, 50), (0, 100)),  # observed max 46
+    "pts_avg_l10": ((0, 50), (0, 100)),  # 46
+    "pts_avg_season": ((0, 50), (0, 100)),  # 46
+    "pts_std_l10": ((0, 30), (0, 100)),  # 26.2
+    "minutes_avg_l10": ((0, 48), (0, 68)),  # 47
+    "minutes_avg_season": ((0, 48), (0, 68)),  # 47
+    "pts_per_minute_l10": ((0, 3.5), (0, 20)),  # 3.0
     "games_played_season": ((0, 85), (0, 90)),
-    "games_in_last_7_days": ((0, 4), (0, 7)),
-    "minutes_in_last_7_days": ((0, 180), (0, 7 * 68)),
+    "games_in_last_7_days": ((0, 5), (0, 7)),  # 5
+    "minutes_in_last_7_days": ((0, 200), (0, 7 * 68)),  # 180
     "days_rest": ((0, MAX_REST_DAYS), (0, MAX_REST_DAYS)),
     "fatigue_score": ((40, 100), (0, 100)),
     "pace_score": ((-3, 3), (-3, 3)),
@@ -96,26 +105,26 @@ RANGES: dict[str, tuple[tuple[float, float], tuple[float, float]]] = {
     "injury_risk": ((0, 1), (0, 1)),
     "recent_trend": ((-2, 2), (-2, 2)),
     "minutes_change": ((-2, 2), (-2, 2)),
-    "usage_rate_l10": ((0, 45), (0, 50)),
-    "ts_pct_l10": ((0, 1.0), (0, 1.5)),
+    "usage_rate_l10": ((0, 50), (0, 50)),  # 50.0
+    "ts_pct_l10": ((0, 1.5), (0, 1.5)),  # 1.5
     "pts_share_two": ((0, 1), (0, 1)),
     "pts_share_three": ((0, 1), (0, 1)),
     "pts_share_ft": ((0, 1), (0, 1)),
-    "opp_def_rating": ((95, 130), (50, 200)),
-    "opp_pace": ((90, 110), (60, 140)),
-    "opp_allowed_share_two_vs_league": ((-0.15, 0.15), (-1, 1)),
-    "opp_allowed_share_three_vs_league": ((-0.15, 0.15), (-1, 1)),
+    "opp_def_rating": ((75, 135), (50, 200)),  # 77.8..129.1
+    "opp_pace": ((88, 118), (60, 140)),  # 92.8..114.8
+    "opp_allowed_share_two_vs_league": ((-0.2, 0.2), (-1, 1)),  # -0.141..0.168
+    "opp_allowed_share_three_vs_league": ((-0.25, 0.2), (-1, 1)),  # -0.197..0.146
     "opp_allowed_share_ft_vs_league": ((-0.15, 0.15), (-1, 1)),
-    "opp_pts_allowed_l10": ((95, 130), (50, 200)),
-    "team_pace": ((90, 110), (60, 140)),
-    "team_off_rating": ((95, 130), (50, 200)),
+    "opp_pts_allowed_l10": ((80, 140), (50, 200)),  # 83..138
+    "team_pace": ((88, 118), (60, 140)),  # 92.2..114.8
+    "team_off_rating": ((75, 135), (50, 200)),  # 77.8..129.9
     "team_win_pct": ((0, 1), (0, 1)),
     "star_teammates_out": ((0, 3), (0, 3)),
-    "points_line": ((0.5, 45), (0, 100)),
+    "points_line": ((0.5, 45), (0, 100)),  # 1.5..34.25
     "opening_line": ((0.5, 45), (0, 100)),
     "line_movement": ((-5, 5), (-50, 50)),
     "teammates_without_line": ((0, 3), (0, 3)),
-    "feature_quality_score": ((0.5, 1), (0, 1)),
+    "feature_quality_score": ((0.45, 1), (0, 1)),  # 0.474
 }
 
 # Zero-variance rule. Constant by construction in this data, never judged:

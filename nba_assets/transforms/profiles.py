@@ -15,7 +15,6 @@ from nba_assets.transforms.asof import (
     FIXED_POINT,
     asof_within,
     fixed,
-    strictly_before,
     unfixed,
     window_count,
     window_mean,
@@ -153,14 +152,14 @@ def player_shot_profile(context: pl.DataFrame, history: pl.DataFrame) -> pl.Data
     return out.select(schema.names()).cast(dict(schema)).sort("game_date", "game_id", "team", "player_id")
 
 
-def _defense_rolling(defense: pl.DataFrame) -> pl.DataFrame:
-    d = defense.sort("team", "game_date", "game_id")
-    t = "team"
+def _defense_rolling(defense: pl.DataFrame, t: str = "team") -> pl.DataFrame:
+    d = defense.sort(t, "game_date", "game_id")
     n = DEFENSE_GAMES
     allowed = _rsum("pts_allowed", n, t)
     return d.select(
         t,
         pl.col("game_date").alias("_g"),
+        _span(t, n),
         window_count(pl.col("pts_allowed"), n, t).alias("profile_games"),
         *[_div(_rsum(f"pts_allowed_{k}", n, t), allowed).alias(f"allowed_share_{k}") for k in KINDS],
         _rmean("def_rating", n, t).alias("def_rating_l15"),
@@ -181,15 +180,16 @@ def team_defense_profile(schedule: pl.DataFrame, defense: pl.DataFrame) -> pl.Da
     targets = scheduled_teams(schedule).select("game_date", "game_id", "team", "opponent", "season")
     if targets.height == 0:
         return pl.DataFrame(schema=schema)
-    rolling = _defense_rolling(defense)
-    out = strictly_before(targets, rolling, by="team", on="_g")
-    # League: every team known before D, each at its own last-15 value as of D.
-    league = strictly_before(
+    # Last-15 windows from the team's games in [D - 365, D - 1] only (``asof_within``): a run's
+    # history frame may reach further back, and D's profile must not depend on it.
+    out = asof_within(targets, defense, _defense_rolling, by="team")
+    # League: every team with a game in D's window, each at its own last-15 value as of D.
+    league = asof_within(
         targets.select("game_date").unique().join(defense.select("team").unique(), how="cross"),
-        rolling.select("team", "_g", *LEAGUE_COLUMNS),
+        defense,
+        _defense_rolling,
         by="team",
-        on="_g",
-    )
+    ).select("game_date", "team", *LEAGUE_COLUMNS)
     # Summed as fixed-point integers: the same teams give the same bits in any frame order.
     league = league.group_by("game_date").agg(
         (fixed(pl.col(c)).sum().cast(pl.Float64) / (pl.col(c).count() * FIXED_POINT).cast(pl.Float64)).alias(
