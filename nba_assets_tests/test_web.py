@@ -258,8 +258,11 @@ def test_exports_validate_and_the_new_fields_use_only_games_before_the_date(lake
     assert calls and all(date.fromisoformat(c["game_date"]) < TONIGHT for c in calls)
     assert {c["grade"] for c in calls} <= {"correct", "incorrect", "push", "void"}
 
-    # Track record: the day-by-day results files add up to the season totals of tonight's file.
-    record = _doc(exports, "results", f"{TONIGHT.isoformat()}.json")["track_record"]
+    # Track record (season-wide, in systems/performance.json): the day-by-day results files add up
+    # to its season totals.
+    performance = _doc(exports, "systems", "performance.json")
+    record = performance["track_record"]
+    assert record["through"] == performance["as_of"] == TONIGHT.isoformat()
     assert record["break_even_hit_rate"] == round(BREAK_EVEN_110, 3) == 0.524
     per_day = [_doc(exports, "results", f"{d.isoformat()}.json") for d in dates_between(*RUN)]
     for system_id, s in record["systems"].items():
@@ -427,7 +430,7 @@ def test_results_page_of_a_date_with_names_and_a_system_filter(desktop: Page, ex
 def test_track_record_shows_intervals_units_and_calibration_and_says_there_is_no_edge(
     desktop: Page, exports: Path
 ) -> None:
-    record = _doc(exports, "results", f"{TONIGHT.isoformat()}.json")["track_record"]
+    record = _doc(exports, "systems", "performance.json")["track_record"]
     systems = record["systems"]
     desktop.open("#/track")
     page = desktop.page

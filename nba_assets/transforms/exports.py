@@ -117,7 +117,7 @@ def line_hit_rates(history: pl.DataFrame, day: date, lines: pl.DataFrame) -> dic
         return {}
     played = (
         history.filter(
-            (pl.col("game_date") < day)
+            pl.col("game_date").is_between(day - timedelta(days=HISTORY_DAYS), day, closed="left")
             & pl.col("player_id").is_in(lines["player_id"].implode())
             & (pl.col("minutes") > 0)
             & pl.col("pts").is_not_null()
@@ -473,11 +473,10 @@ def results_document(
     accuracy: pl.DataFrame,
     performance: pl.DataFrame,
     generated_at: datetime,
-    accuracy_history: pl.DataFrame | None = None,
     predictions: pl.DataFrame | None = None,
 ) -> dict:
-    """``accuracy_history`` (graded predictions of earlier dates, any range) feeds the season's
-    track record with ``day``'s own rows; ``predictions`` (``day``'s) gives names and teams."""
+    """``day``'s graded predictions and each system's figures of the day; ``predictions`` (``day``'s)
+    gives names and teams. (The season's track record is season-wide: ``systems/performance.json``.)"""
     a = accuracy.filter(pl.col("game_date") == day).sort("game_id", "player_lookup", "system_id")
     names: dict[int, dict] = {}
     if predictions is not None and predictions.height:
@@ -488,7 +487,6 @@ def results_document(
             .iter_rows(named=True)
         ):
             names[r["player_id"]] = r
-    season = a if accuracy_history is None else pl.concat([accuracy_history.filter(pl.col("game_date") < day), a])
     perf = performance.filter(pl.col("game_date") == day).sort("system_id")
     return {
         "version": EXPORT_VERSION,
@@ -516,7 +514,6 @@ def results_document(
             }
             for r in a.iter_rows(named=True)
         ],
-        "track_record": track_record(season, day),
     }
 
 
@@ -526,8 +523,11 @@ def _perf_entry(r: dict) -> dict:
     return {k: _clean(r[k]) for k in keys}
 
 
-def performance_document(as_of: date, performance: pl.DataFrame, generated_at: datetime) -> dict:
-    """Per system: last 7 days, last 30 days and the season to date (through ``as_of``)."""
+def performance_document(
+    as_of: date, performance: pl.DataFrame, generated_at: datetime, accuracy: pl.DataFrame | None = None
+) -> dict:
+    """Per system: last 7 days, last 30 days and the season to date (through ``as_of``); with
+    ``accuracy`` (graded predictions, any range) the season's track record through ``as_of``."""
     season_start = date(as_of.year if as_of.month >= 8 else as_of.year - 1, 8, 1)
     windows = {
         "last_7_days": as_of - timedelta(days=6),
@@ -561,12 +561,15 @@ def performance_document(as_of: date, performance: pl.DataFrame, generated_at: d
                 "roi": _clean(r["units"] / (bets + r["pushes"])) if bets + r["pushes"] else None,
                 "brier": _clean(r["brier"]),
             }
-    return {
+    out = {
         "version": EXPORT_VERSION,
         "as_of": as_of.isoformat(),
         "generated_at": generated_at.isoformat(),
         "systems": systems,
     }
+    if accuracy is not None:
+        out["track_record"] = track_record(accuracy, as_of)
+    return out
 
 
 def write_json(path: Path, document: dict) -> None:

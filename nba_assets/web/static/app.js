@@ -495,18 +495,17 @@ async function renderResults(date) {
 
 // ------------------------------------------------------------------------------ track record
 
-async function renderTrack(date) {
+async function renderTrack() {
   setActive("track");
-  const index = await dates();
-  const day = date || index.results[0];
-  const doc = day ? await getJSON(`/v1/results/${day}.json`) : null;
+  // The track record is season-wide: systems/performance.json, as of the latest graded day.
+  const doc = await getJSON("/v1/systems/performance.json");
   if (!doc) {
-    app.innerHTML = "<h1>Track record</h1>" + notice("No results exported yet: the track record comes with <code>results/{date}.json</code>.");
+    app.innerHTML = "<h1>Track record</h1>" + notice("No track record exported yet: it comes with <code>systems/performance.json</code> once a day is graded.");
     return;
   }
   const t = doc.track_record;
   if (!t) {
-    app.innerHTML = "<h1>Track record</h1>" + notice(`<code>results/${esc(doc.game_date)}.json</code> has no track record: it was exported by an older version of the pipeline; materialize <code>exports/results_json</code> again.`);
+    app.innerHTML = "<h1>Track record</h1>" + notice("<code>systems/performance.json</code> has no track record: it was exported by an older version of the pipeline; materialize <code>exports/systems_performance_json</code> again.");
     return;
   }
   const systems = t.systems, order = Object.keys(systems).sort();
@@ -514,7 +513,7 @@ async function renderTrack(date) {
   const anyPrice = order.some((s) => systems[s].bets_at_minus_110 < systems[s].bets);
   app.innerHTML = `
     <h1>Track record: ${esc(t.from)} – ${esc(t.through)}</h1>
-    <p class="muted small">From <code>results/${esc(doc.game_date)}.json</code>: every graded OVER/UNDER call of the season through ${esc(t.through)}. Break-even at −110: ${pct(t.break_even_hit_rate)}.</p>
+    <p class="muted small">From <code>systems/performance.json</code> (as of ${esc(doc.as_of)}): every graded OVER/UNDER call of the season through ${esc(t.through)}. Break-even at −110: ${pct(t.break_even_hit_rate)}.</p>
     ${shown.length ? notice(`The 95% interval's lower end is above the ${pct(t.break_even_hit_rate)} break-even for: ${shown.map(esc).join(", ")}.`)
       : notice(`<strong>No edge is shown.</strong> For every system the 95% interval of the hit rate reaches down to or below the ${pct(t.break_even_hit_rate)} break-even at −110: nothing here is distinguishable from no skill.`)}
     ${anyPrice ? "" : `<p class="muted small">The lines carry no prices (DFS), so every unit is counted at −110.</p>`}
