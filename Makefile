@@ -21,7 +21,11 @@ DEMO_END := 2024-12-15
 BOX_SCORES := data/player_box_scores.parquet
 LINES := data/player_points_lines_dfs.parquet
 
-.PHONY: setup demo run dev test bench replay instance clean
+# make web: the front end on 127.0.0.1:$(PORT), over $(NBA_LAKE_DIR)/exports/v1 or WEB_BASE_URL.
+PORT ?= 8000
+WEB_BASE_URL ?=
+
+.PHONY: setup demo run dev web test bench replay instance clean
 
 setup: ## create .venv and install the project from its own files
 	$(PYTHON) -m venv $(VENV)
@@ -49,6 +53,9 @@ run: instance ## the whole graph for START..END in one run
 
 dev: instance ## Dagster UI and daemon on the same lake and instance
 	$(DG) dev --host 127.0.0.1
+
+web: ## the web front end on http://127.0.0.1:$(PORT)/ over the JSON exports
+	$(PY) -m nba_assets.web --host 127.0.0.1 --port $(PORT) $(if $(WEB_BASE_URL),--base-url "$(WEB_BASE_URL)",--exports "$(NBA_LAKE_DIR)/exports/v1")
 
 test: ## lint, definitions check and the test suite
 	$(CURDIR)/$(VENV)/bin/ruff check nba_assets nba_assets_tests bench

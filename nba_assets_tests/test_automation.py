@@ -57,6 +57,7 @@ MODEL = K("nba_predictions/points_model_lightgbm")
 # Season-wide documents (unpartitioned): requested with no partition key.
 BACKTEST = K("nba_predictions/backtest_report")
 PERFORMANCE_JSON = K("exports/systems_performance_json")
+TONIGHT_JSON = K("exports/tonight_json")
 
 
 def memory_dir(stack: ExitStack) -> Path:

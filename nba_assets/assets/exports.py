@@ -17,6 +17,7 @@ from nba_assets.transforms.exports import (
     best_bets_document,
     day_document,
     latest_exported_day,
+    past_calls,
     performance_document,
     player_documents,
     results_document,
@@ -56,8 +57,9 @@ def _replace_dir(target, documents: dict[str, dict]) -> None:
         "features": same_day("nba_precompute", "ml_feature_store"),
         "history": days_before("nba_analytics", "player_game_summary", LAST_GAMES_DAYS),
     },
-    description="exports/v1/predictions/{date}.json and best-bets/{date}.json for each game date; "
-    "tonight/all-players.json and tonight/player/{player_lookup}.json for the latest game date exported.",
+    description="exports/v1/predictions/{date}.json and best-bets/{date}.json for each game date: games, every "
+    "lined player's calls, hit rates at the line, opponent defense rank, last games (tonight's files: "
+    "exports/tonight_json).",
 )
 def predictions_json(
     context: dg.AssetExecutionContext,
@@ -65,31 +67,59 @@ def predictions_json(
     schedule: pl.DataFrame,
     features: pl.DataFrame,
     history: pl.DataFrame,
-) -> dg.MaterializeResult:
+) -> None:
     root = config.exports_dir()
     generated = datetime.now(UTC)
     days = sorted(schedule["game_date"].unique().to_list())
-    previous_latest = latest_exported_day(root / "predictions")
     pred_by_day, sched_by_day, feat_by_day = _by_day(predictions), _by_day(schedule), _by_day(features)
-    documents = {}
     for day in days:
         day_pred = pred_by_day.get(day, predictions.clear())
-        documents[day] = day_document(
+        document = day_document(
             day, day_pred, sched_by_day[day], generated, feat_by_day.get(day, features.clear()), history
         )
-        write_json(root / "predictions" / f"{day.isoformat()}.json", documents[day])
+        write_json(root / "predictions" / f"{day.isoformat()}.json", document)
         write_json(root / "best-bets" / f"{day.isoformat()}.json", best_bets_document(day, day_pred, generated))
-    tonight = None
-    if days and (previous_latest is None or days[-1] >= previous_latest):
-        tonight = root / "tonight" / "all-players.json"
-        write_json(tonight, documents[days[-1]])
-        _replace_dir(root / "tonight" / "player", player_documents(documents[days[-1]]))
+        context.add_asset_metadata(
+            {
+                "dagster/row_count": day_pred.height,
+                "players": sum(len(g["players"]) for g in document["games"]),
+                "games": len(document["games"]),
+            },
+            partition_key=day.isoformat(),
+        )
+    context.log.info(f"predictions_json: {2 * len(days)} files written under {root}")
+
+
+@dg.asset(
+    key=["exports", "tonight_json"],
+    backfill_policy=dg.BackfillPolicy.single_run(),
+    group_name="exports",
+    kinds={"polars", "json"},
+    deps=[dg.AssetKey(["exports", "predictions_json"])],
+    ins={"accuracy": all_stored("nba_predictions", "prediction_accuracy")},
+    automation_condition=season_eager(),
+    description="exports/v1/tonight/all-players.json and tonight/player/{player_lookup}.json: the latest game "
+    "date exported (a document as of the latest day: one file set, never a daily partition), each player's "
+    "page with his past graded calls.",
+)
+def tonight_json(context: dg.AssetExecutionContext, accuracy: pl.DataFrame) -> dg.MaterializeResult:
+    root = config.exports_dir()
+    latest = latest_exported_day(root / "predictions")
+    if latest is None:
+        context.log.warning("tonight_json: no predictions/{date}.json is exported yet")
+        return dg.MaterializeResult(metadata={"game_date": "none"})
+    document = json.loads((root / "predictions" / f"{latest.isoformat()}.json").read_text())
+    tonight = root / "tonight" / "all-players.json"
+    write_json(tonight, document)
+    lookups = [p["player_lookup"] for g in document["games"] for p in g["players"]]
+    calls = past_calls(accuracy, latest, lookups)
+    _replace_dir(root / "tonight" / "player", player_documents(document, calls))
     return dg.MaterializeResult(
         metadata={
-            "files_written": 2 * len(days),
-            "exports_dir": dg.MetadataValue.path(str(root)),
-            "tonight": dg.MetadataValue.path(str(tonight)) if tonight else "not updated (a later day is exported)",
-            "dagster/row_count": predictions.height,
+            "game_date": latest.isoformat(),
+            "players": len(lookups),
+            "players_with_past_calls": len(calls),
+            "tonight": dg.MetadataValue.path(str(tonight)),
         }
     )
 
@@ -102,20 +132,32 @@ def predictions_json(
     ins={
         "accuracy": same_day("nba_predictions", "prediction_accuracy"),
         "performance": same_day("nba_predictions", "system_daily_performance"),
+        "predictions": same_day("nba_predictions", "player_prop_predictions"),
     },
-    description="exports/v1/results/{date}.json: every graded prediction and each system's figures of the day.",
+    description="exports/v1/results/{date}.json: every graded prediction of the date with the player's name, "
+    "and each system's figures of the day (the season's track record: systems/performance.json).",
 )
 def results_json(
-    context: dg.AssetExecutionContext, accuracy: pl.DataFrame, performance: pl.DataFrame
-) -> dg.MaterializeResult:
+    context: dg.AssetExecutionContext,
+    accuracy: pl.DataFrame,
+    performance: pl.DataFrame,
+    predictions: pl.DataFrame,
+) -> None:
     root = config.exports_dir()
     generated = datetime.now(UTC)
     days = sorted(accuracy["game_date"].unique().to_list())
-    acc_by_day, perf_by_day = _by_day(accuracy), _by_day(performance)
+    acc_by_day, perf_by_day, pred_by_day = _by_day(accuracy), _by_day(performance), _by_day(predictions)
     for day in days:
-        document = results_document(day, acc_by_day[day], perf_by_day.get(day, performance.clear()), generated)
+        document = results_document(
+            day,
+            acc_by_day[day],
+            perf_by_day.get(day, performance.clear()),
+            generated,
+            pred_by_day.get(day, predictions.clear()),
+        )
         write_json(root / "results" / f"{day.isoformat()}.json", document)
-    return dg.MaterializeResult(metadata={"files_written": len(days), "dagster/row_count": accuracy.height})
+        context.add_asset_metadata({"dagster/row_count": acc_by_day[day].height}, partition_key=day.isoformat())
+    context.log.info(f"results_json: {len(days)} files written under {root}")
 
 
 @dg.asset(
@@ -123,12 +165,18 @@ def results_json(
     backfill_policy=dg.BackfillPolicy.single_run(),
     group_name="exports",
     kinds={"polars", "json"},
-    ins={"performance": all_stored("nba_predictions", "system_daily_performance")},
+    ins={
+        "performance": all_stored("nba_predictions", "system_daily_performance"),
+        "accuracy": all_stored("nba_predictions", "prediction_accuracy"),
+    },
     automation_condition=season_eager(),
-    description="exports/v1/systems/performance.json: last 7 days, last 30 days and season per system, as of "
-    "the latest graded game date stored (a season-wide document: one file, never a daily partition).",
+    description="exports/v1/systems/performance.json: last 7 days, last 30 days and season per system, and the "
+    "season's track record (hit rates with Wilson intervals, units, cumulative units, calibration), as of the "
+    "latest graded game date stored (a season-wide document: one file, never a daily partition).",
 )
-def systems_performance_json(context: dg.AssetExecutionContext, performance: pl.DataFrame) -> dg.MaterializeResult:
+def systems_performance_json(
+    context: dg.AssetExecutionContext, performance: pl.DataFrame, accuracy: pl.DataFrame
+) -> dg.MaterializeResult:
     root = config.exports_dir()
     path = root / "systems" / "performance.json"
     graded = performance.filter(pl.col("graded") > 0)
@@ -141,7 +189,7 @@ def systems_performance_json(context: dg.AssetExecutionContext, performance: pl.
         # Never regress to an earlier as-of (e.g. a lake whose later days were removed).
         context.log.warning(f"systems_performance_json: stored data ends {as_of}, the document is as of {previous}")
         return dg.MaterializeResult(metadata={"updated": False, "as_of": previous})
-    document = performance_document(as_of, graded, datetime.now(UTC))
+    document = performance_document(as_of, graded, datetime.now(UTC), accuracy)
     write_json(path, document)
     return dg.MaterializeResult(
         metadata={
