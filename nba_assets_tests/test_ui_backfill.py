@@ -50,7 +50,7 @@ DAILY = {
     "exports/predictions_json",
     "exports/results_json",
 }
-SEASON_WIDE = {"nba_predictions/backtest_report", "exports/systems_performance_json"}
+SEASON_WIDE = {"nba_predictions/backtest_report", "exports/systems_performance_json", "exports/tonight_json"}
 UI_TIMEOUT_MS = 60_000
 BACKFILL_TIMEOUT_S = 240
 
