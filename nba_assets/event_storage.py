@@ -33,7 +33,6 @@ upgrade that moves or changes them fails that test rather than a user's run.
 from __future__ import annotations
 
 import logging
-import os
 import sqlite3
 import threading
 from collections import Counter, OrderedDict
@@ -43,7 +42,6 @@ from typing import Any
 
 import sqlalchemy as db
 import yaml
-from sqlalchemy.engine import Connection, Engine
 
 # --- Dagster internals relied on (1.13.27); keep this block and DAGSTER_INTERNALS in step ---------
 from dagster._core.events import ASSET_CHECK_EVENTS, ASSET_EVENTS, BATCH_WRITABLE_EVENTS, DagsterEventType
@@ -59,6 +57,7 @@ from dagster._core.storage.sqlite import SQLITE_BUSY_TIMEOUT_SECONDS
 from dagster._core.storage.sqlite_storage import DagsterSqliteStorage, _event_logs_directory
 from dagster._serdes import ConfigurableClassData
 from dagster_shared.serdes import serialize_value
+from sqlalchemy.engine import Connection, Engine
 
 DAGSTER_INTERNALS = (
     # classes subclassed, and their members used or overridden
@@ -202,9 +201,7 @@ class BatchingSqliteEventLogStorage(SqliteEventLogStorage):
     def store_event_batch(self, events: Sequence[EventLogEntry]) -> None:
         if not events:
             return
-        if not all(
-            event.is_dagster_event and event.dagster_event_type in BATCH_WRITABLE_EVENTS for event in events
-        ):
+        if not all(event.is_dagster_event and event.dagster_event_type in BATCH_WRITABLE_EVENTS for event in events):
             self.batch_stats["fallback_batches"] += 1
             super().store_event_batch(events)  # one store_event per event
             return
@@ -325,4 +322,3 @@ class NbaSqliteStorage(DagsterSqliteStorage):
             BatchingSqliteEventLogStorage.__name__,
             yaml.dump({"base_dir": _event_logs_directory(self.base_dir)}, default_flow_style=False),
         )
-

@@ -57,6 +57,15 @@ run_monitoring:
 STORAGES = ("project", "stock", "postgres")
 
 
+def psycopg2_url(url: str) -> str:
+    """``postgresql://`` spelled with the driver dagster-postgres requires (psycopg2-binary):
+    SQLAlchemy 2.1 maps a bare ``postgresql://`` to psycopg 3, which is not installed."""
+    for bare in ("postgresql://", "postgres://"):
+        if url.startswith(bare):
+            return "postgresql+psycopg2://" + url[len(bare) :]
+    return url
+
+
 def storage_yaml(home: Path, storage: str = "project", postgres_url: str | None = None) -> str:
     """The ``storage:`` block (the only storage key: Dagster refuses the legacy ``event_log_storage:``
     beside it)."""
@@ -76,6 +85,7 @@ def storage_yaml(home: Path, storage: str = "project", postgres_url: str | None 
     if storage == "postgres":
         if not postgres_url:
             raise ValueError("storage 'postgres' needs a postgres_url")
+        postgres_url = psycopg2_url(postgres_url)
         return (
             "# The production instance: runs, event log and schedules in PostgreSQL (dagster-postgres).\n"
             "storage:\n"
