@@ -12,12 +12,17 @@ sets). ``--stock-sqlite`` writes Dagster's own SQLite storage instead; ``--postg
 production instance on PostgreSQL (``dagster-postgres``; docs/production.md).
 
     python -m nba_assets.instance DIR [--stock-sqlite | --postgres-url postgresql://user:pw@host:5432/db]
+
+Without a flag, ``NBA_DAGSTER_POSTGRES_URL`` (when set) selects PostgreSQL, so ``make instance`` (run by
+``make dev`` / ``make run``) keeps a production instance on PostgreSQL instead of rewriting it to SQLite.
+A file that holds a PostgreSQL URL is written readable by its owner only (the URL may hold a password).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 from pathlib import Path
 
 POOLS = ("nba_cdn", "balldontlie", "odds_api")
@@ -100,6 +105,8 @@ def write_instance(home: Path, storage: str = "project", postgres_url: str | Non
     home.mkdir(parents=True, exist_ok=True)
     path = home / "dagster.yaml"
     path.write_text(DAGSTER_YAML + storage_yaml(home, storage, postgres_url))
+    if storage == "postgres":
+        path.chmod(0o600)
     return path
 
 
@@ -110,8 +117,9 @@ def main(argv: list[str] | None = None) -> None:
     which.add_argument("--postgres-url", help="PostgreSQL instance (postgresql://user:password@host:port/db)")
     which.add_argument("--stock-sqlite", action="store_true", help="Dagster's own SQLite storage (comparison)")
     args = parser.parse_args(argv)
-    storage = "postgres" if args.postgres_url else "stock" if args.stock_sqlite else "project"
-    print(f"dagster instance: {write_instance(args.home, storage, args.postgres_url)} ({storage} storage)")
+    postgres_url = args.postgres_url or (None if args.stock_sqlite else os.environ.get("NBA_DAGSTER_POSTGRES_URL"))
+    storage = "postgres" if postgres_url else "stock" if args.stock_sqlite else "project"
+    print(f"dagster instance: {write_instance(args.home, storage, postgres_url)} ({storage} storage)")
 
 
 if __name__ == "__main__":
