@@ -33,6 +33,7 @@ upgrade that moves or changes them fails that test rather than a user's run.
 from __future__ import annotations
 
 import logging
+import os
 import sqlite3
 import threading
 from collections import Counter, OrderedDict
@@ -112,6 +113,7 @@ class BatchingSqliteEventLogStorage(SqliteEventLogStorage):
 
     def __init__(self, base_dir: str, inst_data: ConfigurableClassData | None = None):
         self._engines: OrderedDict[str, Engine] = OrderedDict()
+        self._engines_pid = os.getpid()
         self._engines_lock = threading.Lock()
         self._known_tables: set[str] = set()
         self._asset_key_index_cols: bool | None = None
@@ -132,6 +134,11 @@ class BatchingSqliteEventLogStorage(SqliteEventLogStorage):
 
     def _engine(self, shard: str) -> Engine:
         with self._engines_lock:
+            if self._engines_pid != os.getpid():  # a forked child: never share the parent's SQLite connections
+                for engine in self._engines.values():
+                    engine.dispose(close=False)
+                self._engines.clear()
+                self._engines_pid = os.getpid()
             engine = self._engines.get(shard)
             if engine is not None:
                 self._engines.move_to_end(shard)
