@@ -32,6 +32,7 @@ upgrade that moves or changes them fails that test rather than a user's run.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import sqlite3
@@ -96,8 +97,15 @@ log = logging.getLogger(__name__)
 # daemon and the webserver a few at a time); older ones are disposed.
 MAX_OPEN_RUN_SHARDS = 8
 # Rows per multi-row INSERT ... RETURNING statement: below SQLite's bound-parameter limit
-# (SQLITE_MAX_VARIABLE_NUMBER, 32,766 since SQLite 3.32, 999 before) for the widest row written.
-_SQLITE_MAX_VARIABLES = 32766 if sqlite3.sqlite_version_info >= (3, 32, 0) else 999
+# (SQLITE_MAX_VARIABLE_NUMBER of the linked SQLite: 32,766 by default since 3.32, 999 before).
+
+
+def _sqlite_max_variables() -> int:
+    with contextlib.closing(sqlite3.connect(":memory:")) as conn:
+        return conn.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)
+
+
+_SQLITE_MAX_VARIABLES = _sqlite_max_variables()
 _EVENT_ROW_COLUMNS = 7  # run_id, event, dagster_event_type, timestamp, step_key, asset_key, partition
 MAX_ROWS_PER_STATEMENT = min(1000, _SQLITE_MAX_VARIABLES // _EVENT_ROW_COLUMNS)
 
@@ -119,7 +127,8 @@ class BatchingSqliteEventLogStorage(SqliteEventLogStorage):
         self._asset_key_index_cols: bool | None = None
         # batches: batch writes committed; batched_events: events in them; fallback_batches: batches
         # handed to the one-by-one path (an event type Dagster does not batch); failed_batches:
-        # batch writes that raised (Dagster then stores the events one by one).
+        # batch writes that raised (Dagster then stores the events one by one); index_insert_statements:
+        # the multi-row INSERTs of mirrored events (a batch is chunked into several).
         self.batch_stats: Counter[str] = Counter()
         super().__init__(base_dir, inst_data=inst_data)
 
@@ -231,6 +240,7 @@ class BatchingSqliteEventLogStorage(SqliteEventLogStorage):
                 SqlEventLogStorageTable.insert().values(list(chunk)).returning(SqlEventLogStorageTable.c.id)
             )
             chunk_ids = sorted(int(row[0]) for row in result.fetchall())
+            self.batch_stats["index_insert_statements"] += 1
             if len(chunk_ids) != len(chunk) or chunk_ids[-1] - chunk_ids[0] != len(chunk) - 1:
                 raise RuntimeError(f"event_logs ids of a {len(chunk)}-row insert are not consecutive")
             ids.extend(chunk_ids)

@@ -240,13 +240,14 @@ def test_same_ui_view_on_stock_project_and_postgres(tmp_path, postgres_url):
 
 
 def test_one_batch_of_planned_events_above_the_parameter_limit(tmp_path, monkeypatch):
-    """A run's planned events arrive as one batch: 4,700 per-partition planned events, more rows
-    than SQLite binds in one statement (32,766 parameters / 7 columns)."""
+    """A run's planned events arrive as one batch: 4,699 per-partition planned events, written in
+    statements of at most MAX_ROWS_PER_STATEMENT rows (one statement would exceed SQLite's default
+    bound-parameter limit, 32,766 / 7 columns per row)."""
     monkeypatch.setenv("DAGSTER_EVENT_BATCH_SIZE", "100000")
     monkeypatch.delenv("DAGSTER_EMIT_PARTITION_SUBSET_IN_PLANNED_EVENTS", raising=False)
     many = dg.DailyPartitionsDefinition(start_date="2011-01-01", end_date="2023-11-13")
     keys = many.get_partition_keys()
-    assert len(keys) > 32766 // 7
+    assert len(keys) > 32766 // 7 and len(keys) > event_storage.MAX_ROWS_PER_STATEMENT
 
     @dg.asset(partitions_def=many, backfill_policy=dg.BackfillPolicy.single_run())
     def wide() -> None:
@@ -258,6 +259,8 @@ def test_one_batch_of_planned_events_above_the_parameter_limit(tmp_path, monkeyp
         stats = instance.event_log_storage.batch_stats
         assert stats["failed_batches"] == 0 and stats["batches"] == 2, stats  # planned, materializations
         assert stats["batched_events"] == 2 * len(keys)
+        chunks = -(-len(keys) // event_storage.MAX_ROWS_PER_STATEMENT)
+        assert stats["index_insert_statements"] == 2 * chunks, stats
         assert instance.get_materialized_partitions(wide.key) == set(keys)
         status = instance.get_status_by_partition(wide.key, keys, many)
         assert set(status.values()) == {dg.AssetPartitionStatus.MATERIALIZED}
