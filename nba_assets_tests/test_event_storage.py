@@ -264,3 +264,34 @@ def test_one_batch_of_planned_events_above_the_parameter_limit(tmp_path, monkeyp
         assert instance.get_materialized_partitions(wide.key) == set(keys)
         status = instance.get_status_by_partition(wide.key, keys, many)
         assert set(status.values()) == {dg.AssetPartitionStatus.MATERIALIZED}
+
+
+def test_a_failed_batch_leaves_no_rows_behind(tmp_path):
+    """When the index write of a batch fails (here a real SQLite error: the index shard lost its
+    asset_check_executions table), the run shard's rows of the batch are rolled back too, so Dagster's
+    fallback (one store_event per event) cannot duplicate them; the failure is counted."""
+    import sqlite3
+
+    from dagster._core.events import BATCH_WRITABLE_EVENTS
+
+    with _instance(tmp_path, "project") as source:
+        tags = {"dagster/asset_partition_range_start": KEYS[0], "dagster/asset_partition_range_end": KEYS[4]}
+        result = dg.materialize([upstream, upstream_day_ok], instance=source, tags=tags, run_config=QUIET)
+        batch = [e for e in source.all_logs(result.run_id) if e.dagster_event_type in BATCH_WRITABLE_EVENTS]
+    kinds = Counter(e.dagster_event_type for e in batch)
+    assert kinds[DagsterEventType.ASSET_CHECK_EVALUATION_PLANNED] and kinds[DagsterEventType.ASSET_MATERIALIZATION]
+
+    def rows(db_file: Path) -> int:
+        with sqlite3.connect(db_file) as conn:
+            return conn.execute("select count(*) from event_logs").fetchone()[0]
+
+    with _instance(tmp_path / "target", "project") as target:
+        storage = target.event_log_storage
+        shards = tmp_path / "target" / "project" / "history" / "runs"
+        with sqlite3.connect(shards / "index.db") as conn:
+            conn.execute("drop table asset_check_executions")
+        with pytest.raises(Exception, match="asset_check_executions"):
+            storage.store_event_batch(batch)
+        assert storage.batch_stats["failed_batches"] == 1 and storage.batch_stats["batches"] == 0
+        assert rows(shards / f"{result.run_id}.db") == 0
+        assert rows(shards / "index.db") == 0
