@@ -13,6 +13,10 @@ export NBA_REPLAY_DIR ?= $(DEFAULT_REPLAY_DIR)
 # switch): a four-season run logs ~9k fewer events. Side effect, per Dagster: when such a run
 # fails, its partitions are not marked failed (they stay unmaterialized).
 export DAGSTER_EMIT_PARTITION_SUBSET_IN_PLANNED_EVENTS ?= 1
+# Dagster hands a step's partition events (and a run's planned events) to the event log as one
+# batch of up to this many events; the project's storage (nba_assets/event_storage.py) writes a
+# batch in one transaction. 0 turns batching off (one write per event).
+export DAGSTER_EVENT_BATCH_SIZE ?= 1000
 
 # Run logs at INFO on the console (the DEBUG event stream of a four-season run is ~10k lines).
 RUN_CONFIG := --config-json '{"loggers": {"console": {"config": {"log_level": "INFO"}}}}'

@@ -14,8 +14,17 @@
 4. prediction_step: the prediction step of ONE_DAY (six systems, P(over), calls) from inputs
    already in memory, repeated; median reported.
 
+5. noop_events: a no-op asset over the 1,154 daily partitions of the full backfill, one single-run
+   backfill, on Dagster's stock SQLite storage, on the project's storage (nba_assets/event_storage.py)
+   and on PostgreSQL (a local server started for it, default durability), side by side in one bench
+   run with the same Dagster settings (DAGSTER_EVENT_BATCH_SIZE, DAGSTER_EMIT_PARTITION_SUBSET_IN_PLANNED_EVENTS,
+   in-process executor, console at INFO): the seconds of the run, of its process, the ratio
+   stock / project and the instance's size on disk. It measures Dagster's event writes alone.
+
 Figures 1-2 are wall-clock seconds of the ``dg launch`` process; 3-4 are timed in this process.
 ``--lake DIR`` measures 3-4 only, on an existing lake (full backfill done), without dg launch.
+``--only noop_events`` measures 5 only, ``--only full_backfill`` 1 only (as
+``full_backfill_project_storage``, with the instance's size), both merged into the existing results file.
 """
 
 from __future__ import annotations
@@ -37,7 +46,7 @@ REPO = Path(__file__).resolve().parent.parent
 DG = Path(sys.executable).parent / "dg"
 FIRST, LAST = "2021-10-19", "2024-12-15"
 ONE_DAY = "2024-11-15"
-TARGETS = {"full_backfill_s": 300.0, "one_day_s": 15.0, "history_speedup_x": 100.0}
+TARGETS = {"full_backfill_s": 300.0, "one_day_s": 15.0, "history_speedup_x": 100.0, "noop_speedup_x": 5.0}
 HISTORY_DAYS = 365
 
 
@@ -165,12 +174,204 @@ def prediction_figures(lake: Path, repeat: int = 3) -> dict:
     }
 
 
+NOOP_ENV = {  # the Makefile's settings, on every side
+    "DAGSTER_EVENT_BATCH_SIZE": "1000",
+    "DAGSTER_EMIT_PARTITION_SUBSET_IN_PLANNED_EVENTS": "1",
+}
+# (name, storage written by nba_assets.instance, env overrides): "project_unbatched" is the project's
+# storage with batching off (engines kept, one write per event), to split the gain in two.
+NOOP_SIDES = (
+    ("stock", "stock", {}),
+    ("project", "project", {}),
+    ("project_unbatched", "project", {"DAGSTER_EVENT_BATCH_SIZE": "0"}),
+    ("postgres", "postgres", {}),
+)
+
+
+def noop_child(home: str) -> None:
+    """In a fresh process: the no-op asset's single-run backfill over FIRST..LAST on the instance at
+    ``home``; prints one JSON line of figures."""
+    started = time.perf_counter()
+    import dagster as dg
+
+    days = dg.DailyPartitionsDefinition(start_date=FIRST)  # open-ended, like the project's assets
+    keys = [k for k in days.get_partition_keys() if k <= LAST]
+
+    @dg.asset(partitions_def=days, backfill_policy=dg.BackfillPolicy.single_run())
+    def noop() -> None:
+        return None
+
+    config = {"loggers": {"console": {"config": {"log_level": "INFO"}}}}
+    tags = {"dagster/asset_partition_range_start": keys[0], "dagster/asset_partition_range_end": keys[-1]}
+    with dg.DagsterInstance.from_config(home) as instance:
+        run_started = time.perf_counter()
+        result = dg.materialize([noop], instance=instance, tags=tags, run_config=config)
+        run_s = time.perf_counter() - run_started
+        materialized = len(instance.get_materialized_partitions(noop.key))
+        events = len(instance.all_logs(result.run_id))
+        stats = dict(getattr(instance.event_log_storage, "batch_stats", {}))
+        storage_class = type(instance.event_log_storage).__name__
+    print(
+        json.dumps(
+            {
+                "partitions": len(keys),
+                "materialized": materialized,
+                "run_events": events,
+                "run_s": round(run_s, 2),
+                "process_s": round(time.perf_counter() - started, 2),
+                "event_log_storage": storage_class,
+                "batch_stats": stats,
+                "success": result.success,
+            }
+        )
+    )
+
+
+def _dir_mb(path: Path) -> float:
+    return round(sum(f.stat().st_size for f in path.rglob("*") if f.is_file()) / 1e6, 2)
+
+
+def _postgres_mb(url: str) -> float:
+    import sqlalchemy as db
+
+    engine = db.create_engine(url)
+    with engine.connect() as conn:
+        size = conn.execute(db.text("select pg_database_size(current_database())")).scalar()
+    engine.dispose()
+    return round(size / 1e6, 2)
+
+
+def noop_events() -> dict:
+    """Figure 5 (see the module docstring)."""
+    sys.path.insert(0, str(REPO))
+    from nba_assets.instance import write_instance
+    from nba_assets_tests.postgres_server import running_postgres
+
+    figures: dict = {
+        "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "load_avg_1m_before": round(os.getloadavg()[0], 2),
+    }
+    work = Path(tempfile.mkdtemp(prefix="nba-bench-noop-"))
+    try:
+        with running_postgres(durable=True) as url:
+            for side, storage, overrides in NOOP_SIDES:
+                home = work / side
+                write_instance(home, storage, url if storage == "postgres" else None)
+                env = {**os.environ, **NOOP_ENV, **overrides}
+                print(f"noop_events on {side} ...", flush=True)
+                started = time.perf_counter()
+                proc = subprocess.run(
+                    [sys.executable, __file__, "--noop-child", str(home)],
+                    cwd=REPO,
+                    env=env,
+                    capture_output=True,
+                    text=True,
+                )
+                wall = round(time.perf_counter() - started, 2)
+                if proc.returncode != 0:
+                    sys.stderr.write(proc.stderr[-4000:])
+                    raise SystemExit(f"noop_events on {side} failed (exit {proc.returncode})")
+                child = json.loads(proc.stdout.strip().splitlines()[-1])
+                child["wall_s"] = wall
+                child["instance_mb"] = _postgres_mb(url) if storage == "postgres" else _dir_mb(home)
+                child["load_avg_1m_after"] = round(os.getloadavg()[0], 2)
+                if overrides:
+                    child["env"] = overrides
+                figures[side] = child
+                print(f"  run {child['run_s']} s, process {wall} s, {child['instance_mb']} MB", flush=True)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    return {
+        "noop_events": {
+            "range": f"{FIRST}..{LAST}",
+            "settings": NOOP_ENV,
+            **figures,
+            "speedup_x": round(figures["stock"]["run_s"] / figures["project"]["run_s"], 1),
+            "speedup_postgres_x": round(figures["stock"]["run_s"] / figures["postgres"]["run_s"], 1),
+            "speedup_unbatched_x": round(figures["stock"]["run_s"] / figures["project_unbatched"]["run_s"], 1),
+            "target_x": TARGETS["noop_speedup_x"],
+            "how": "a no-op asset, one single-run backfill of 1,154 partitions per storage, each in a fresh "
+            "process (dg.materialize, in-process executor) on a fresh instance; run_s is the run, wall_s the "
+            "process; speedups are stock run_s / run_s; instance_mb the DAGSTER_HOME files (SQLite) or "
+            "pg_database_size (PostgreSQL: fsync and synchronous_commit on); load_avg: the machine's 1-minute "
+            "load (2 cores shared: the stock figure grows most with it)",
+        }
+    }
+
+
+def full_backfill_only() -> dict:
+    """The full backfill alone (``--only full_backfill``) on the instance ``nba_assets.instance`` writes
+    (the project's storage), with the Makefile's Dagster settings; kept beside the full bench's figure."""
+    replay = os.environ.get("NBA_REPLAY_DIR") or str(REPO / ".replay")
+    work = Path(tempfile.mkdtemp(prefix="nba-bench-full-"))
+    try:
+        env = {
+            **os.environ,
+            **NOOP_ENV,
+            "NBA_REPLAY_DIR": replay,
+            "NBA_LAKE_DIR": str(work / "lake"),
+            "DAGSTER_HOME": str(work / "dagster_home"),
+        }
+        subprocess.run(
+            [sys.executable, "-m", "nba_assets.instance", env["DAGSTER_HOME"]], check=True, stdout=subprocess.DEVNULL
+        )
+        load_before = round(os.getloadavg()[0], 2)
+        print(f"full backfill {FIRST}..{LAST} ...", flush=True)
+        full = launch(env, "--partition-range", f"{FIRST}...{LAST}")
+        print(f"  {full} s", flush=True)
+        by_group = step_seconds_by_group(env["DAGSTER_HOME"])
+        instance_mb = _dir_mb(work / "dagster_home")
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    return {
+        "full_backfill_project_storage": {
+            "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
+            "range": f"{FIRST}..{LAST}",
+            "partitions": 1154,
+            "assets": asset_count(),
+            "wall_s": full,
+            "target_s": TARGETS["full_backfill_s"],
+            "step_s_by_group": by_group,
+            "phase3_4_s": round(by_group.get("analytics", 0.0) + by_group.get("precompute", 0.0), 1),
+            "instance_mb": instance_mb,
+            "settings": NOOP_ENV,
+            "load_avg_1m_before": load_before,
+            "load_avg_1m_after": round(os.getloadavg()[0], 2),
+            "how": "dg launch --assets '*' --partition-range, fresh lake and instance (the project's storage)",
+        }
+    }
+
+
+def _merge_into(out: Path, figures: dict) -> None:
+    merged = {**json.loads(out.read_text()), **figures} if out.exists() else figures
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(merged, indent=1) + "\n")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--out", type=Path, default=REPO / "bench" / "results.json")
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--lake", type=Path, help="measure history_load / prediction_step only, on this lake")
+    parser.add_argument(
+        "--only", choices=["noop_events", "full_backfill"], help="measure this benchmark only (merged into --out)"
+    )
+    parser.add_argument("--noop-child", metavar="DAGSTER_HOME", help=argparse.SUPPRESS)
     args = parser.parse_args()
+
+    if args.noop_child:
+        noop_child(args.noop_child)
+        return
+    if args.only == "noop_events":
+        figures = noop_events()
+        print(json.dumps(figures, indent=1))
+        _merge_into(args.out, figures)
+        return
+    if args.only == "full_backfill":
+        figures = full_backfill_only()
+        print(json.dumps(figures, indent=1))
+        _merge_into(args.out, figures)
+        return
 
     if args.lake:
         figures = prediction_figures(args.lake, args.repeat)
@@ -188,7 +389,7 @@ def main() -> None:
             "NBA_REPLAY_DIR": replay,
             "NBA_LAKE_DIR": str(work / "lake"),
             "DAGSTER_HOME": str(work / "dagster_home"),
-            "DAGSTER_EMIT_PARTITION_SUBSET_IN_PLANNED_EVENTS": "1",
+            **NOOP_ENV,  # the Makefile's Dagster settings, also when run without make
         }
         subprocess.run(
             [sys.executable, "-m", "nba_assets.instance", env["DAGSTER_HOME"]], check=True, stdout=subprocess.DEVNULL
@@ -205,6 +406,7 @@ def main() -> None:
             print(f"one day {ONE_DAY} run {i + 1}: {one_day[-1]} s", flush=True)
     finally:
         shutil.rmtree(work, ignore_errors=True)
+    figures.update(noop_events())
 
     results = {
         "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),

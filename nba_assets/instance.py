@@ -4,11 +4,25 @@ One concurrency pool per API, so a backfill never runs two steps against the sam
 The daemon (``dg dev`` / ``dagster-daemon run``) evaluates the automation condition sensors (one per
 phase, in parallel threads), the edge sensors and schedules, the freshness checks' sensor and the
 alert sensors; run monitoring marks runs whose worker died as failed (the failure alert fires).
+
+Storage: by default the embedded SQLite instance under ``$DAGSTER_HOME`` through the project's
+``nba_assets.event_storage.NbaSqliteStorage`` (Dagster's layout; the event log keeps its engines and
+writes a batch of events in one transaction when ``DAGSTER_EVENT_BATCH_SIZE`` > 0, which the Makefile
+sets). ``--stock-sqlite`` writes Dagster's own SQLite storage instead; ``--postgres-url URL`` the
+production instance on PostgreSQL (``dagster-postgres``; docs/production.md).
+
+    python -m nba_assets.instance DIR [--stock-sqlite | --postgres-url postgresql://user:pw@host:5432/db]
+
+Without a flag, ``NBA_DAGSTER_POSTGRES_URL`` (when set) selects PostgreSQL, so ``make instance`` (run by
+``make dev`` / ``make run``) keeps a production instance on PostgreSQL instead of rewriting it to SQLite.
+A file that holds a PostgreSQL URL is written readable by its owner only (the URL may hold a password).
 """
 
 from __future__ import annotations
 
-import sys
+import argparse
+import json
+import os
 from pathlib import Path
 
 POOLS = ("nba_cdn", "balldontlie", "odds_api")
@@ -45,13 +59,68 @@ run_monitoring:
 """
 
 
-def write_instance(home: Path) -> Path:
+STORAGES = ("project", "stock", "postgres")
+
+
+def psycopg2_url(url: str) -> str:
+    """``postgresql://`` spelled with the driver dagster-postgres requires (psycopg2-binary):
+    SQLAlchemy 2.1 maps a bare ``postgresql://`` to psycopg 3, which is not installed."""
+    for bare in ("postgresql://", "postgres://"):
+        if url.startswith(bare):
+            return "postgresql+psycopg2://" + url[len(bare) :]
+    return url
+
+
+def storage_yaml(home: Path, storage: str = "project", postgres_url: str | None = None) -> str:
+    """The ``storage:`` block (the only storage key: Dagster refuses the legacy ``event_log_storage:``
+    beside it)."""
+    if storage == "project":
+        return (
+            "# The project's SQLite storage (nba_assets/event_storage.py): Dagster's layout under base_dir,\n"
+            "# engines kept, a batch of events in one transaction (DAGSTER_EVENT_BATCH_SIZE > 0).\n"
+            "storage:\n"
+            "  custom:\n"
+            "    module: nba_assets.event_storage\n"
+            "    class: NbaSqliteStorage\n"
+            "    config:\n"
+            f"      base_dir: {json.dumps(str(home))}\n"
+        )
+    if storage == "stock":
+        return f"# Dagster's stock SQLite storage.\nstorage:\n  sqlite:\n    base_dir: {json.dumps(str(home))}\n"
+    if storage == "postgres":
+        if not postgres_url:
+            raise ValueError("storage 'postgres' needs a postgres_url")
+        postgres_url = psycopg2_url(postgres_url)
+        return (
+            "# The production instance: runs, event log and schedules in PostgreSQL (dagster-postgres).\n"
+            "storage:\n"
+            "  postgres:\n"
+            f"    postgres_url: {json.dumps(postgres_url)}\n"
+        )
+    raise ValueError(f"unknown storage {storage!r}; one of {STORAGES}")
+
+
+def write_instance(home: Path, storage: str = "project", postgres_url: str | None = None) -> Path:
+    home = home.resolve()
     home.mkdir(parents=True, exist_ok=True)
     path = home / "dagster.yaml"
-    path.write_text(DAGSTER_YAML)
+    path.write_text(DAGSTER_YAML + storage_yaml(home, storage, postgres_url))
+    if storage == "postgres":
+        path.chmod(0o600)
     return path
 
 
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description="write $DAGSTER_HOME/dagster.yaml")
+    parser.add_argument("home", nargs="?", default=".dagster_home", type=Path)
+    which = parser.add_mutually_exclusive_group()
+    which.add_argument("--postgres-url", help="PostgreSQL instance (postgresql://user:password@host:port/db)")
+    which.add_argument("--stock-sqlite", action="store_true", help="Dagster's own SQLite storage (comparison)")
+    args = parser.parse_args(argv)
+    postgres_url = args.postgres_url or (None if args.stock_sqlite else os.environ.get("NBA_DAGSTER_POSTGRES_URL"))
+    storage = "postgres" if postgres_url else "stock" if args.stock_sqlite else "project"
+    print(f"dagster instance: {write_instance(args.home, storage, postgres_url)} ({storage} storage)")
+
+
 if __name__ == "__main__":
-    target = Path(sys.argv[1] if len(sys.argv) > 1 else ".dagster_home").resolve()
-    print(f"dagster instance: {write_instance(target)}")
+    main()

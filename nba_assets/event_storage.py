@@ -1,0 +1,341 @@
+"""The project's embedded Dagster storage: SQLite under ``$DAGSTER_HOME`` that writes like a database.
+
+Dagster's stock ``SqliteEventLogStorage`` (1.13.27) creates a new SQLAlchemy engine for every write
+(``_connect``: ~17 ms per partition event, the compiled-statement cache is lost with each engine),
+opens the run shard and the index shard once per asset event, and writes a batch of events
+(``store_event_batch``, which Dagster calls when ``DAGSTER_EVENT_BATCH_SIZE`` > 0) one by one.
+
+``BatchingSqliteEventLogStorage`` keeps one engine per shard (the index shard and the most recently
+used run shards) and writes a batch in one transaction per shard: every event into the run shard;
+the asset and asset-check events mirrored into the index shard with their asset event tags, their
+``asset_keys`` rows and their planned check-execution rows, exactly the rows the stock ``store_event``
+writes for each of them. The index transaction commits before the run-shard transaction, and a
+failure rolls both back, so Dagster's fallback (one ``store_event`` per event after a failed batch)
+never duplicates rows. ``batch_stats`` counts what ran (the contract test asserts it).
+
+``NbaSqliteStorage`` is the unified storage configured in ``dagster.yaml``::
+
+    storage:
+      custom:
+        module: nba_assets.event_storage
+        class: NbaSqliteStorage
+        config:
+          base_dir: /path/to/dagster_home
+
+It keeps Dagster's default SQLite layout under ``base_dir`` (``history/``, ``history/runs/``,
+``schedules/``), so an existing instance keeps its history; runs and schedules stay stock.
+
+Everything this module relies on of Dagster's internals is imported in the block below and listed
+in ``DAGSTER_INTERNALS`` (``nba_assets_tests/test_event_storage.py`` checks each one), so a Dagster
+upgrade that moves or changes them fails that test rather than a user's run.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import sqlite3
+import threading
+from collections import Counter, OrderedDict
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import ExitStack, contextmanager
+from typing import Any
+
+import sqlalchemy as db
+import yaml
+
+# --- Dagster internals relied on (1.13.27); keep this block and DAGSTER_INTERNALS in step ---------
+from dagster._core.events import ASSET_CHECK_EVENTS, ASSET_EVENTS, BATCH_WRITABLE_EVENTS, DagsterEventType
+from dagster._core.events.log import EventLogEntry
+from dagster._core.storage.asset_check_execution_record import AssetCheckExecutionRecordStatus
+from dagster._core.storage.event_log.schema import (
+    AssetCheckExecutionsTable,
+    AssetKeyTable,
+    SqlEventLogStorageTable,
+)
+from dagster._core.storage.event_log.sqlite.sqlite_event_log import INDEX_SHARD_NAME, SqliteEventLogStorage
+from dagster._core.storage.sqlite import SQLITE_BUSY_TIMEOUT_SECONDS
+from dagster._core.storage.sqlite_storage import DagsterSqliteStorage, _event_logs_directory
+from dagster._serdes import ConfigurableClassData
+from dagster_shared.serdes import serialize_value
+from sqlalchemy.engine import Connection, Engine
+
+DAGSTER_INTERNALS = (
+    # classes subclassed, and their members used or overridden
+    "dagster._core.storage.event_log.sqlite.sqlite_event_log.SqliteEventLogStorage._connect",
+    "dagster._core.storage.event_log.sqlite.sqlite_event_log.SqliteEventLogStorage._initdb",
+    "dagster._core.storage.event_log.sqlite.sqlite_event_log.SqliteEventLogStorage.conn_string_for_shard",
+    "dagster._core.storage.event_log.sqlite.sqlite_event_log.SqliteEventLogStorage.from_config_value",
+    "dagster._core.storage.event_log.sqlite.sqlite_event_log.SqliteEventLogStorage.has_table",
+    "dagster._core.storage.event_log.sqlite.sqlite_event_log.SqliteEventLogStorage.wipe",
+    "dagster._core.storage.event_log.sqlite.sqlite_event_log.SqliteEventLogStorage.dispose",
+    "dagster._core.storage.event_log.sqlite.sqlite_event_log.INDEX_SHARD_NAME",
+    "dagster._core.storage.event_log.sql_event_log.SqlEventLogStorage._event_to_row",
+    "dagster._core.storage.event_log.sql_event_log.SqlEventLogStorage._event_insert_timestamp",
+    "dagster._core.storage.event_log.sql_event_log.SqlEventLogStorage._store_asset_event_tags",
+    "dagster._core.storage.event_log.sql_event_log.SqlEventLogStorage._get_asset_entry_values",
+    "dagster._core.storage.event_log.sql_event_log.SqlEventLogStorage._has_asset_key_index_cols_on_connection",
+    "dagster._core.storage.event_log.base.EventLogStorage.store_event_batch",
+    "dagster._core.storage.sqlite_storage.DagsterSqliteStorage.from_config_value",
+    "dagster._core.storage.sqlite_storage._event_logs_directory",
+    # tables and constants whose rows / meaning are reproduced in the batch write
+    "dagster._core.storage.event_log.schema.SqlEventLogStorageTable",
+    "dagster._core.storage.event_log.schema.AssetKeyTable",
+    "dagster._core.storage.event_log.schema.AssetCheckExecutionsTable",
+    "dagster._core.storage.asset_check_execution_record.AssetCheckExecutionRecordStatus.PLANNED",
+    "dagster._core.events.ASSET_EVENTS",
+    "dagster._core.events.ASSET_CHECK_EVENTS",
+    "dagster._core.events.BATCH_WRITABLE_EVENTS",
+    "dagster._core.storage.sqlite.SQLITE_BUSY_TIMEOUT_SECONDS",
+)
+# ---------------------------------------------------------------------------------------------------
+
+log = logging.getLogger(__name__)
+
+# Run shards whose engine stays open besides the index shard (a run worker writes one run, the
+# daemon and the webserver a few at a time); older ones are disposed.
+MAX_OPEN_RUN_SHARDS = 8
+# Rows per multi-row INSERT ... RETURNING statement: below SQLite's bound-parameter limit
+# (SQLITE_MAX_VARIABLE_NUMBER of the linked SQLite: 32,766 by default since 3.32, 999 before).
+
+
+def _sqlite_max_variables() -> int:
+    with contextlib.closing(sqlite3.connect(":memory:")) as conn:
+        return conn.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)
+
+
+_SQLITE_MAX_VARIABLES = _sqlite_max_variables()
+_EVENT_ROW_COLUMNS = 7  # run_id, event, dagster_event_type, timestamp, step_key, asset_key, partition
+MAX_ROWS_PER_STATEMENT = min(1000, _SQLITE_MAX_VARIABLES // _EVENT_ROW_COLUMNS)
+
+
+def _chunks(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+class BatchingSqliteEventLogStorage(SqliteEventLogStorage):
+    """Stock SQLite event log storage (run shards + index shard) that keeps its engines and writes
+    ``store_event_batch`` in one transaction per shard."""
+
+    def __init__(self, base_dir: str, inst_data: ConfigurableClassData | None = None):
+        self._engines: OrderedDict[str, Engine] = OrderedDict()
+        self._engines_pid = os.getpid()
+        self._engines_lock = threading.Lock()
+        self._known_tables: set[str] = set()
+        self._asset_key_index_cols: bool | None = None
+        # batches: batch writes committed; batched_events: events in them; fallback_batches: batches
+        # handed to the one-by-one path (an event type Dagster does not batch); failed_batches:
+        # batch writes that raised (Dagster then stores the events one by one); index_insert_statements:
+        # the multi-row INSERTs of mirrored events (a batch is chunked into several).
+        self.batch_stats: Counter[str] = Counter()
+        super().__init__(base_dir, inst_data=inst_data)
+
+    # The stock classmethod constructs SqliteEventLogStorage itself, not cls.
+    @classmethod
+    def from_config_value(
+        cls, inst_data: ConfigurableClassData | None, config_value: Mapping[str, Any]
+    ) -> BatchingSqliteEventLogStorage:
+        return cls(inst_data=inst_data, **config_value)
+
+    # --- engines --------------------------------------------------------------------------------
+
+    def _engine(self, shard: str) -> Engine:
+        with self._engines_lock:
+            if self._engines_pid != os.getpid():  # a forked child: never share the parent's SQLite connections
+                for engine in self._engines.values():
+                    engine.dispose(close=False)
+                self._engines.clear()
+                self._engines_pid = os.getpid()
+            engine = self._engines.get(shard)
+            if engine is not None:
+                self._engines.move_to_end(shard)
+                return engine
+            engine = db.create_engine(
+                self.conn_string_for_shard(shard),
+                poolclass=db.pool.QueuePool,
+                pool_size=1,
+                max_overflow=4,
+                connect_args={"timeout": SQLITE_BUSY_TIMEOUT_SECONDS, "check_same_thread": False},
+            )
+            self._engines[shard] = engine
+            run_shards = [name for name in self._engines if name != INDEX_SHARD_NAME]
+            for name in run_shards[: max(0, len(run_shards) - MAX_OPEN_RUN_SHARDS)]:
+                self._engines.pop(name).dispose()
+            return engine
+
+    def _dispose_engines(self) -> None:
+        with self._engines_lock:
+            for engine in self._engines.values():
+                engine.dispose()
+            self._engines.clear()
+
+    @contextmanager
+    def _shard_transaction(self, shard: str) -> Iterator[Connection]:
+        engine = self._engine(shard)
+        if shard not in self._initialized_dbs:
+            self._initdb(engine)
+            self._initialized_dbs.add(shard)
+        with engine.connect() as conn, conn.begin():
+            yield conn
+
+    @contextmanager
+    def _connect(self, shard: str) -> Iterator[Connection]:
+        with self._db_lock, self._shard_transaction(shard) as conn:
+            yield conn
+
+    def has_table(self, table_name: str) -> bool:
+        # The stock method builds an engine per call, and _store_asset_event_tags asks it per event.
+        # Tables are only ever added by migrations, so a table once seen is remembered.
+        if table_name in self._known_tables:
+            return True
+        with self._engine(INDEX_SHARD_NAME).connect() as conn:
+            found = bool(conn.dialect.has_table(conn, table_name))
+        if found:
+            self._known_tables.add(table_name)
+        return found
+
+    def _has_asset_key_index_cols_on_connection(self, conn: Connection) -> bool:
+        # Stock inspects the asset_keys columns on every asset event; the column only ever appears.
+        if not self._asset_key_index_cols:
+            self._asset_key_index_cols = super()._has_asset_key_index_cols_on_connection(conn)
+        return self._asset_key_index_cols
+
+    def wipe(self) -> None:
+        self._dispose_engines()
+        super().wipe()
+        self._known_tables.clear()
+        self._asset_key_index_cols = None
+
+    def dispose(self) -> None:
+        super().dispose()
+        self._dispose_engines()
+
+    # --- batch writes ---------------------------------------------------------------------------
+
+    def store_event_batch(self, events: Sequence[EventLogEntry]) -> None:
+        if not events:
+            return
+        if not all(event.is_dagster_event and event.dagster_event_type in BATCH_WRITABLE_EVENTS for event in events):
+            self.batch_stats["fallback_batches"] += 1
+            super().store_event_batch(events)  # one store_event per event
+            return
+        try:
+            self._write_batch(events)
+        except Exception:
+            self.batch_stats["failed_batches"] += 1
+            log.exception("batch write of %d events failed (Dagster stores them one by one)", len(events))
+            raise
+        self.batch_stats["batches"] += 1
+        self.batch_stats["batched_events"] += len(events)
+
+    def _insert_returning_ids(self, conn: Connection, rows: Sequence[dict[str, Any]]) -> list[int]:
+        """Multi-row INSERTs into event_logs, chunked below the bound-parameter limit; the ids in the
+        order of ``rows`` (SQLite assigns the rowids of one INSERT in VALUES order; RETURNING lists
+        them in no defined order, so they are sorted and checked to be consecutive)."""
+        ids: list[int] = []
+        for chunk in _chunks(rows, MAX_ROWS_PER_STATEMENT):
+            result = conn.execute(
+                SqlEventLogStorageTable.insert().values(list(chunk)).returning(SqlEventLogStorageTable.c.id)
+            )
+            chunk_ids = sorted(int(row[0]) for row in result.fetchall())
+            self.batch_stats["index_insert_statements"] += 1
+            if len(chunk_ids) != len(chunk) or chunk_ids[-1] - chunk_ids[0] != len(chunk) - 1:
+                raise RuntimeError(f"event_logs ids of a {len(chunk)}-row insert are not consecutive")
+            ids.extend(chunk_ids)
+        return ids
+
+    def _write_batch(self, events: Sequence[EventLogEntry]) -> None:
+        rows = [self._event_to_row(event) for event in events]
+        mirrored = [
+            i for i, event in enumerate(events) if event.dagster_event_type in ASSET_EVENTS | ASSET_CHECK_EVENTS
+        ]
+        run_ids = {event.run_id for event in events}
+        with self._db_lock, ExitStack() as stack:
+            # The run shards' transactions are opened first and committed last (ExitStack unwinds
+            # in reverse): the index commits first, and an index failure rolls the run shards back.
+            run_conns = {run_id: stack.enter_context(self._shard_transaction(run_id)) for run_id in sorted(run_ids)}
+            for run_id, conn in run_conns.items():
+                conn.execute(SqlEventLogStorageTable.insert(), [row for row in rows if row["run_id"] == run_id])
+            if not mirrored:
+                return
+            index = stack.enter_context(self._shard_transaction(INDEX_SHARD_NAME))
+            ids = self._insert_returning_ids(index, [rows[i] for i in mirrored])
+            event_id = dict(zip(mirrored, ids, strict=True))
+            self._write_asset_rows(index, [(events[i], event_id[i]) for i in mirrored])
+            self._write_check_planned_rows(index, [(events[i], event_id[i]) for i in mirrored])
+
+    def _write_asset_rows(self, conn: Connection, events: Sequence[tuple[EventLogEntry, int]]) -> None:
+        """What stock store_event writes per asset event (_store_asset_event_tags, _store_asset_event),
+        for the whole batch: the tag rows in one executemany, one asset_keys row per asset key with the
+        values of its events applied in order (each stock update sets only the columns its event
+        type carries, so the merge leaves the same row as the sequence of updates)."""
+        asset_events = [
+            (event, event_id)
+            for event, event_id in events
+            if event.dagster_event_type in ASSET_EVENTS and event.get_dagster_event().asset_key
+        ]
+        if not asset_events:
+            return
+        self._store_asset_event_tags(conn, [e for e, _ in asset_events], [i for _, i in asset_events])
+        has_index_cols = self._has_asset_key_index_cols_on_connection(conn)
+        values_by_key: dict[str, dict[str, Any]] = {}
+        for event, event_id in asset_events:
+            values = self._get_asset_entry_values(event, event_id, has_index_cols)
+            if values:
+                values_by_key.setdefault(event.get_dagster_event().asset_key.to_string(), {}).update(values)
+        for asset_key, values in values_by_key.items():
+            updated = conn.execute(
+                AssetKeyTable.update().values(**values).where(AssetKeyTable.c.asset_key == asset_key)
+            ).rowcount
+            if updated == 0:
+                conn.execute(AssetKeyTable.insert().values(asset_key=asset_key, **values))
+
+    def _write_check_planned_rows(self, conn: Connection, events: Sequence[tuple[EventLogEntry, int]]) -> None:
+        """The asset_check_executions rows of stock _store_asset_check_evaluation_planned: one PLANNED
+        row per partition of the planned subset (one row with no partition when there is none)."""
+        rows = []
+        for event, event_id in events:
+            if event.dagster_event_type != DagsterEventType.ASSET_CHECK_EVALUATION_PLANNED:
+                continue
+            planned = event.get_dagster_event().event_specific_data
+            partition_keys = planned.partitions_subset.get_partition_keys() if planned.partitions_subset else [None]
+            serialized = serialize_value(event)
+            timestamp = self._event_insert_timestamp(event)
+            rows.extend(
+                dict(
+                    asset_key=planned.asset_key.to_string(),
+                    check_name=planned.check_name,
+                    partition=partition_key,
+                    run_id=event.run_id,
+                    execution_status=AssetCheckExecutionRecordStatus.PLANNED.value,
+                    evaluation_event=serialized,
+                    evaluation_event_timestamp=timestamp,
+                    evaluation_event_storage_id=event_id,
+                )
+                for partition_key in partition_keys
+            )
+        if rows:
+            conn.execute(AssetCheckExecutionsTable.insert(), rows)
+
+
+class NbaSqliteStorage(DagsterSqliteStorage):
+    """Dagster's unified SQLite storage (same directory layout) with the batching event log."""
+
+    def __init__(self, base_dir: str, inst_data: ConfigurableClassData | None = None):
+        super().__init__(base_dir, inst_data=inst_data)
+        self._event_log_storage = BatchingSqliteEventLogStorage(_event_logs_directory(base_dir))
+
+    # The stock classmethod constructs DagsterSqliteStorage itself, not cls.
+    @classmethod
+    def from_config_value(cls, inst_data: ConfigurableClassData, config_value: Mapping[str, Any]) -> NbaSqliteStorage:
+        return cls.from_local(inst_data=inst_data, **config_value)
+
+    @property
+    def event_storage_data(self) -> ConfigurableClassData | None:
+        return ConfigurableClassData(
+            __name__,
+            BatchingSqliteEventLogStorage.__name__,
+            yaml.dump({"base_dir": _event_logs_directory(self.base_dir)}, default_flow_style=False),
+        )

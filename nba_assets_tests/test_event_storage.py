@@ -1,0 +1,297 @@
+"""Contract test of the Dagster instance's storage (nba_assets/event_storage.py, nba_assets/instance.py).
+
+The same partitioned runs (ranged single-run backfills and one-partition runs; successes, a failed
+step, asset checks that pass and fail; per-partition planned events and Dagster's one-per-asset
+planned subsets) on Dagster's stock SQLite storage, on the project's storage and on a real
+PostgreSQL server this test starts, then what the UI reads of them compared across the three:
+materializations, latest materialization, partition statuses (materialized / failed / in progress
+through the partition status cache), asset check executions, asset records, run records and each
+run's events. The project's storage must run as its own class and take the batch path.
+
+The assets are small synthetic no-op assets defined here: they test the storage, not the data.
+"""
+
+import importlib
+import os
+from collections import Counter
+from pathlib import Path
+
+import dagster as dg
+import pytest
+from dagster._core.events import DagsterEventType
+
+from nba_assets import event_storage
+from nba_assets.instance import write_instance
+from nba_assets_tests.postgres_server import PG_BIN, binaries_present, running_postgres
+
+START = "2024-10-01"
+DAYS = dg.DailyPartitionsDefinition(start_date=START, end_date="2024-11-15")
+KEYS = DAYS.get_partition_keys()
+POISON = {KEYS[10], KEYS[16]}  # downstream fails on these days
+BAD_CHECK = {KEYS[2], KEYS[11], KEYS[17]}  # the partitioned check fails on these days
+
+
+@dg.asset(
+    partitions_def=DAYS,
+    backfill_policy=dg.BackfillPolicy.single_run(),
+    check_specs=[dg.AssetCheckSpec("in_step", asset="upstream")],
+)
+def upstream(context: dg.AssetExecutionContext):
+    return dg.MaterializeResult(
+        metadata={"days": len(context.partition_keys)},
+        check_results=[dg.AssetCheckResult(check_name="in_step", passed=True)],
+    )
+
+
+@dg.asset_check(asset=upstream, partitions_def=DAYS)
+def upstream_day_ok(context: dg.AssetCheckExecutionContext) -> dg.AssetCheckResult:
+    bad = sorted(set(context.partition_keys) & BAD_CHECK)
+    return dg.AssetCheckResult(passed=not bad, metadata={"bad": ",".join(bad)})
+
+
+@dg.asset(partitions_def=DAYS, backfill_policy=dg.BackfillPolicy.single_run(), deps=[upstream])
+def downstream(context: dg.AssetExecutionContext) -> None:
+    poisoned = sorted(set(context.partition_keys) & POISON)
+    if poisoned:
+        raise RuntimeError(f"poisoned partitions {poisoned}")
+    context.add_output_metadata({"first": context.partition_keys[0]})
+
+
+ASSETS = [upstream, upstream_day_ok, downstream]
+ASSET_KEYS = [upstream.key, downstream.key]
+CHECK_KEYS = [dg.AssetCheckKey(upstream.key, "in_step"), dg.AssetCheckKey(upstream.key, "upstream_day_ok")]
+
+# (first, last, DAGSTER_EMIT_PARTITION_SUBSET_IN_PLANNED_EVENTS): the runs, in order
+RUNS = [
+    (KEYS[0], KEYS[5], ""),  # success, per-partition planned events (one batch)
+    (KEYS[6], KEYS[6], ""),  # one partition
+    (KEYS[7], KEYS[12], ""),  # downstream fails (POISON): its 6 partitions failed
+    (KEYS[10], KEYS[10], ""),  # one partition, downstream fails
+    (KEYS[13], KEYS[18], "1"),  # planned subsets (the Makefile's setting), downstream fails
+    (KEYS[2], KEYS[3], ""),  # rerun over materialized partitions
+]
+
+
+# The console logger at WARNING (the events still reach the instance at DEBUG): pytest's log capture
+# of Dagster's DEBUG lines costs more than the runs.
+QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+
+
+def run_scenario(instance: dg.DagsterInstance) -> None:
+    for first, last, subset in RUNS:
+        previous = os.environ.get("DAGSTER_EMIT_PARTITION_SUBSET_IN_PLANNED_EVENTS")
+        os.environ["DAGSTER_EMIT_PARTITION_SUBSET_IN_PLANNED_EVENTS"] = subset
+        try:
+            tags = (
+                {"dagster/partition": first}
+                if first == last
+                else {"dagster/asset_partition_range_start": first, "dagster/asset_partition_range_end": last}
+            )
+            dg.materialize(ASSETS, instance=instance, tags=tags, run_config=QUIET, raise_on_error=False)
+        finally:
+            if previous is None:
+                os.environ.pop("DAGSTER_EMIT_PARTITION_SUBSET_IN_PLANNED_EVENTS")
+            else:
+                os.environ["DAGSTER_EMIT_PARTITION_SUBSET_IN_PLANNED_EVENTS"] = previous
+
+
+def ui_view(instance: dg.DagsterInstance) -> dict:
+    """What the UI reads, with run ids replaced by the run's position (storages differ in ids)."""
+    records = instance.get_run_records(ascending=True)
+    run_no = {
+        record.dagster_run.run_id: i for i, record in enumerate(sorted(records, key=lambda r: r.create_timestamp))
+    }
+    view: dict = {"runs": [], "assets": {}, "checks": {}}
+    for record in sorted(records, key=lambda r: run_no[r.dagster_run.run_id]):
+        run = record.dagster_run
+        events = instance.all_logs(run.run_id)
+        view["runs"].append(
+            {
+                "status": run.status.value,
+                "tags": {k: v for k, v in run.tags.items() if k.startswith("dagster/") and "partition" in k},
+                "asset_selection": sorted(k.to_user_string() for k in run.asset_selection or []),
+                "events": sorted(Counter(e.dagster_event_type.value for e in events if e.is_dagster_event).items()),
+                "step_stats": sorted(
+                    (s.step_key, s.status.value if s.status else None) for s in instance.get_run_step_stats(run.run_id)
+                ),
+                "partitions_materialized": sorted(
+                    (e.dagster_event.asset_key.to_user_string(), e.dagster_event.partition)
+                    for e in events
+                    if e.dagster_event_type == DagsterEventType.ASSET_MATERIALIZATION
+                ),
+            }
+        )
+    for key in ASSET_KEYS:
+        status = instance.get_status_by_partition(key, KEYS, DAYS)
+        latest = instance.get_latest_materialization_event(key)
+        history = instance.fetch_materializations(key, limit=1000).records
+        asset_record = instance.get_asset_records([key])[0]
+        planned = instance.event_log_storage.get_latest_planned_materialization_info(key)
+        view["assets"][key.to_user_string()] = {
+            "materialized": sorted(instance.get_materialized_partitions(key)),
+            "status": {k: (v.value if v else None) for k, v in (status or {}).items()},
+            "latest": (run_no[latest.run_id], latest.dagster_event.partition) if latest else None,
+            "latest_metadata": (
+                {k: v.value for k, v in latest.asset_materialization.metadata.items()} if latest else None
+            ),
+            "history": [(run_no[r.run_id], r.partition_key) for r in history],
+            "last_run": run_no.get(asset_record.asset_entry.last_run_id) if asset_record else None,
+            "last_materialization_run": (
+                run_no[asset_record.asset_entry.last_materialization.run_id]
+                if asset_record and asset_record.asset_entry.last_materialization
+                else None
+            ),
+            "latest_planned_run": run_no[planned.run_id] if planned else None,
+            "failed_attempts": sorted(
+                instance.event_log_storage.get_latest_asset_partition_materialization_attempts_without_materializations(
+                    key
+                )
+            ),
+        }
+    for check_key in CHECK_KEYS:
+        executions = instance.event_log_storage.get_asset_check_execution_history(check_key, limit=1000)
+        view["checks"][check_key.to_user_string()] = sorted(
+            (
+                run_no[e.run_id],
+                e.status.value,
+                e.partition if hasattr(e, "partition") else None,
+                e.event.dagster_event.asset_check_evaluation_data.passed
+                if e.event and e.event.dagster_event_type == DagsterEventType.ASSET_CHECK_EVALUATION
+                else None,
+            )
+            for e in executions
+        )
+    view["asset_keys"] = sorted(k.to_user_string() for k in instance.all_asset_keys())
+    return view
+
+
+def _instance(tmp_path: Path, storage: str, postgres_url: str | None = None) -> dg.DagsterInstance:
+    home = tmp_path / storage
+    write_instance(home, storage, postgres_url)
+    return dg.DagsterInstance.from_config(str(home))
+
+
+@pytest.fixture(scope="module")
+def postgres_url():
+    if not binaries_present():
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"CI: the PostgreSQL server binaries are missing in {PG_BIN} (.ci/run installs postgresql)")
+        pytest.skip(f"PostgreSQL server binaries not in {PG_BIN} (apt-get install postgresql)")
+    with running_postgres() as url:
+        yield url
+
+
+@pytest.fixture(autouse=True)
+def _batching(monkeypatch):
+    monkeypatch.setenv("DAGSTER_EVENT_BATCH_SIZE", "1000")
+
+
+def test_dagster_internals_the_storage_relies_on_exist():
+    for dotted in event_storage.DAGSTER_INTERNALS:
+        parts = dotted.split(".")
+        for split in range(len(parts) - 1, 0, -1):
+            try:
+                obj = importlib.import_module(".".join(parts[:split]))
+            except ModuleNotFoundError:
+                continue
+            for attr in parts[split:]:
+                obj = getattr(obj, attr)  # AttributeError names what a Dagster upgrade moved
+            break
+        else:
+            pytest.fail(f"{dotted}: no importable module")
+
+
+def test_instance_runs_the_configured_storage_class(tmp_path):
+    with _instance(tmp_path, "project") as instance:
+        assert type(instance.event_log_storage) is event_storage.BatchingSqliteEventLogStorage
+        assert instance.get_ref().storage_data.class_name == "NbaSqliteStorage"
+        # Dagster's default layout under DAGSTER_HOME: an existing instance keeps its history
+        assert (tmp_path / "project" / "history" / "runs" / "index.db").is_file()
+    with _instance(tmp_path, "stock") as instance:
+        assert type(instance.event_log_storage) is dg._core.storage.event_log.SqliteEventLogStorage
+
+
+def test_same_ui_view_on_stock_project_and_postgres(tmp_path, postgres_url):
+    views = {}
+    for storage in ("stock", "project", "postgres"):
+        with _instance(tmp_path, storage, postgres_url if storage == "postgres" else None) as instance:
+            run_scenario(instance)
+            views[storage] = ui_view(instance)
+            if storage == "project":
+                stats = instance.event_log_storage.batch_stats
+                assert stats["batches"] >= len(RUNS) and stats["batched_events"] > 0, stats
+                assert stats["failed_batches"] == 0 and stats["fallback_batches"] == 0, stats
+    stock = views["stock"]
+    # the scenario did what it says, on the stock storage
+    assert [run["status"] for run in stock["runs"]] == [
+        "SUCCESS",
+        "SUCCESS",
+        "FAILURE",
+        "FAILURE",
+        "FAILURE",
+        "SUCCESS",
+    ]
+    statuses = stock["assets"]["downstream"]["status"]
+    assert statuses[KEYS[7]] == "FAILED" and statuses[KEYS[0]] == "MATERIALIZED"
+    assert any(not passed for *_, passed in stock["checks"]["upstream:upstream_day_ok"] if passed is not None)
+    for storage in ("project", "postgres"):
+        for part in ("runs", "assets", "checks", "asset_keys"):
+            assert views[storage][part] == stock[part], f"{storage}: {part} differs from the stock storage"
+
+
+def test_one_batch_of_planned_events_above_the_parameter_limit(tmp_path, monkeypatch):
+    """A run's planned events arrive as one batch: 4,699 per-partition planned events, written in
+    statements of at most MAX_ROWS_PER_STATEMENT rows (one statement would exceed SQLite's default
+    bound-parameter limit, 32,766 / 7 columns per row)."""
+    monkeypatch.setenv("DAGSTER_EVENT_BATCH_SIZE", "100000")
+    monkeypatch.delenv("DAGSTER_EMIT_PARTITION_SUBSET_IN_PLANNED_EVENTS", raising=False)
+    many = dg.DailyPartitionsDefinition(start_date="2011-01-01", end_date="2023-11-13")
+    keys = many.get_partition_keys()
+    assert len(keys) > 32766 // 7 and len(keys) > event_storage.MAX_ROWS_PER_STATEMENT
+
+    @dg.asset(partitions_def=many, backfill_policy=dg.BackfillPolicy.single_run())
+    def wide() -> None:
+        return None
+
+    with _instance(tmp_path, "project") as instance:
+        tags = {"dagster/asset_partition_range_start": keys[0], "dagster/asset_partition_range_end": keys[-1]}
+        assert dg.materialize([wide], instance=instance, tags=tags, run_config=QUIET).success
+        stats = instance.event_log_storage.batch_stats
+        assert stats["failed_batches"] == 0 and stats["batches"] == 2, stats  # planned, materializations
+        assert stats["batched_events"] == 2 * len(keys)
+        chunks = -(-len(keys) // event_storage.MAX_ROWS_PER_STATEMENT)
+        assert stats["index_insert_statements"] == 2 * chunks, stats
+        assert instance.get_materialized_partitions(wide.key) == set(keys)
+        status = instance.get_status_by_partition(wide.key, keys, many)
+        assert set(status.values()) == {dg.AssetPartitionStatus.MATERIALIZED}
+
+
+def test_a_failed_batch_leaves_no_rows_behind(tmp_path):
+    """When the index write of a batch fails (here a real SQLite error: the index shard lost its
+    asset_check_executions table), the run shard's rows of the batch are rolled back too, so Dagster's
+    fallback (one store_event per event) cannot duplicate them; the failure is counted."""
+    import sqlite3
+
+    from dagster._core.events import BATCH_WRITABLE_EVENTS
+
+    with _instance(tmp_path, "project") as source:
+        tags = {"dagster/asset_partition_range_start": KEYS[0], "dagster/asset_partition_range_end": KEYS[4]}
+        result = dg.materialize([upstream, upstream_day_ok], instance=source, tags=tags, run_config=QUIET)
+        batch = [e for e in source.all_logs(result.run_id) if e.dagster_event_type in BATCH_WRITABLE_EVENTS]
+    kinds = Counter(e.dagster_event_type for e in batch)
+    assert kinds[DagsterEventType.ASSET_CHECK_EVALUATION_PLANNED] and kinds[DagsterEventType.ASSET_MATERIALIZATION]
+
+    def rows(db_file: Path) -> int:
+        with sqlite3.connect(db_file) as conn:
+            return conn.execute("select count(*) from event_logs").fetchone()[0]
+
+    with _instance(tmp_path / "target", "project") as target:
+        storage = target.event_log_storage
+        shards = tmp_path / "target" / "project" / "history" / "runs"
+        with sqlite3.connect(shards / "index.db") as conn:
+            conn.execute("drop table asset_check_executions")
+        with pytest.raises(Exception, match="asset_check_executions"):
+            storage.store_event_batch(batch)
+        assert storage.batch_stats["failed_batches"] == 1 and storage.batch_stats["batches"] == 0
+        assert rows(shards / f"{result.run_id}.db") == 0
+        assert rows(shards / "index.db") == 0
