@@ -20,11 +20,10 @@ from nba_assets.assets.ingest import PROPS_FEED, SCHEDULE_FEED, STATS_FEED, fina
 from nba_assets.partitions import window_dates
 from nba_assets.schemas import schema_for
 from nba_assets.sources.landing import LandedFile, fetch_records, latest_fetches
-from nba_assets.sources.models import OddsHistoricalEventOdds, validate
 from nba_assets.transforms.raw import (
     attach_games_and_players,
     parse_bdl_stats,
-    parse_event_props,
+    parse_event_snapshot,
     parse_schedule,
     unresolved_names,
 )
@@ -110,16 +109,9 @@ def bdl_player_boxscores(context: dg.AssetExecutionContext, nbac_schedule: pl.Da
 def _snapshot_frames(root: Path, file: LandedFile, day: date) -> pl.DataFrame:
     """One landed event-odds body: a historical body carries its snapshot time; a live body's
     snapshot is the moment it was fetched (from its ``.meta.json``)."""
-    body, meta = file.body(root), file.meta(root)
-    label = f"landing/{file.path}"
-    if "/historical/" in meta["url"]:
-        wrapped = validate(
-            OddsHistoricalEventOdds, body, file=f"odds api historical event odds {label}", partition=str(day)
-        )
-        snapshot, body = _utc(wrapped.timestamp), body["data"]
-    else:
-        snapshot = _utc(meta["fetched_at"])
-    return parse_event_props(body, snapshot, day, file=label)
+    meta = file.meta(root)
+    historical = "/historical/" in meta["url"]
+    return parse_event_snapshot(file.raw(root), historical, _utc(meta["fetched_at"]), day, file=f"landing/{file.path}")
 
 
 def _utc(value: str | None) -> datetime | None:
