@@ -133,6 +133,18 @@ def test_a_non_numeric_pts_holds_back_that_day_only_and_a_rerun_fills_it(
     assert not check.passed and check.severity == dg.AssetCheckSeverity.WARN
     assert check.metadata["held_back_days"].value == 1 and BAD_DAY.isoformat() in check.metadata["days"].value
 
+    # A consumer of the box scores loads the missing day as no rows, and counts it on its input.
+    (loaded,) = [
+        e
+        for e in result.all_events
+        if e.event_type == dg.DagsterEventType.LOADED_INPUT
+        and e.step_key == "nba_raw__unresolved_player_names"
+        and e.event_specific_data.input_name == "box"
+    ]
+    counted = loaded.event_specific_data.metadata
+    assert counted["partitions_missing"].value == 1 and counted["first_missing"].value == BAD_DAY.isoformat()
+    assert counted["partitions_requested"].value == len(DAYS)
+
     # With the fault gone, a run of that one day fills it, and the day's rejection is cleared.
     result, _ = _run(lake, good, BAD_DAY, BAD_DAY, monkeypatch)
     assert result.success

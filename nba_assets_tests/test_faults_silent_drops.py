@@ -1,0 +1,104 @@
+"""Nothing is dropped without a word (issue 14): odds that match no scheduled game, and game days
+without any landed odds, are counted per partition and warned by non-blocking checks.
+
+Runs ingest + raw through the replay server over the two real days of ``test_ingest``'s archive.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import dagster as dg
+import polars as pl
+import pytest
+
+from nba_assets.partitions import dates_between
+from nba_assets.replay import Fault, ReplayServer
+
+from .conftest import BOX_SCORES, LINES
+from .test_ingest import DAYS, INGEST_KEYS, RAW_KEYS, read, run
+from .test_ingest import archive as archive  # noqa: F401, PLC0414 - the module's replay archive fixture
+from .test_ingest_faults import fault_apis
+
+pytestmark = pytest.mark.skipif(
+    not (BOX_SCORES.is_file() and LINES.is_file()), reason="real data files are not present"
+)
+
+PROPS = ("nba_raw", "odds_api_player_points_props")
+
+
+def _checks(result: dg.ExecuteInProcessResult) -> dict[str, dg.AssetCheckEvaluation]:
+    return {c.check_name: c for c in result.get_asset_check_evaluations()}
+
+
+def _props_metadata(result: dg.ExecuteInProcessResult) -> dict[str, dict]:
+    return {
+        m.partition: {k: v.value for k, v in m.metadata.items()}
+        for m in (e.materialization for e in result.get_asset_materialization_events())
+        if m.asset_key == dg.AssetKey(list(PROPS))
+    }
+
+
+def test_odds_of_an_event_that_matches_no_scheduled_game_are_counted_and_warned(
+    archive: Path,  # noqa: F811
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A book lists one real event with home and away swapped: its rows cannot be matched to the
+    scheduled game (null game_id, so no line is made from them); the day counts them and the check warns."""
+    edited = tmp_path / "replay"
+    shutil.copytree(archive, edited)
+    event_id = sorted(p.name for p in (edited / "odds_api" / "event_odds").iterdir())[0]
+    swapped = 0
+    for path in (edited / "odds_api" / "events").glob("*.json"):  # the server answers teams from the events
+        events = json.loads(path.read_text())
+        for event in events:
+            if event["id"] == event_id:
+                event["home_team"], event["away_team"] = event["away_team"], event["home_team"]
+                swapped += 1
+        path.write_text(json.dumps(events))
+    assert swapped == 1
+    lake = tmp_path / "lake"
+    with ReplayServer(edited) as server:
+        result = run(lake, fault_apis(server, lake), INGEST_KEYS + RAW_KEYS, *DAYS, monkeypatch)
+    assert result.success
+
+    props = read(lake, PROPS, dates_between(*DAYS))
+    unmatched = props.filter(pl.col("game_id").is_null())
+    assert unmatched["event_id"].unique().to_list() == [event_id]
+    meta = _props_metadata(result)
+    (day,) = unmatched["game_date"].unique().to_list()
+    assert meta[day.isoformat()]["unmatched_event_rows"] == unmatched.height > 0
+    assert meta[day.isoformat()]["unmatched_events"] == 1
+    assert all(m["unmatched_event_rows"] == 0 for d, m in meta.items() if d != day.isoformat())
+    check = _checks(result)["odds_events_match_schedule"]
+    assert not check.passed and check.severity == dg.AssetCheckSeverity.WARN
+    assert check.metadata["unmatched_event_rows"].value == unmatched.height
+    assert day.isoformat() in check.metadata["days"].value
+    assert _checks(result)["odds_landed_for_game_days"].passed
+
+
+def test_a_game_day_without_any_landed_odds_is_counted_and_warned(
+    archive: Path,  # noqa: F811
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Every event-odds request answers 204 (no lines): the days still have their games, and
+    instead of silent NO_LINE predictions each day says no odds landed and the check warns."""
+    lake = tmp_path / "lake"
+    with ReplayServer(archive, faults=[Fault("/odds", no_content=True, times=None)]) as server:
+        result = run(lake, fault_apis(server, lake), INGEST_KEYS + RAW_KEYS, *DAYS, monkeypatch)
+    assert result.success
+    assert read(lake, PROPS, dates_between(*DAYS)).height == 0
+    games = read(lake, ("nba_raw", "nbac_schedule"), dates_between(*DAYS)).group_by("game_date").len()
+    meta = _props_metadata(result)
+    for day, count in games.iter_rows():
+        assert meta[day.isoformat()]["games"] == count > 0
+        assert meta[day.isoformat()]["no_odds_landed"] is True and meta[day.isoformat()]["landed_files_parsed"] == 0
+    check = _checks(result)["odds_landed_for_game_days"]
+    assert not check.passed and check.severity == dg.AssetCheckSeverity.WARN
+    assert check.metadata["game_days_without_odds"].value == games.height
+    assert all(d.isoformat() in check.metadata["days"].value for d in games["game_date"])
+    assert _checks(result)["odds_events_match_schedule"].passed
