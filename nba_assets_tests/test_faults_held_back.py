@@ -153,3 +153,36 @@ def test_a_non_numeric_pts_holds_back_that_day_only_and_a_rerun_fills_it(
     assert read(lake, REJECTIONS, DAYS).height == 0
     (check,) = [c for c in result.get_asset_check_evaluations() if c.check_name == "held_back_days"]
     assert check.passed
+
+
+def test_one_bad_game_in_the_season_schedule_holds_back_its_day_only(
+    archives: tuple[Path, Path, int], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The schedule is one body per season; one game of 2024-11-26 has a number for its home tricode.
+    That day is held back in the schedule and in the tables parsed with it; the other days land."""
+    good, _, _ = archives
+    edited = tmp_path / "replay"
+    shutil.copytree(good, edited)
+    (path,) = (edited / "nba_cdn" / "scheduleLeagueV2").glob("*.json")
+    body = json.loads(path.read_bytes())
+    games = [g for d in body["leagueSchedule"]["gameDates"] for g in d["games"]]
+    game = next(g for g in games if g["gameDateEst"][:10] == BAD_DAY.isoformat())
+    game["homeTeam"]["teamTricode"] = game["homeTeam"]["teamId"]
+    path.write_bytes(json.dumps(body).encode())
+
+    lake = tmp_path / "lake"
+    result, log = _run(lake, edited, *WINDOW, monkeypatch)
+    assert result.success
+    store = LocalParquetStore(lake)
+    for key in [("nba_raw", "nbac_schedule"), BOX, ("nba_raw", "odds_api_player_points_props")]:
+        assert store.missing_partitions(TableRef(*key), DAYS) == [BAD_DAY], key
+    assert read(lake, ("nba_raw", "nbac_schedule"), DAYS)["game_date"].unique().sort().to_list() == [
+        date(2024, 11, 25),
+        date(2024, 11, 27),
+    ]
+    assert read(lake, BOX, DAYS).height > 400
+    rejections = read(lake, REJECTIONS, DAYS)
+    assert rejections.select("game_date", "source").rows() == [(BAD_DAY, "nba_schedule")]
+    assert rejections["field"][0].startswith("leagueSchedule.gameDates[") and "teamTricode" in rejections["field"][0]
+    assert f"held back nba_raw/nbac_schedule for {BAD_DAY}" in log
+    assert f"held back nba_raw/bdl_player_boxscores for {BAD_DAY}" in log
