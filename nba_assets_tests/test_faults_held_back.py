@@ -121,6 +121,10 @@ def test_a_non_numeric_pts_holds_back_that_day_only_and_a_rerun_fills_it(
             assert "held_back" not in meta, day
             assert meta["dagster/row_count"].value == real.filter(pl.col("game_date") == day).height, day
 
+    # The days that landed are complete against the schedule (real data: both teams, ~240 minutes).
+    (complete,) = [c for c in result.get_asset_check_evaluations() if c.check_name == "box_scores_complete"]
+    assert complete.passed and complete.metadata["games_final"].value == 9 + 14
+
     # The rejections table has the row; the landing file with the bad body is kept.
     rejections = read(lake, REJECTIONS, DAYS)
     assert rejections.select("game_date", "source", "field").rows() == [(BAD_DAY, "bdl_stats", field)]

@@ -1,5 +1,6 @@
-"""Nothing is dropped without a word (issue 14): odds that match no scheduled game, and game days
-without any landed odds, are counted per partition and warned by non-blocking checks.
+"""Nothing is dropped without a word (issue 14): odds that match no scheduled game, game days
+without any landed odds and box scores that are incomplete against the schedule are counted per
+partition and warned by non-blocking checks.
 
 Runs ingest + raw through the replay server over the two real days of ``test_ingest``'s archive.
 """
@@ -102,3 +103,41 @@ def test_a_game_day_without_any_landed_odds_is_counted_and_warned(
     assert check.metadata["game_days_without_odds"].value == games.height
     assert all(d.isoformat() in check.metadata["days"].value for d in games["game_date"])
     assert _checks(result)["odds_events_match_schedule"].passed
+
+
+def test_a_box_score_missing_a_team_is_counted_and_warned(
+    archive: Path,  # noqa: F811
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A half-landed day: the stats of one team of one game are not in balldontlie's answer (the
+    other rows are the real ones). The box scores land, the day counts the incomplete game and the
+    check warns instead of grading that team's players void without a word."""
+    edited = tmp_path / "replay"
+    shutil.copytree(archive, edited)
+    day = DAYS[1]
+    stats = edited / "balldontlie" / "v1" / "stats" / f"{day}.json"
+    body = json.loads(stats.read_bytes())
+    first = body["data"][0]
+    team_id, game_id = first["team"]["id"], first["game"]["id"]
+    body["data"] = [r for r in body["data"] if not (r["team"]["id"] == team_id and r["game"]["id"] == game_id)]
+    stats.write_bytes(json.dumps(body).encode())
+    lake = tmp_path / "lake"
+    with ReplayServer(edited) as server:
+        result = run(lake, fault_apis(server, lake), INGEST_KEYS + RAW_KEYS[:2], *DAYS, monkeypatch)
+    assert result.success
+    box = read(lake, ("nba_raw", "bdl_player_boxscores"), [day])
+    assert box.height > 0 and first["team"]["abbreviation"] not in set(
+        box.filter(pl.col("bdl_game_id") == game_id)["team"]
+    )
+    mats = {
+        m.partition: {k: v.value for k, v in m.metadata.items()}
+        for m in (e.materialization for e in result.get_asset_materialization_events())
+        if m.asset_key == dg.AssetKey(["nba_raw", "bdl_player_boxscores"])
+    }
+    assert mats[day.isoformat()]["games_incomplete"] == 1
+    assert mats[DAYS[0].isoformat()]["games_incomplete"] == 0 and mats[DAYS[0].isoformat()]["games_final"] > 0
+    check = _checks(result)["box_scores_complete"]
+    assert not check.passed and check.severity == dg.AssetCheckSeverity.WARN
+    assert check.metadata["games_incomplete"].value == 1 and day.isoformat() in check.metadata["examples"].value
+    assert " 0+" in check.metadata["examples"].value or "+0 min" in check.metadata["examples"].value

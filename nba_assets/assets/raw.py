@@ -25,7 +25,9 @@ from nba_assets.schemas import schema_for
 from nba_assets.sources.landing import LandedFile, fetch_records, latest_fetches
 from nba_assets.sources.models import PayloadError
 from nba_assets.transforms.raw import (
+    TEAM_MINUTES,
     attach_games_and_players,
+    box_completeness,
     parse_bdl_stats_by_day,
     parse_event_snapshot,
     parse_schedule_by_day,
@@ -42,6 +44,7 @@ UNMATCHED_ODDS_THRESHOLD_ENV = "NBA_UNMATCHED_ODDS_WARN_THRESHOLD"
 UNMATCHED_ODDS_THRESHOLD_DEFAULT = 0
 ODDS_LANDED_CHECK = "odds_landed_for_game_days"
 HELD_BACK_CHECK = "held_back_days"
+BOX_COMPLETE_CHECK = "box_scores_complete"
 
 
 def unresolved_threshold() -> int:
@@ -168,24 +171,61 @@ def nbac_schedule(context: dg.AssetExecutionContext) -> pl.DataFrame:
     group="raw",
     deps=[dg.AssetKey(["landing", "bdl_stats_payloads"])],
     ins={"nbac_schedule": same_day(RAW, "nbac_schedule")},
+    check_specs=[
+        dg.AssetCheckSpec(
+            BOX_COMPLETE_CHECK,
+            asset=[RAW, "bdl_player_boxscores"],
+            blocking=False,
+            description=(
+                "Warns when a final scheduled game's box score is incomplete: a team missing, or a team's "
+                f"minutes outside {TEAM_MINUTES[0]}..{TEAM_MINUTES[1]} (240 in regulation); its missing "
+                "players would be graded void."
+            ),
+        )
+    ],
     description=(
         "balldontlie /v1/stats (from landing): one row per player per game played, keyed by nba.com ids. "
         "A day whose pages fail validation is held back (see nba_raw/payload_rejections)."
     ),
 )
-def bdl_player_boxscores(context: dg.AssetExecutionContext, nbac_schedule: pl.DataFrame) -> pl.DataFrame:
+def bdl_player_boxscores(context: dg.AssetExecutionContext, nbac_schedule: pl.DataFrame):
     frame, rejected = stats_window(_landing(), nbac_schedule)
-    for day, error in sorted(rejected.items()):
-        _hold(context, "bdl_stats", day, error)
-    for day, error in sorted(_missing_upstream(context, "nbac_schedule", window_dates(context)).items()):
-        _hold(context, "nba_schedule", day, error)
+    held = {**_missing_upstream(context, "nbac_schedule", window_dates(context)), **rejected}
+    for day, error in sorted(held.items()):
+        _hold(context, "bdl_stats" if day in rejected else "nba_schedule", day, error)
     unresolved = frame.filter(pl.col("player_id").is_null())
     if unresolved.height:
         context.log.warning(
             f"{unresolved.height} box-score rows have no nba.com player id: "
             f"{unresolved['player_name'].unique().head(10).to_list()}"
         )
-    return frame
+    # Box scores against the schedule: both teams present, minutes near 240 per team.
+    games = box_completeness(frame, nbac_schedule.filter(~pl.col("game_date").is_in(sorted(held))))
+    incomplete = games.filter(~pl.col("complete"))
+    for (day,), part in games.partition_by("game_date", as_dict=True).items() if games.height else []:
+        context.add_asset_metadata(
+            {"games_final": part.height, "games_incomplete": int((~part["complete"]).sum())},
+            partition_key=day.isoformat(),
+        )
+    yield dg.Output(frame)
+    yield dg.AssetCheckResult(
+        check_name=BOX_COMPLETE_CHECK,
+        passed=incomplete.height == 0,
+        severity=dg.AssetCheckSeverity.WARN,
+        metadata={
+            "games_final": games.height,
+            "games_incomplete": incomplete.height,
+            "days_incomplete": incomplete["game_date"].n_unique(),
+            "examples": ", ".join(
+                f"{d} {a}@{h} ({am}+{hm} min)"
+                for d, h, a, hm, am in incomplete.select(
+                    "game_date", "home_team", "away_team", "home_minutes", "away_minutes"
+                )
+                .head(10)
+                .iter_rows()
+            ),
+        },
+    )
 
 
 def _snapshot_frames(root: Path, file: LandedFile, day: date) -> pl.DataFrame:

@@ -36,6 +36,7 @@ from nba_assets.sources.models import (
 __all__ = [
     "PayloadError",
     "attach_games_and_players",
+    "box_completeness",
     "parse_bdl_injuries",
     "parse_bdl_players",
     "parse_bdl_stats",
@@ -311,6 +312,33 @@ def _bdl_rows(
                 }
             )
     return rows
+
+
+TEAM_MINUTES = (230, 345)  # a complete team box score: 240 in regulation (237+ as truncated), +25 per OT
+
+
+def box_completeness(box: pl.DataFrame, schedule: pl.DataFrame) -> pl.DataFrame:
+    """One row per final, not postponed scheduled game: each team's players and minutes in ``box``,
+    and ``complete`` (both teams present, each with ``TEAM_MINUTES[0]..[1]`` minutes)."""
+    games = schedule.filter((pl.col("game_status") == 3) & ~pl.col("postponed")).select(
+        "game_date", "game_id", "home_team", "away_team"
+    )
+    per_team = box.group_by("game_id", "team").agg(
+        pl.len().cast(pl.Int64).alias("players"), pl.col("minutes").sum().cast(pl.Int64).alias("minutes")
+    )
+    out = games
+    for side in ("home", "away"):
+        out = out.join(
+            per_team.rename({"team": f"{side}_team", "players": f"{side}_players", "minutes": f"{side}_minutes"}),
+            on=["game_id", f"{side}_team"],
+            how="left",
+        )
+    low, high = TEAM_MINUTES
+    ok = [pl.col(f"{side}_minutes").is_between(low, high).fill_null(False) for side in ("home", "away")]
+    return out.with_columns(
+        pl.col("home_players", "away_players", "home_minutes", "away_minutes").fill_null(0),
+        (ok[0] & ok[1]).alias("complete"),
+    ).sort("game_date", "game_id")
 
 
 # ---------------------------------------------------------------- props (The Odds API)
