@@ -152,7 +152,8 @@ WRITER_SCRIPT = textwrap.dedent(
         store.write_partitions(table, frame, days, schema)
     """
 )
-TABLE = TableRef("nba_raw", "bdl_player_boxscores")
+BOX_KEY = ("nba_raw", "bdl_player_boxscores")
+TABLE = TableRef(*BOX_KEY)
 A_DAYS = (date(2024, 11, 1), date(2024, 11, 10))
 B_DAYS = (date(2024, 11, 6), date(2024, 11, 15))
 
@@ -223,4 +224,63 @@ def test_two_processes_writing_overlapping_windows_never_tear_or_duplicate_a_par
     assert {final[d] for d in dates_between(date(2024, 11, 11), B_DAYS[1])} - {"-"} == {"B"}
     assert len({final[d] for d in overlap} - {"-"}) == 1, final  # one writer's window, not a mix of both
     assert store.stored_partitions(TABLE) == dates_between(A_DAYS[0], B_DAYS[1])
+    assert not list(store.table_dir(TABLE).glob(".staging-*"))
+
+
+# ----------------------------------------------------------------------------- a full disk
+
+FULL_DISK_SCRIPT = textwrap.dedent(
+    """
+    import resource, signal, sys
+    from datetime import date
+    import polars as pl
+    from nba_assets.io.storage import LocalParquetStore, StorageError, TableRef
+    from nba_assets.partitions import dates_between
+    from nba_assets.schemas import schema_for
+
+    lake, source, first, last = sys.argv[1:5]
+    frame = pl.read_parquet(source)
+    days = dates_between(date.fromisoformat(first), date.fromisoformat(last))
+    # The disk is "full" for this process: no file may grow beyond 4 KiB (EFBIG instead of SIGXFSZ).
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+    resource.setrlimit(resource.RLIMIT_FSIZE, (4096, 4096))
+    try:
+        LocalParquetStore(lake).write_partitions(
+            TableRef("nba_raw", "bdl_player_boxscores"), frame, days, schema_for("nba_raw", "bdl_player_boxscores")
+        )
+    except StorageError as exc:
+        print(exc)
+        sys.exit(3)
+    """
+)
+
+
+def test_a_full_disk_fails_the_write_clearly_and_keeps_every_stored_partition(
+    tmp_path: Path, box_scores: pl.DataFrame
+) -> None:
+    """Simulated with a file-size limit on the writer (CI runs as root, which ignores permissions)."""
+    first, last = date(2024, 11, 1), date(2024, 11, 6)
+    raw = raw_box_from_box_scores(box_scores.filter(pl.col("game_date").is_between(first, last)))
+    lake = tmp_path / "lake"
+    store = LocalParquetStore(lake)
+    earlier = dates_between(first, date(2024, 11, 3))
+    store.write_partitions(TABLE, raw.filter(pl.col("game_date") <= earlier[-1]), earlier, schema_for(*BOX_KEY))
+    before = {d: store.partition_file(TABLE, d).read_bytes() for d in earlier}
+    source = tmp_path / "rows.parquet"
+    raw.write_parquet(source)
+
+    script = tmp_path / "full_disk.py"
+    script.write_text(FULL_DISK_SCRIPT)
+    proc = subprocess.run(
+        [sys.executable, str(script), str(lake), str(source), first.isoformat(), last.isoformat()],
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+        capture_output=True,
+        timeout=120,
+    )
+    message = proc.stdout.decode()
+    assert proc.returncode == 3, proc.stderr.decode()[-2000:]
+    assert "nba_raw.bdl_player_boxscores: writing to" in message and "failed at partition 2024-11-01" in message
+    assert "File too large" in message and "every stored partition is unchanged" in message, message
+    assert {d: store.partition_file(TABLE, d).read_bytes() for d in earlier} == before
+    assert store.stored_partitions(TABLE) == earlier
     assert not list(store.table_dir(TABLE).glob(".staging-*"))

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import io
 import json
 import os
 import shutil
@@ -105,8 +106,11 @@ class PartitionedTableStore(Protocol):
         """The table's lock (``fcntl.flock`` on ``<table>/.lock``): exclusive for a writer, shared for
         a reader. The kernel releases it when the holder dies, so a killed writer never leaves it held."""
         base = self.table_dir(table)
-        base.mkdir(parents=True, exist_ok=True)
-        fd = os.open(base / ".lock", os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            base.mkdir(parents=True, exist_ok=True)
+            fd = os.open(base / ".lock", os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError as exc:  # an unwritable or full lake
+            raise StorageError(f"{table}: cannot open the table's lock under {base}: {exc}") from exc
         try:
             fcntl.flock(fd, fcntl.LOCK_SH if shared else fcntl.LOCK_EX)
             yield
@@ -207,18 +211,36 @@ class LocalParquetStore:
         schema: pl.Schema,
     ) -> WriteStats:
         staging = self.table_dir(table) / f".staging-{uuid.uuid4().hex}"
-        staging.mkdir(parents=True, exist_ok=True)
+        replaced: list[date] = []
+        day: date | None = None
         try:
-            staged: list[tuple[Path, Path]] = []
+            staging.mkdir(parents=True, exist_ok=True)
+            staged: list[tuple[date, Path, Path]] = []
             for day in sorted(set(partitions)):
                 part = by_day.get(day, frame.clear())
                 tmp = staging / f"{day.isoformat()}.parquet"
-                part.write_parquet(tmp, statistics=True)
-                staged.append((tmp, self.partition_file(table, day)))
-            for tmp, final in staged:  # everything is staged: now replace, one rename each
+                # Encoded in memory, written by Python: a full disk is then a plain OSError (errno
+                # and all) instead of polars' "Invalid thrift: transport error".
+                buffer = io.BytesIO()
+                part.write_parquet(buffer, statistics=True)
+                tmp.write_bytes(buffer.getbuffer())
+                staged.append((day, tmp, self.partition_file(table, day)))
+            for day, tmp, final in staged:  # everything is staged: now replace, one rename each
                 final.parent.mkdir(parents=True, exist_ok=True)
                 os.replace(tmp, final)
+                replaced.append(day)
+            day = None
             self._write_schema(table, schema)
+        except (OSError, pl.exceptions.PolarsError) as exc:
+            # Disk full, a file-size limit, an unwritable lake: say where, and what is still as it was.
+            where = f" at partition {day.isoformat()}" if day else ""
+            kept = (
+                "every stored partition is unchanged"
+                if not replaced
+                else f"partitions {replaced[0].isoformat()}..{replaced[-1].isoformat()} were replaced, the others "
+                "are unchanged"
+            )
+            raise StorageError(f"{table}: writing to {self.table_dir(table)} failed{where}: {exc}; {kept}") from exc
         finally:
             shutil.rmtree(staging, ignore_errors=True)
         return WriteStats({d: by_day[d].height if d in by_day else 0 for d in sorted(set(partitions))})
@@ -228,8 +250,11 @@ class LocalParquetStore:
         """The table's lock (``fcntl.flock`` on ``<table>/.lock``): exclusive for a writer, shared for
         a reader. The kernel releases it when the holder dies, so a killed writer never leaves it held."""
         base = self.table_dir(table)
-        base.mkdir(parents=True, exist_ok=True)
-        fd = os.open(base / ".lock", os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            base.mkdir(parents=True, exist_ok=True)
+            fd = os.open(base / ".lock", os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError as exc:  # an unwritable or full lake
+            raise StorageError(f"{table}: cannot open the table's lock under {base}: {exc}") from exc
         try:
             fcntl.flock(fd, fcntl.LOCK_SH if shared else fcntl.LOCK_EX)
             yield
