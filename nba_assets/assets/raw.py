@@ -94,8 +94,11 @@ def _hold(context: dg.AssetExecutionContext, source: str, day: date, error: Payl
 
 def _missing_upstream(context: dg.AssetExecutionContext, table: str, days: list[date]) -> dict[date, PayloadError]:
     """Days whose ``nba_raw.<table>`` partition is not stored (held back, or never materialized):
-    they are held back here too, so a table never stores a day its input could not give."""
-    missing = default_store().missing_partitions(TableRef(RAW, table), days)
+    they are held back here too, so a table never stores a day its input could not give. Asked of
+    the run's own IO manager's store."""
+    io_manager = getattr(context.resources, "io_manager", None)
+    store = io_manager.store() if hasattr(io_manager, "store") else default_store()
+    missing = store.missing_partitions(TableRef(RAW, table), days)
     return {
         d: PayloadError(
             f"nba_raw.{table} has no partition for game date {d} (held back or never materialized)",
@@ -171,6 +174,7 @@ def nbac_schedule(context: dg.AssetExecutionContext) -> pl.DataFrame:
     group="raw",
     deps=[dg.AssetKey(["landing", "bdl_stats_payloads"])],
     ins={"nbac_schedule": same_day(RAW, "nbac_schedule")},
+    required_resource_keys={"io_manager"},
     check_specs=[
         dg.AssetCheckSpec(
             BOX_COMPLETE_CHECK,
@@ -264,6 +268,7 @@ def _utc(value: str | None) -> datetime | None:
         "nbac_schedule": same_day(RAW, "nbac_schedule"),
         "box_history": days_before(RAW, "bdl_player_boxscores", ROSTER_HISTORY_DAYS),
     },
+    required_resource_keys={"io_manager"},
     check_specs=[
         dg.AssetCheckSpec(
             UNMATCHED_ODDS_CHECK,
