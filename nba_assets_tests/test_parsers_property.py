@@ -19,7 +19,7 @@ from typing import Any
 
 import polars as pl
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from nba_assets.identity import bdl_teams
@@ -185,10 +185,12 @@ def _holds(run, *, file: str, day: str, schema: pl.Schema | None = None):
     try:
         frame = run()
     except PayloadError as exc:
+        event("rejected")
         message = str(exc)
         assert file in message and day in message, message
         assert exc.file and file in exc.file and exc.field and exc.game_date and day in exc.game_date, vars(exc)
         return exc
+    event("parsed")
     if schema is not None:
         assert frame.schema == schema
     return frame
@@ -216,6 +218,7 @@ def test_stats_pages_parse_or_reject_their_day(data: st.DataObject, stats_seed, 
     )
     assert frame.schema == schema_for("nba_raw", "bdl_player_boxscores")
     assert set(rejected) <= {DAY}
+    event("rejected" if DAY in rejected else "parsed")
     if DAY in rejected:
         exc = rejected[DAY]
         assert "landing/balldontlie/x.json.gz" in str(exc) and DAY.isoformat() in str(exc), str(exc)
@@ -240,7 +243,9 @@ def test_schedule_bodies_parse_or_reject_per_game_day(data: st.DataObject, sched
         frame, rejected = parse_schedule_by_day([body], {DAY}, source=label)
     except PayloadError as exc:  # the envelope itself (or a bad game without a readable date)
         assert label in str(exc) and exc.field and exc.game_date, str(exc)
+        event("window rejected")
         return
+    event("day rejected" if rejected else "parsed")
     assert frame.schema == schema_for("nba_raw", "nbac_schedule")
     assert set(rejected) <= {DAY}
     for exc in rejected.values():
