@@ -1,6 +1,6 @@
 """Nothing is dropped without a word (issue 14): odds that match no scheduled game, game days
 without any landed odds and box scores that are incomplete against the schedule are counted per
-partition and warned by non-blocking checks.
+partition and warned by non-blocking checks; a bad odds body holds back that day's props only.
 
 Runs ingest + raw through the replay server over the two real days of ``test_ingest``'s archive.
 """
@@ -15,6 +15,7 @@ import dagster as dg
 import polars as pl
 import pytest
 
+from nba_assets.io.storage import LocalParquetStore, TableRef
 from nba_assets.partitions import dates_between
 from nba_assets.replay import Fault, ReplayServer
 
@@ -141,3 +142,29 @@ def test_a_box_score_missing_a_team_is_counted_and_warned(
     assert not check.passed and check.severity == dg.AssetCheckSeverity.WARN
     assert check.metadata["games_incomplete"].value == 1 and day.isoformat() in check.metadata["examples"].value
     assert " 0+" in check.metadata["examples"].value or "+0 min" in check.metadata["examples"].value
+
+
+def test_a_bad_odds_body_holds_back_that_days_props_only(
+    archive: Path,  # noqa: F811
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The odds of the first day's game have ``line`` where ``point`` belongs: that day's props are
+    held back and recorded; the second day's props, and both days' schedule and box scores, land."""
+    lake = tmp_path / "lake"
+    keys = [*INGEST_KEYS, *RAW_KEYS, ("nba_raw", "payload_rejections")]
+    (event,) = json.loads((archive / "odds_api" / "events" / f"{DAYS[0]}.json").read_text())
+    fault = Fault(f"/events/{event['id']}/odds", rename={"point": "line"}, times=None)
+    with ReplayServer(archive, faults=[fault]) as server:
+        result = run(lake, fault_apis(server, lake), keys, *DAYS, monkeypatch)
+    assert result.success
+    store = LocalParquetStore(lake)
+    assert store.missing_partitions(TableRef(*PROPS), list(DAYS)) == [DAYS[0]]
+    assert read(lake, PROPS, [DAYS[1]]).height > 0
+    for key in [("nba_raw", "nbac_schedule"), ("nba_raw", "bdl_player_boxscores")]:
+        assert store.missing_partitions(TableRef(*key), list(DAYS)) == [], key
+    rejections = read(lake, ("nba_raw", "payload_rejections"), list(DAYS))
+    assert rejections.select("game_date", "source").rows() == [(DAYS[0], "odds_player_points")]
+    assert rejections["field"][0].endswith(".point") and "landing/odds_api/" in rejections["file"][0]
+    meta = _props_metadata(result)[DAYS[0].isoformat()]
+    assert meta["held_back"] is True and meta["held_back_field"] == rejections["field"][0]
