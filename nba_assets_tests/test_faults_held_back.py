@@ -190,3 +190,27 @@ def test_one_bad_game_in_the_season_schedule_holds_back_its_day_only(
     assert rejections["field"][0].startswith("leagueSchedule.gameDates[") and "teamTricode" in rejections["field"][0]
     assert f"held back nba_raw/nbac_schedule for {BAD_DAY}" in log
     assert f"held back nba_raw/bdl_player_boxscores for {BAD_DAY}" in log
+
+
+def test_rejections_validate_only_what_has_landed(
+    archives: tuple[Path, Path, int], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The rejections table can run before the stats and odds have landed (automation may ask for it
+    as soon as the schedule lands): nothing landed is nothing rejected, and the run succeeds."""
+    good, _, _ = archives
+    lake = tmp_path / "lake"
+    monkeypatch.setenv("NBA_LAKE_DIR", str(lake))
+    with ReplayServer(good) as server, dg.DagsterInstance.ephemeral() as instance:
+        result = dg.materialize(
+            [*dg.load_assets_from_modules([ingest, raw])],
+            selection=[dg.AssetKey(list(k)) for k in (INGEST_KEYS[0], RAW_KEYS[0], REJECTIONS)],
+            resources={"io_manager": LakehouseIOManager(lake_dir=str(lake)), "apis": fault_apis(server, lake)},
+            instance=instance,
+            tags={RANGE_START: WINDOW[0].isoformat(), RANGE_END: WINDOW[1].isoformat()},
+        )
+    assert result.success
+    assert not (lake / "landing" / "_fetches" / "bdl_stats").exists()
+    assert LocalParquetStore(lake).missing_partitions(TableRef(*REJECTIONS), DAYS) == []
+    assert read(lake, REJECTIONS, DAYS).height == 0
+    (check,) = [c for c in result.get_asset_check_evaluations() if c.check_name == "held_back_days"]
+    assert check.passed

@@ -110,13 +110,17 @@ def _missing_upstream(context: dg.AssetExecutionContext, table: str, days: list[
     }
 
 
-def schedule_window(root: Path, days: list[date]) -> tuple[pl.DataFrame, dict[date, PayloadError]]:
+def schedule_window(
+    root: Path, days: list[date], require: bool = True
+) -> tuple[pl.DataFrame, dict[date, PayloadError]]:
     """The schedule of ``days`` from their newest complete fetches, and the days rejected.
 
     Each game is validated on its own: a bad game rejects its own day; a body whose envelope is
-    unreadable rejects the days it serves (and only those)."""
+    unreadable rejects the days it serves (and only those). ``require``: a day without a complete
+    fetch fails (else it is skipped)."""
     records = latest_fetches(root, SCHEDULE_FEED, days)
-    _require(records, days, "landing/nba_schedule_payloads")
+    if require:
+        _require(records, days, "landing/nba_schedule_payloads")
     days_by_file: dict[str, set[date]] = defaultdict(set)
     for day, record in records.items():
         for file in record.files:
@@ -131,18 +135,23 @@ def schedule_window(root: Path, days: list[date]) -> tuple[pl.DataFrame, dict[da
             frame = pl.DataFrame(schema=schema_for(RAW, "nbac_schedule"))
         frames.append(frame)
         rejected.update(bad)
-    frame = pl.concat(frames).unique("game_id", keep="last")
+    frame = pl.concat(frames) if frames else pl.DataFrame(schema=schema_for(RAW, "nbac_schedule"))
+    frame = frame.unique("game_id", keep="last")
     frame = frame.filter(~pl.col("game_date").is_in(sorted(rejected))).sort("game_date", "game_id")
     return frame, rejected
 
 
-def stats_window(root: Path, schedule: pl.DataFrame) -> tuple[pl.DataFrame, dict[date, PayloadError]]:
+def stats_window(
+    root: Path, schedule: pl.DataFrame, require: bool = True
+) -> tuple[pl.DataFrame, dict[date, PayloadError]]:
     """Box scores of the final game days of ``schedule`` from their newest complete fetches, and the
-    days rejected (each day stands alone)."""
+    days rejected (each day stands alone). ``require``: a day without a complete fetch fails (else
+    it is skipped)."""
     days = final_game_days(schedule)
     records = latest_fetches(root, STATS_FEED, days)
-    _require(records, days, "landing/bdl_stats_payloads")
-    pages = {day: [(f"landing/{f.path}", f.raw(root)) for f in records[day].files] for day in days}
+    if require:
+        _require(records, days, "landing/bdl_stats_payloads")
+    pages = {day: [(f"landing/{f.path}", f.raw(root)) for f in records[day].files] for day in days if day in records}
     return parse_bdl_stats_by_day(pages, schedule)
 
 
@@ -467,11 +476,13 @@ def rejection_rows(source: str, rejected: dict[date, PayloadError]) -> list[dict
     ),
 )
 def payload_rejections(context: dg.AssetExecutionContext, nbac_schedule: pl.DataFrame):
+    # What has landed is validated as the raw tables validate it; what has not landed yet is no rejection.
     root = _landing()
     days = window_dates(context)
-    _, schedule_bad = schedule_window(root, days)
+    _, schedule_bad = schedule_window(root, days, require=False)
     rows = rejection_rows("nba_schedule", schedule_bad)
-    _, stats_bad = stats_window(root, nbac_schedule.filter(~pl.col("game_date").is_in(sorted(schedule_bad))))
+    scheduled = nbac_schedule.filter(~pl.col("game_date").is_in(sorted(schedule_bad)))
+    _, stats_bad = stats_window(root, scheduled, require=False)
     rows += rejection_rows("bdl_stats", stats_bad)
     odds_bad = {}
     for day in sorted(nbac_schedule.filter(~pl.col("postponed"))["game_date"].unique().to_list()):
