@@ -86,9 +86,16 @@ def stats_seed(archive: Path) -> dict[str, Any]:
 def stats_schedule(archive: Path) -> pl.DataFrame:
     """The real schedule of the day, parsed from the archive's schedule body."""
     (path,) = (archive / "nba_cdn" / "scheduleLeagueV2").glob("*.json")
-    frame, rejected = parse_schedule_by_day([json.loads(path.read_text())], {DAY})
+    frame, rejected = parse_schedule_by_day([json.loads(path.read_text())], {DAY_BEFORE, DAY})
     assert rejected == {} and frame.height > 0
     return frame
+
+
+@pytest.fixture(scope="module")
+def stats_before(archive: Path) -> dict[str, Any]:
+    """Two real rows of the day before, left untouched next to the damaged day."""
+    body = json.loads((archive / "balldontlie" / "v1" / "stats" / f"{DAY_BEFORE}.json").read_text())
+    return {"data": body["data"][:2], "meta": {"per_page": 100}}
 
 
 @pytest.fixture(scope="module")
@@ -202,6 +209,7 @@ def _holds(run, *, file: str, day: str, schema: pl.Schema | None = None):
 def test_the_seeds_parse_as_they_are(stats_seed, stats_schedule, schedule_seed, odds_seed) -> None:
     box, rejected = parse_bdl_stats_by_day({DAY: [("seed", stats_seed)]}, stats_schedule)
     assert rejected == {} and box.height == 3 and box["game_id"].null_count() == 0
+    assert box.filter(pl.col("game_date") == DAY).height == 3
     schedule, rejected = parse_schedule_by_day([schedule_seed], {DAY})
     assert rejected == {} and schedule.height == 3
     props = parse_event_props(odds_seed, datetime(2024, 11, 15, tzinfo=UTC), DAY)
@@ -210,14 +218,16 @@ def test_the_seeds_parse_as_they_are(stats_seed, stats_schedule, schedule_seed, 
 
 @EXAMPLES
 @given(data=st.data())
-def test_stats_pages_parse_or_reject_their_day(data: st.DataObject, stats_seed, stats_schedule) -> None:
+def test_stats_pages_parse_or_reject_their_day(data: st.DataObject, stats_seed, stats_before, stats_schedule) -> None:
     body = data.draw(damaged(stats_seed))
-    other = DAY_BEFORE  # a second day in the same call, with no pages
     frame, rejected = parse_bdl_stats_by_day(
-        {DAY: [("landing/balldontlie/x.json.gz", body)], other: []}, stats_schedule
+        {DAY: [("landing/balldontlie/x.json.gz", body)], DAY_BEFORE: [("before", stats_before)]}, stats_schedule
     )
     assert frame.schema == schema_for("nba_raw", "bdl_player_boxscores")
     assert set(rejected) <= {DAY}
+    # The untouched day in the same call always lands, whatever happened to the other one.
+    assert frame.filter(pl.col("game_date") == DAY_BEFORE).height == len(stats_before["data"])
+    frame = frame.filter(pl.col("game_date") == DAY)
     event("rejected" if DAY in rejected else "parsed")
     if DAY in rejected:
         exc = rejected[DAY]
