@@ -88,6 +88,16 @@ TABLES: dict[tuple[str, str], pl.Schema] = {
             "count": pl.Int64,
         }
     ),
+    ("nba_raw", "payload_rejections"): pl.Schema(
+        {
+            "game_date": pl.Date,
+            "source": pl.String,
+            "file": pl.String,
+            "field": pl.String,
+            "error": pl.String,
+            "first_seen": UTC,
+        }
+    ),
     ("nba_analytics", "player_game_summary"): pl.Schema(
         {
             "game_date": pl.Date,

@@ -191,23 +191,31 @@ def _partition_bytes(lake: Path, key: tuple[str, str]) -> dict[date, bytes]:
     return {d: store.partition_file(TableRef(*key), d).read_bytes() for d in dates_between(*DAYS)}
 
 
-def test_a_renamed_field_fails_the_partition_and_keeps_the_stored_one(
+def test_a_renamed_field_holds_back_the_days_and_keeps_the_stored_partitions(
     good_lake: Path,
     archive: Path,  # noqa: F811
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    """Every stats body of the window lacks ``pts``: both days are held back, the run succeeds, the
+    lake's partitions stay byte-identical and each day's materialization names file and field."""
     lake = tmp_path / "lake"
     shutil.copytree(good_lake, lake)
     key = ("nba_raw", "bdl_player_boxscores")
     before = _partition_bytes(lake, key)
     with ReplayServer(archive, faults=[Fault("/v1/stats", rename={"pts": "points"}, times=None)]) as server:
-        result = run(lake, fault_apis(server, lake), [INGEST_KEYS[1], key], *DAYS, monkeypatch, raise_on_error=False)
-    assert not result.success and "nba_raw__bdl_player_boxscores" in result.get_failed_step_keys()
-    message = errors(result)
-    assert "landing/balldontlie/" in message and "field 'pts' at data[0].pts" in message, message
-    assert "game date 2024-11-1" in message
+        result = run(lake, fault_apis(server, lake), [INGEST_KEYS[1], key], *DAYS, monkeypatch)
+    assert result.success
+    mats = [e.materialization for e in result.get_asset_materialization_events() if e.asset_key == dg.AssetKey(key)]
+    assert sorted(m.partition for m in mats) == [d.isoformat() for d in dates_between(*DAYS)]
+    for mat in mats:
+        assert mat.metadata["held_back"].value is True, mat.partition
+        assert mat.metadata["held_back_field"].value == "data[0].pts"
+        assert f"landing/balldontlie/{mat.partition}/" in mat.metadata["held_back_file"].value
+        assert f"game date {mat.partition}" in mat.metadata["held_back_error"].value
+        assert "field 'pts' at data[0].pts: Field required" in mat.metadata["held_back_error"].value
     assert _partition_bytes(lake, key) == before
+    assert not list((lake / "nba_raw" / "bdl_player_boxscores").glob(".staging-*"))
     # The renamed bodies were landed (append-only) and their fetch records are the newest.
     records = sorted((lake / "landing" / "_fetches" / "bdl_stats" / DAYS[1].isoformat()).glob("*.json"))
     assert len(records) == 2

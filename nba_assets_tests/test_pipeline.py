@@ -28,7 +28,6 @@ from nba_assets.io.storage import LocalParquetStore, TableRef
 from nba_assets.partitions import dates_between, game_date_partitions
 from nba_assets.replay import build_archive
 from nba_assets.schemas import TABLES, schema_for
-from nba_assets_tests.test_ingest import errors
 
 from .conftest import BOX_SCORES, LINES
 
@@ -358,7 +357,8 @@ def test_materializations_carry_row_counts_and_the_unique_check_passed(main_lake
         # One output covers the run's window; each partition's event counts that day's rows.
         stored = _read(main_lake.lake, key, MAIN_DAYS)
         per_day = dict(stored.group_by("game_date").len().iter_rows())
-        assert stored.height > 0 or key == ("nba_raw", "unresolved_player_names"), key  # every real name resolves
+        # every real name resolves, and no real payload is rejected
+        assert stored.height > 0 or key in {("nba_raw", "unresolved_player_names"), ("nba_raw", "payload_rejections")}
         for mat in mats:
             day = date.fromisoformat(mat.partition)
             assert mat.metadata["dagster/row_count"].value == per_day.get(day, 0), (key, day)
@@ -444,7 +444,9 @@ def test_history_window_loads_as_one_frame_equal_to_single_days(main_lake: MainL
     assert window.height == sum(f.height for f in singles) > 0
 
 
-def test_renamed_stats_field_fails_the_run_and_keeps_the_stored_partition(main_lake: MainLake, workdir: Path) -> None:
+def test_renamed_stats_field_holds_back_that_day_and_keeps_its_stored_partition(
+    main_lake: MainLake, workdir: Path
+) -> None:
     archive = workdir / "replay_bad"
     shutil.copytree(main_lake.archive, archive)
     stats = archive / "balldontlie" / "v1" / "stats" / f"{BAD_DAY.isoformat()}.json"
@@ -457,15 +459,18 @@ def test_renamed_stats_field_fails_the_run_and_keeps_the_stored_partition(main_l
     shutil.copytree(main_lake.lake, lake)  # the earlier good run of the same days
     store = LocalParquetStore(lake)
     window = dates_between(BAD_DAY - timedelta(days=1), BAD_DAY + timedelta(days=1))
-    guarded = [("nba_raw", "bdl_player_boxscores"), ("nba_analytics", "player_game_summary")]
-    files = {(k, d): store.partition_file(TableRef(*k), d) for k in guarded for d in window}
-    before = {key: path.read_bytes() for key, path in files.items()}
-    assert _read(lake, guarded[0], [BAD_DAY]).height > 0
+    box = ("nba_raw", "bdl_player_boxscores")
+    before = store.partition_file(TableRef(*box), BAD_DAY).read_bytes()
+    assert _read(lake, box, [BAD_DAY]).height > 0
 
-    result = _run(lake, archive, main_lake.home, window[0], window[-1], raise_on_error=False)
-    assert not result.success
-    assert "nba_raw__bdl_player_boxscores" in result.get_failed_step_keys()
-    message = errors(result)
-    assert "'pts'" in message and BAD_DAY.isoformat() in message, message
-    assert {key: path.read_bytes() for key, path in files.items()} == before
+    # The bad day is held back, the run goes on: its stored partition is kept as it was, the other
+    # days are written, and the rejection names the file, the field and the day.
+    result = _run(lake, archive, main_lake.home, window[0], window[-1])
+    assert result.success
+    assert store.partition_file(TableRef(*box), BAD_DAY).read_bytes() == before
+    rejections = _read(lake, ("nba_raw", "payload_rejections"), window)
+    assert rejections.select("game_date", "source").rows() == [(BAD_DAY, "bdl_stats")]
+    assert "'pts'" in rejections["error"][0] and BAD_DAY.isoformat() in rejections["error"][0]
+    (check,) = [c for c in result.get_asset_check_evaluations() if c.check_name == "held_back_days"]
+    assert not check.passed and BAD_DAY.isoformat() in check.metadata["days"].value
     assert not list((lake / "nba_raw" / "bdl_player_boxscores").glob(".staging-*"))

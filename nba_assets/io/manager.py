@@ -2,6 +2,9 @@
 
 - Output: the frame may span every partition of the run's window; it is split by ``game_date``
   and each partition is replaced atomically (a partition with no rows is stored empty).
+- A partition the asset *held back* (``hold_back``: its payload failed validation) is not written
+  at all: a lake that had it keeps it as it was, a fresh lake has none. The other partitions of
+  the window are written as usual (on BigQuery too: the window replace names its days).
 - Input: whatever partitions the dependency's partition mapping asks for (one day, or a window
   such as the 365 days strictly before D) arrive as **one** ``polars.DataFrame`` from one scan.
 
@@ -40,6 +43,38 @@ def _window(time_window: dg.TimeWindow) -> list[date]:
     return dates_between(first, last_exclusive)[:-1] if last_exclusive > first else []
 
 
+HELD_BACK = "held_back"
+
+
+def hold_back(context: dg.AssetExecutionContext, day: date, metadata: dict[str, object]) -> None:
+    """Marks ``day`` of the running asset as held back: the IO manager will not write its partition.
+
+    ``metadata`` (file, field, error, ...) goes to that day's materialization only, next to
+    ``held_back: True``, so the UI shows which day was kept back and why.
+    """
+    context.add_asset_metadata({HELD_BACK: True, **metadata}, partition_key=day.isoformat())
+
+
+def held_back_days(context: dg.OutputContext, days: list[date]) -> list[date]:
+    """The days of ``days`` the asset marked with ``hold_back`` in this step."""
+    try:
+        step = context.step_context
+    except Exception:  # noqa: BLE001 - a context built outside a run (tests) has no step
+        return []
+    out = []
+    for day in days:
+        meta = step.get_asset_metadata(context.asset_key, day.isoformat()) or {}
+        value = meta.get(HELD_BACK)
+        if getattr(value, "value", value) is True:
+            out.append(day)
+    return out
+
+
+def default_store() -> PartitionedTableStore:
+    """The store of ``$NBA_BACKEND`` / ``$NBA_LAKE_DIR`` (what the IO manager uses by default)."""
+    return LakehouseIOManager().store()
+
+
 BACKENDS = ("local", "bigquery")
 # Input metadata of an unpartitioned consumer (``assets.common.all_stored``): read every stored partition.
 STORED_PARTITIONS = "nba/stored_partitions"
@@ -69,7 +104,18 @@ class LakehouseIOManager(dg.ConfigurableIOManager):
         if not isinstance(obj, pl.DataFrame):
             raise TypeError(f"{context.asset_key.to_user_string()}: expected a polars DataFrame, got {type(obj)}")
         table = table_ref(context.asset_key)
-        days = _window(context.asset_partitions_time_window)
+        window = _window(context.asset_partitions_time_window)
+        held = set(held_back_days(context, window))
+        days = [d for d in window if d not in held]
+        if held:
+            context.log.warning(
+                f"{table}: {len(held)} partition(s) held back, not written (the stored ones, if any, are kept): "
+                + ", ".join(d.isoformat() for d in sorted(held))
+            )
+            if obj.height and "game_date" in obj.columns:
+                obj = obj.filter(~pl.col("game_date").is_in(sorted(held)))
+        if not days:
+            return
         stats = self.store().write_partitions(table, obj, days, schema_for(table.dataset, table.table))
         # Run-wide totals go to the run log; a partition's materialization carries only what is its own
         # (its row count). The column schema, table and descriptions are declared on the definition.
@@ -109,6 +155,20 @@ class LakehouseIOManager(dg.ConfigurableIOManager):
                 f"{table}: {len(missing)} of {len(days)} requested partitions were never materialized "
                 f"(first {missing[0].isoformat()}); they load as no rows"
             )
+            # Counted on the LOADED_INPUT event (for a one-day input also as an asset observation;
+            # Dagster cannot attach an observation to a multi-partition input and raises after the
+            # metadata is recorded, hence the broad except).
+            try:
+                context.add_input_metadata(
+                    {
+                        "partitions_requested": len(days),
+                        "partitions_missing": len(missing),
+                        "first_missing": missing[0].isoformat(),
+                        "last_missing": missing[-1].isoformat(),
+                    }
+                )
+            except Exception:  # noqa: BLE001, S110
+                pass
         return frame
 
     @staticmethod

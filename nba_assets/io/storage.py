@@ -11,15 +11,28 @@ Rules every backend keeps:
 - a write is staged completely before anything stored is replaced, so a failure leaves the
   earlier partitions intact;
 - a window read returns **one** frame in the table's schema, empty partitions included.
+
+Crash and concurrency safety of the local store: every partition file is written under a
+temporary name in the table's ``.staging-*`` directory and moved into place with one
+``os.replace`` (atomic on POSIX), so a reader or a process killed at any instant sees either the
+old file or the new one, never part of one (``read_window`` holds the table's shared lock, since
+a scan opens a file more than once). Writers of one table take an exclusive ``fcntl`` lock
+on ``<table>/.lock`` for the whole write (staging and renames), so two runs writing overlapping
+windows (a sensor's run and a manual backfill) are serialized: the table ends as one writer's
+window or the other's, each partition a whole file. Under the lock, staging directories and
+temporary files left by a killed writer are removed.
 """
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
+import io
 import json
 import os
 import shutil
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -87,6 +100,30 @@ class PartitionedTableStore(Protocol):
     def write_partitions(
         self, table: TableRef, frame: pl.DataFrame, partitions: Sequence[date], schema: pl.Schema
     ) -> WriteStats: ...
+
+    @contextlib.contextmanager
+    def locked(self, table: TableRef, shared: bool = False) -> Iterator[None]:
+        """The table's lock (``fcntl.flock`` on ``<table>/.lock``): exclusive for a writer, shared for
+        a reader. The kernel releases it when the holder dies, so a killed writer never leaves it held."""
+        base = self.table_dir(table)
+        try:
+            base.mkdir(parents=True, exist_ok=True)
+            fd = os.open(base / ".lock", os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError as exc:  # an unwritable or full lake
+            raise StorageError(f"{table}: cannot open the table's lock under {base}: {exc}") from exc
+        try:
+            fcntl.flock(fd, fcntl.LOCK_SH if shared else fcntl.LOCK_EX)
+            yield
+        finally:
+            os.close(fd)  # closing the descriptor releases the lock
+
+    def _remove_leftovers(self, table: TableRef) -> None:
+        """Staging directories and temporary files of a writer that died (only called under the lock)."""
+        base = self.table_dir(table)
+        for path in base.glob(".staging-*"):
+            shutil.rmtree(path, ignore_errors=True)
+        for path in base.glob("_schema.*.tmp"):
+            path.unlink(missing_ok=True)
 
     def read_window(self, table: TableRef, partitions: Sequence[date], schema: pl.Schema) -> pl.DataFrame: ...
 
@@ -161,41 +198,101 @@ class LocalParquetStore:
             raise StorageError(f"{table}: a write needs at least one partition")
         frame = conform(table, frame, schema, partitions)
         by_day = {key[0]: part for key, part in frame.partition_by(PARTITION_COLUMN, as_dict=True).items()}
+        with self.locked(table):
+            self._remove_leftovers(table)
+            return self._write_locked(table, frame, by_day, partitions, schema)
+
+    def _write_locked(
+        self,
+        table: TableRef,
+        frame: pl.DataFrame,
+        by_day: dict[date, pl.DataFrame],
+        partitions: Sequence[date],
+        schema: pl.Schema,
+    ) -> WriteStats:
         staging = self.table_dir(table) / f".staging-{uuid.uuid4().hex}"
-        staging.mkdir(parents=True, exist_ok=True)
+        replaced: list[date] = []
+        day: date | None = None
         try:
-            staged: list[tuple[Path, Path]] = []
+            staging.mkdir(parents=True, exist_ok=True)
+            staged: list[tuple[date, Path, Path]] = []
             for day in sorted(set(partitions)):
                 part = by_day.get(day, frame.clear())
                 tmp = staging / f"{day.isoformat()}.parquet"
-                part.write_parquet(tmp, statistics=True)
-                staged.append((tmp, self.partition_file(table, day)))
-            for tmp, final in staged:  # everything is staged: now replace, one rename each
+                # Encoded in memory, written by Python: a full disk is then a plain OSError (errno
+                # and all) instead of polars' "Invalid thrift: transport error".
+                buffer = io.BytesIO()
+                part.write_parquet(buffer, statistics=True)
+                tmp.write_bytes(buffer.getbuffer())
+                staged.append((day, tmp, self.partition_file(table, day)))
+            for day, tmp, final in staged:  # everything is staged: now replace, one rename each
                 final.parent.mkdir(parents=True, exist_ok=True)
                 os.replace(tmp, final)
+                replaced.append(day)
+            day = None
             self._write_schema(table, schema)
+        except (OSError, pl.exceptions.PolarsError) as exc:
+            # Disk full, a file-size limit, an unwritable lake: say where, and what is still as it was.
+            where = f" at partition {day.isoformat()}" if day else ""
+            kept = (
+                "every stored partition is unchanged"
+                if not replaced
+                else f"partitions {replaced[0].isoformat()}..{replaced[-1].isoformat()} were replaced, the others "
+                "are unchanged"
+            )
+            raise StorageError(f"{table}: writing to {self.table_dir(table)} failed{where}: {exc}; {kept}") from exc
         finally:
             shutil.rmtree(staging, ignore_errors=True)
         return WriteStats({d: by_day[d].height if d in by_day else 0 for d in sorted(set(partitions))})
 
+    @contextlib.contextmanager
+    def locked(self, table: TableRef, shared: bool = False) -> Iterator[None]:
+        """The table's lock (``fcntl.flock`` on ``<table>/.lock``): exclusive for a writer, shared for
+        a reader. The kernel releases it when the holder dies, so a killed writer never leaves it held."""
+        base = self.table_dir(table)
+        try:
+            base.mkdir(parents=True, exist_ok=True)
+            fd = os.open(base / ".lock", os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError as exc:  # an unwritable or full lake
+            raise StorageError(f"{table}: cannot open the table's lock under {base}: {exc}") from exc
+        try:
+            fcntl.flock(fd, fcntl.LOCK_SH if shared else fcntl.LOCK_EX)
+            yield
+        finally:
+            os.close(fd)  # closing the descriptor releases the lock
+
+    def _remove_leftovers(self, table: TableRef) -> None:
+        """Staging directories and temporary files of a writer that died (only called under the lock)."""
+        base = self.table_dir(table)
+        for path in base.glob(".staging-*"):
+            shutil.rmtree(path, ignore_errors=True)
+        for path in base.glob("_schema.*.tmp"):
+            path.unlink(missing_ok=True)
+
     def read_window(self, table: TableRef, partitions: Sequence[date], schema: pl.Schema) -> pl.DataFrame:
-        files = [f for f in (self.partition_file(table, d) for d in sorted(set(partitions))) if f.exists()]
-        if not files:
+        if not self.table_dir(table).is_dir():
             return pl.DataFrame(schema=schema)
-        # One scan over every file of the window. Columns a later schema added read as nulls.
-        return pl.scan_parquet(
-            files, schema=schema, missing_columns="insert", extra_columns="ignore", glob=False
-        ).collect()
+        # Under the shared lock: a scan opens a file more than once (footer, then data), so a file
+        # replaced by a concurrent writer in between would read as a torn mix of old and new.
+        with self.locked(table, shared=True):
+            files = [f for f in (self.partition_file(table, d) for d in sorted(set(partitions))) if f.exists()]
+            if not files:
+                return pl.DataFrame(schema=schema)
+            # One scan over every file of the window. Columns a later schema added read as nulls.
+            return pl.scan_parquet(
+                files, schema=schema, missing_columns="insert", extra_columns="ignore", glob=False
+            ).collect()
 
     def missing_partitions(self, table: TableRef, partitions: Sequence[date]) -> list[date]:
         return [d for d in sorted(set(partitions)) if not self.partition_file(table, d).exists()]
 
     def delete_window(self, table: TableRef, first: date, last: date) -> int:
         removed = 0
-        for day in self.stored_partitions(table):
-            if first <= day <= last:
-                shutil.rmtree(self.partition_file(table, day).parent)
-                removed += 1
+        with self.locked(table):
+            for day in self.stored_partitions(table):
+                if first <= day <= last:
+                    shutil.rmtree(self.partition_file(table, day).parent)
+                    removed += 1
         return removed
 
     def stored_partitions(self, table: TableRef) -> list[date]:

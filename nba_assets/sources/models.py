@@ -7,17 +7,37 @@ or retyped field fails that partition loudly instead of storing junk.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 
 class PayloadError(ValueError):
-    """A landed body whose shape is not what the parser expects."""
+    """A landed body whose shape is not what the parser expects.
+
+    ``file``, ``field`` (the field path, e.g. ``data[3].pts``) and ``game_date`` (the partition or
+    window the body serves) are kept as attributes too, so a caller can hold back that day and
+    record the rejection; the message always names all three.
+    """
+
+    def __init__(self, message: str, *, file: str = "", field: str = "", game_date: str = "") -> None:
+        super().__init__(message)
+        self.file = file
+        self.field = field
+        self.game_date = game_date
 
 
 class Model(BaseModel):
-    model_config = ConfigDict(extra="ignore", strict=True, frozen=True)
+    # No NaN/Infinity (Python's json accepts them; no API sends them): they would poison every aggregate.
+    model_config = ConfigDict(extra="ignore", strict=True, frozen=True, allow_inf_nan=False)
+
+
+# Every integer the lake stores is an Int64; a counting stat is never negative.
+Int64 = Annotated[int, Field(ge=-(2**63), le=2**63 - 1)]
+Count = Annotated[int, Field(ge=0, le=2**31)]
+# A points line, and an American (or a DFS book's decimal) price.
+Line = Annotated[float, Field(ge=0, le=1000)] | Annotated[int, Field(ge=0, le=1000)]
+Price = Annotated[float, Field(ge=-(10**6), le=10**6)] | Annotated[int, Field(ge=-(10**6), le=10**6)]
 
 
 def field_path(loc: tuple[Any, ...]) -> str:
@@ -27,17 +47,32 @@ def field_path(loc: tuple[Any, ...]) -> str:
     return out
 
 
-def describe(exc: ValidationError, limit: int = 3) -> str:
+def first_field(exc: ValidationError) -> str:
+    """The field path of the first error (``<body>`` for the body itself)."""
+    errors = exc.errors()
+    if not errors:
+        return "<body>"
+    loc = tuple(p for p in errors[0]["loc"] if not (isinstance(p, str) and p in _UNION_TAGS))
+    return field_path(loc) or "<body>"
+
+
+def describe(exc: ValidationError, limit: int = 3, prefix: str = "") -> str:
+    """The first ``limit`` errors as ``field 'leaf' at path: message``; ``prefix`` is the path of
+    the validated object inside its body (e.g. ``leagueSchedule.gameDates[3].games[1]``)."""
     parts = []
     for error in exc.errors()[:limit]:
         loc = tuple(p for p in error["loc"] if not (isinstance(p, str) and p in _UNION_TAGS))
         leaf = next((p for p in reversed(loc) if isinstance(p, str)), "<body>")
-        parts.append(f"field '{leaf}' at {field_path(loc) or '<body>'}: {error['msg']}")
+        path = field_path(loc)
+        where = f"{prefix}.{path}" if prefix and path else (path or prefix or "<body>")
+        parts.append(f"field '{leaf}' at {where}: {error['msg']}")
     more = exc.error_count() - limit
     return "; ".join(parts) + (f"; and {more} more" if more > 0 else "")
 
 
-_UNION_TAGS = frozenset({"int", "float", "str", "none", "list[...]", "dict[...]"})
+_UNION_TAGS = frozenset(
+    {"int", "float", "str", "none", "list[...]", "dict[...]", "constrained-int", "constrained-float"}
+)
 
 
 def validate[M: BaseModel](model: type[M], body: Any, *, file: str, partition: str) -> M:
@@ -48,7 +83,10 @@ def validate[M: BaseModel](model: type[M], body: Any, *, file: str, partition: s
         return model.model_validate(body)
     except ValidationError as exc:
         raise PayloadError(
-            f"{file} (game date {partition}): unexpected {model.__name__} shape: {describe(exc)}"
+            f"{file} (game date {partition}): unexpected {model.__name__} shape: {describe(exc)}",
+            file=file,
+            field=first_field(exc),
+            game_date=partition,
         ) from None
 
 
@@ -56,16 +94,16 @@ def validate[M: BaseModel](model: type[M], body: Any, *, file: str, partition: s
 
 
 class ScheduleTeam(Model):
-    teamId: int  # noqa: N815 - the API's field names
+    teamId: Int64  # noqa: N815 - the API's field names
     teamTricode: str  # noqa: N815
-    score: int | None
+    score: Count | None
 
 
 class ScheduleGame(Model):
     gameId: str  # noqa: N815
     gameDateEst: str  # noqa: N815
     gameDateTimeUTC: str | None  # noqa: N815
-    gameStatus: int  # noqa: N815
+    gameStatus: Int64  # noqa: N815
     postponedStatus: str | None = "N"  # noqa: N815
     homeTeam: ScheduleTeam  # noqa: N815
     awayTeam: ScheduleTeam  # noqa: N815
@@ -84,11 +122,28 @@ class ScheduleBody(Model):
     leagueSchedule: LeagueSchedule  # noqa: N815
 
 
+class ScheduleEnvelopeDate(Model):
+    gameDate: Any = None  # noqa: N815 - "MM/DD/YYYY 00:00:00": the day of a game whose own date is unreadable
+    games: list[Any]
+
+
+class ScheduleEnvelopeLeague(Model):
+    seasonYear: str  # noqa: N815
+    gameDates: list[ScheduleEnvelopeDate]  # noqa: N815
+
+
+class ScheduleEnvelope(Model):
+    """A schedule body down to its games, each left unvalidated: ``ScheduleGame`` validates each
+    one, so a bad game rejects its own game date only."""
+
+    leagueSchedule: ScheduleEnvelopeLeague  # noqa: N815
+
+
 # ------------------------------------------------------------------------- balldontlie v1
 
 
 class BdlTeam(Model):
-    id: int
+    id: Int64
     abbreviation: str
     conference: str | None = None
     division: str | None = None
@@ -98,44 +153,44 @@ class BdlTeam(Model):
 
 
 class BdlPlayerRef(Model):
-    id: int
+    id: Int64
     first_name: str
     last_name: str
 
 
 class BdlGameRef(Model):
-    id: int
+    id: Int64
     date: str
-    home_team_id: int
-    visitor_team_id: int
+    home_team_id: Int64
+    visitor_team_id: Int64
 
 
 class BdlStat(Model):
-    id: int
-    min: str | int | None
-    pts: int | None
-    reb: int | None
-    oreb: int | None
-    dreb: int | None
-    ast: int | None
-    stl: int | None
-    blk: int | None
-    turnover: int | None
-    pf: int | None
-    fgm: int | None
-    fga: int | None
-    fg3m: int | None
-    fg3a: int | None
-    ftm: int | None
-    fta: int | None
+    id: Int64
+    min: str | Count | None
+    pts: Count | None
+    reb: Count | None
+    oreb: Count | None
+    dreb: Count | None
+    ast: Count | None
+    stl: Count | None
+    blk: Count | None
+    turnover: Count | None
+    pf: Count | None
+    fgm: Count | None
+    fga: Count | None
+    fg3m: Count | None
+    fg3a: Count | None
+    ftm: Count | None
+    fta: Count | None
     player: BdlPlayerRef
     team: BdlTeam
     game: BdlGameRef
 
 
 class BdlMeta(Model):
-    next_cursor: int | None = None
-    per_page: int | None = None
+    next_cursor: Int64 | None = None
+    per_page: Int64 | None = None
 
 
 class BdlStatsPage(Model):
@@ -144,7 +199,7 @@ class BdlStatsPage(Model):
 
 
 class BdlPlayer(Model):
-    id: int
+    id: Int64
     first_name: str
     last_name: str
     position: str | None = None
@@ -153,11 +208,11 @@ class BdlPlayer(Model):
     jersey_number: str | None = None
     college: str | None = None
     country: str | None = None
-    draft_year: int | None = None
-    draft_round: int | None = None
-    draft_number: int | None = None
+    draft_year: Int64 | None = None
+    draft_round: Int64 | None = None
+    draft_number: Int64 | None = None
     team: BdlTeam | None = None
-    team_id: int | None = None
+    team_id: Int64 | None = None
 
 
 class BdlPlayersPage(Model):
@@ -187,8 +242,8 @@ class BdlInjuriesPage(Model):
 class OddsOutcome(Model):
     name: str
     description: str
-    point: float | int
-    price: float | int | None = None
+    point: Line
+    price: Price | None = None
 
 
 class OddsMarket(Model):

@@ -7,6 +7,8 @@ file, the field path and the game date, so a partition fails loudly instead of s
 
 from __future__ import annotations
 
+import json
+import re
 from collections.abc import Iterable, Mapping
 from datetime import UTC, date, datetime
 from typing import Any
@@ -22,21 +24,28 @@ from nba_assets.sources.models import (
     BdlStatsPage,
     BdlTeamsBody,
     OddsEventOdds,
+    OddsHistoricalEventOdds,
     PayloadError,
-    ScheduleBody,
+    ScheduleEnvelope,
+    ScheduleGame,
     describe,
+    first_field,
     validate,
 )
 
 __all__ = [
     "PayloadError",
     "attach_games_and_players",
+    "box_completeness",
     "parse_bdl_injuries",
     "parse_bdl_players",
     "parse_bdl_stats",
+    "parse_bdl_stats_by_day",
     "parse_bdl_teams",
     "parse_event_props",
+    "parse_event_snapshot",
     "parse_schedule",
+    "parse_schedule_by_day",
     "unresolved_names",
 ]
 
@@ -44,79 +53,146 @@ DFS_BOOKS = frozenset({"prizepicks", "underdog", "betr", "pick6", "dabble", "sle
 
 
 def _utc(value: str | None) -> datetime | None:
+    """An ISO-8601 instant as UTC (naive means UTC); raises ``ValueError`` when it is none."""
     if not value:
         return None
-    return datetime.fromisoformat(value.replace("Z", "+00:00")).astimezone(UTC)
+    parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    return (parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)).astimezone(UTC)
 
 
 # ---------------------------------------------------------------- schedule (NBA.com)
 
 
-def _schedule_error_day(body: Any, exc: ValidationError) -> str | None:
-    """The ET game date of the game a schedule validation error points into, when readable."""
-    loc = exc.errors()[0]["loc"]
+def decode_json(body: Any, file: str, game_date: str) -> Any:
+    """A landed body as JSON (bytes are decoded here; anything else is taken as decoded already)."""
+    if not isinstance(body, bytes | bytearray):
+        return body
     try:
-        if loc[:2] == ("leagueSchedule", "gameDates") and loc[3] == "games":
-            game = body["leagueSchedule"]["gameDates"][loc[2]]["games"][loc[4]]
-            return str(game["gameDateEst"])[:10]
-    except (KeyError, IndexError, TypeError):
+        return json.loads(body) if body.strip() else None
+    except (ValueError, RecursionError) as exc:  # not JSON, not UTF-8, or nested beyond reason
+        raise PayloadError(
+            f"{file} (game date {game_date}): body is not JSON: {str(exc)[:120]}",
+            file=file,
+            field="<body>",
+            game_date=game_date,
+        ) from None
+
+
+def _game_day(game: Any, game_date: Any) -> date | None:  # game_date: its gameDates[] entry's "gameDate"
+    """The ET game date of one raw schedule game: its ``gameDateEst``, else its ``gameDates[]``
+    entry's ``gameDate`` (``MM/DD/YYYY 00:00:00``); None when neither reads as a date."""
+    try:
+        return date.fromisoformat(str(game["gameDateEst"])[:10])
+    except (KeyError, TypeError, ValueError):
         pass
-    return None
+    try:
+        return datetime.strptime(str(game_date)[:10], "%m/%d/%Y").date()
+    except (TypeError, ValueError):
+        return None
 
 
-def parse_schedule(bodies: Iterable[dict[str, Any]], days: set[date], source: str = "nba schedule") -> pl.DataFrame:
-    """Games of ``scheduleLeagueV2`` bodies whose ET game date is in ``days``."""
+def _schedule_error(source: str, day: str, path: str, detail: str) -> PayloadError:
+    return PayloadError(
+        f"{source} (game date {day}): unexpected schedule shape: {detail}", file=source, field=path, game_date=day
+    )
+
+
+def parse_schedule_by_day(
+    bodies: Iterable[Any], days: set[date], source: str = "nba schedule"
+) -> tuple[pl.DataFrame, dict[date, PayloadError]]:
+    """Games of ``scheduleLeagueV2`` bodies whose ET game date is in ``days``, validated **per game**.
+
+    A game that fails validation rejects its own game date only (returned as ``{day: PayloadError}``;
+    that day has no rows); every other day parses. Only a body whose envelope is unreadable
+    (no ``leagueSchedule.seasonYear`` / ``gameDates`` list), or a bad game whose date cannot be read,
+    fails the whole window (raised).
+    """
+    window = f"{min(days)}..{max(days)}" if days else "none"
     rows = []
+    rejected: dict[date, PayloadError] = {}
     for body in bodies:
+        body = decode_json(body, source, window)
         try:
-            schedule = ScheduleBody.model_validate(body).leagueSchedule
+            envelope = ScheduleEnvelope.model_validate(body)
         except ValidationError as exc:
-            day = _schedule_error_day(body, exc)
-            window = day or (f"{min(days)}..{max(days)}" if days else "none")
-            raise PayloadError(f"{source} (game date {window}): unexpected schedule shape: {describe(exc)}") from None
-        for game in (g for gd in schedule.gameDates for g in gd.games):
-            day = date.fromisoformat(game.gameDateEst[:10])
-            if day not in days:
-                continue
-            rows.append(
-                {
-                    "game_date": day,
-                    "game_id": game.gameId,
-                    "season": schedule.seasonYear,
-                    "tipoff_utc": _utc(game.gameDateTimeUTC),
-                    "home_team": game.homeTeam.teamTricode,
-                    "away_team": game.awayTeam.teamTricode,
-                    "home_team_id": game.homeTeam.teamId,
-                    "away_team_id": game.awayTeam.teamId,
-                    "game_status": game.gameStatus,
-                    "home_score": game.homeTeam.score,
-                    "away_score": game.awayTeam.score,
-                    "postponed": game.postponedStatus not in ("N", "", None),
-                }
-            )
+            raise _schedule_error(source, window, first_field(exc), describe(exc)) from None
+        season = envelope.leagueSchedule.seasonYear
+        for i, game_date in enumerate(envelope.leagueSchedule.gameDates):
+            for j, raw_game in enumerate(game_date.games):
+                day = _game_day(raw_game, game_date.gameDate)
+                path = f"leagueSchedule.gameDates[{i}].games[{j}]"
+                if day is not None and day not in days:
+                    continue
+                try:
+                    game = ScheduleGame.model_validate(raw_game)
+                    row = _schedule_row(game, season)
+                except ValidationError as exc:
+                    field = f"{path}.{first_field(exc)}"
+                    error = _schedule_error(source, str(day or window), field, describe(exc, prefix=path))
+                except (ValueError, OverflowError) as exc:  # a date or time that does not parse
+                    error = _schedule_error(source, str(day or window), path, f"game {path}: {exc}")
+                else:
+                    rows.append(row)
+                    continue
+                if day is None:
+                    raise error
+                rejected.setdefault(day, error)
     schema = schema_for("nba_raw", "nbac_schedule")
+    rows = [r for r in rows if r["game_date"] not in rejected]
     frame = pl.DataFrame(rows, schema=schema, orient="row") if rows else pl.DataFrame(schema=schema)
     # Regular-season and later games only: preseason ids start 001, the All-Star game 003.
-    return (
+    frame = (
         frame.filter(~pl.col("game_id").str.slice(0, 3).is_in(["001", "003"]))
         .unique("game_id", keep="last")
         .sort("game_date", "game_id")
     )
+    return frame, rejected
+
+
+def _schedule_row(game: ScheduleGame, season: str) -> dict[str, Any]:
+    return {
+        "game_date": date.fromisoformat(game.gameDateEst[:10]),
+        "game_id": game.gameId,
+        "season": season,
+        "tipoff_utc": _utc(game.gameDateTimeUTC),
+        "home_team": game.homeTeam.teamTricode,
+        "away_team": game.awayTeam.teamTricode,
+        "home_team_id": game.homeTeam.teamId,
+        "away_team_id": game.awayTeam.teamId,
+        "game_status": game.gameStatus,
+        "home_score": game.homeTeam.score,
+        "away_score": game.awayTeam.score,
+        "postponed": game.postponedStatus not in ("N", "", None),
+    }
+
+
+def parse_schedule(bodies: Iterable[Any], days: set[date], source: str = "nba schedule") -> pl.DataFrame:
+    """Games of ``scheduleLeagueV2`` bodies whose ET game date is in ``days``; raises the first
+    rejected day's ``PayloadError`` (``parse_schedule_by_day`` returns them instead)."""
+    frame, rejected = parse_schedule_by_day(bodies, days, source)
+    if rejected:
+        raise rejected[min(rejected)]
+    return frame
 
 
 # ---------------------------------------------------------------- box scores (balldontlie)
 
 
-def _minutes(value: str | int | None, where: str) -> int:
+_MINUTES = re.compile(r"^\s*(\d{1,3})(?:\.\d+)?(?::\d{1,2}(?:\.\d+)?)?\s*$")
+
+
+def _minutes(value: str | int | None, where: str, *, file: str, field: str, game_date: str) -> int:
+    """balldontlie's ``min``: ``"38"``, ``"38:12"``, ``"12.5"``, an int, or null/"" for none."""
     if value in (None, ""):
         return 0
     if isinstance(value, int):
         return value
-    head = value.split(":")[0]
-    try:
-        return int(float(head))
-    except ValueError:
-        raise PayloadError(f"{where}: field 'min' = {value!r} is not minutes") from None
+    match = _MINUTES.match(value)
+    if match is None:
+        raise PayloadError(
+            f"{where}: field 'min' = {value[:40]!r} is not minutes", file=file, field=field, game_date=game_date
+        )
+    return int(match.group(1))
 
 
 STAT_FIELDS = ("pts", "reb", "oreb", "dreb", "ast", "stl", "blk", "pf", "fgm", "fga", "fg3m", "fg3a", "ftm", "fta")
@@ -125,32 +201,76 @@ STAT_FIELDS = ("pts", "reb", "oreb", "dreb", "ast", "stl", "blk", "pf", "fgm", "
 def parse_bdl_stats(
     pages_by_day: Mapping[date, Iterable[tuple[str, dict[str, Any] | bytes]]], schedule: pl.DataFrame
 ) -> pl.DataFrame:
-    """balldontlie ``/v1/stats`` pages, by game date, as (file name, body: decoded or raw JSON bytes)
-    -> player box scores keyed by nba.com ids.
+    """``parse_bdl_stats_by_day``, raising the first rejected day's ``PayloadError``."""
+    frame, rejected = parse_bdl_stats_by_day(pages_by_day, schedule)
+    if rejected:
+        raise rejected[min(rejected)]
+    return frame
 
-    Rows with no minutes and no counting stat are did-not-play rows and are dropped. Games map
-    to nba.com ``game_id`` through the schedule (date, home, visitor); players through their
-    normalized names (balldontlie ids are not nba.com ids).
+
+def parse_bdl_stats_by_day(
+    pages_by_day: Mapping[date, Iterable[tuple[str, dict[str, Any] | bytes]]], schedule: pl.DataFrame
+) -> tuple[pl.DataFrame, dict[date, PayloadError]]:
+    """balldontlie ``/v1/stats`` pages, by game date, as (file name, body: decoded or raw JSON bytes)
+    -> player box scores keyed by nba.com ids, and the days rejected (``{day: PayloadError}``).
+
+    Each day stands alone: a page that fails validation, or a game not in that day's schedule,
+    rejects its day (no rows for it) and every other day parses. Rows with no minutes and no
+    counting stat are did-not-play rows and are dropped; a null statistic stays null (never 0).
+    Games map to nba.com ``game_id`` through the schedule (date, home, visitor); players through
+    their normalized names (balldontlie ids are not nba.com ids).
     """
     teams = dict(bdl_teams().select("bdl_team_id", "abbreviation").iter_rows())
     rows = []
+    rejected: dict[date, PayloadError] = {}
+    files: dict[date, str] = {}
     for game_date, pages in pages_by_day.items():
-        rows.extend(_bdl_rows(pages, game_date, teams))
+        pages = list(pages)
+        files[game_date] = pages[0][0] if pages else ""
+        try:
+            rows.extend(_bdl_rows(pages, game_date, teams))
+        except PayloadError as exc:
+            rejected[game_date] = exc
     schema = schema_for("nba_raw", "bdl_player_boxscores")
     if not rows:
-        return pl.DataFrame(schema=schema)
-    frame = pl.DataFrame(rows, infer_schema_length=None)
+        return pl.DataFrame(schema=schema), rejected
+    frame = pl.DataFrame(rows, schema=_BDL_ROW_SCHEMA)
     games = schedule.select(
         "game_date", "game_id", pl.col("home_team").alias("_home"), pl.col("away_team").alias("_away")
     )
     frame = frame.join(games, on=["game_date", "_home", "_away"], how="left")
     unmatched = frame.filter(pl.col("game_id").is_null()).select("game_date", "_home", "_away").unique()
-    if unmatched.height:
-        pairs = [f"{a}@{h} on {d}" for d, h, a in unmatched.sort("game_date").iter_rows()]
-        raise PayloadError(f"balldontlie stats: games {pairs[:5]} are not in the schedule for that date")
+    for (day,), part in unmatched.partition_by("game_date", as_dict=True).items():
+        pairs = [f"{a}@{h}" for _, h, a in part.sort("_home").iter_rows()]
+        rejected[day] = PayloadError(
+            f"balldontlie stats {files.get(day, '')} (game date {day}): games {pairs[:5]} are not in the "
+            "schedule for that date",
+            file=f"balldontlie stats {files.get(day, '')}",
+            field="data[].game",
+            game_date=day.isoformat(),
+        )
+    if rejected:
+        frame = frame.filter(~pl.col("game_date").is_in(list(rejected)))
     frame = canonical_lookup(frame, "player_name")
     frame = resolve_player_ids(frame.with_columns(pl.lit(None, pl.Int64).alias("player_id")))
-    return frame.select(schema.names()).cast(dict(schema)).sort("game_date", "game_id", "team", "player_id")
+    out = frame.select(schema.names()).cast(dict(schema)).sort("game_date", "game_id", "team", "player_id")
+    return out, rejected
+
+
+_BDL_ROW_SCHEMA = {
+    "game_date": pl.Date,
+    "bdl_game_id": pl.Int64,
+    "bdl_player_id": pl.Int64,
+    "player_name": pl.String,
+    "team": pl.String,
+    "opponent": pl.String,
+    "home_away": pl.String,
+    "_home": pl.String,
+    "_away": pl.String,
+    "minutes": pl.Int64,
+    **{f: pl.Int64 for f in STAT_FIELDS},
+    "tov": pl.Int64,
+}
 
 
 def _bdl_rows(
@@ -158,17 +278,23 @@ def _bdl_rows(
 ) -> list[dict[str, Any]]:
     rows = []
     for file, body in pages:
-        page = validate(BdlStatsPage, body, file=f"balldontlie stats {file}", partition=game_date.isoformat())
+        label = f"balldontlie stats {file}"
+        page = validate(BdlStatsPage, body, file=label, partition=game_date.isoformat())
         for i, stat in enumerate(page.data):
-            where = f"balldontlie stats {file} (game date {game_date}) data[{i}]"
-            values = {f: getattr(stat, f) or 0 for f in STAT_FIELDS}
-            values["tov"] = stat.turnover or 0
-            minutes = _minutes(stat.min, where)
+            where = f"{label} (game date {game_date}) data[{i}]"
+            values = {f: getattr(stat, f) for f in STAT_FIELDS}  # null stays null: a missing stat is no 0
+            values["tov"] = stat.turnover
+            minutes = _minutes(stat.min, where, file=label, field=f"data[{i}].min", game_date=game_date.isoformat())
             if minutes == 0 and not any(values.values()):
                 continue
             home, away = teams.get(stat.game.home_team_id), teams.get(stat.game.visitor_team_id)
             if home is None or away is None:
-                raise PayloadError(f"{where}: unknown balldontlie team id in game.home_team_id/visitor_team_id")
+                raise PayloadError(
+                    f"{where}: unknown balldontlie team id in game.home_team_id/visitor_team_id",
+                    file=label,
+                    field=f"data[{i}].game",
+                    game_date=game_date.isoformat(),
+                )
             team_abbr = stat.team.abbreviation
             rows.append(
                 {
@@ -188,6 +314,33 @@ def _bdl_rows(
     return rows
 
 
+TEAM_MINUTES = (230, 345)  # a complete team box score: 240 in regulation (237+ as truncated), +25 per OT
+
+
+def box_completeness(box: pl.DataFrame, schedule: pl.DataFrame) -> pl.DataFrame:
+    """One row per final, not postponed scheduled game: each team's players and minutes in ``box``,
+    and ``complete`` (both teams present, each with ``TEAM_MINUTES[0]..[1]`` minutes)."""
+    games = schedule.filter((pl.col("game_status") == 3) & ~pl.col("postponed")).select(
+        "game_date", "game_id", "home_team", "away_team"
+    )
+    per_team = box.group_by("game_id", "team").agg(
+        pl.len().cast(pl.Int64).alias("players"), pl.col("minutes").sum().cast(pl.Int64).alias("minutes")
+    )
+    out = games
+    for side in ("home", "away"):
+        out = out.join(
+            per_team.rename({"team": f"{side}_team", "players": f"{side}_players", "minutes": f"{side}_minutes"}),
+            on=["game_id", f"{side}_team"],
+            how="left",
+        )
+    low, high = TEAM_MINUTES
+    ok = [pl.col(f"{side}_minutes").is_between(low, high).fill_null(False) for side in ("home", "away")]
+    return out.with_columns(
+        pl.col("home_players", "away_players", "home_minutes", "away_minutes").fill_null(0),
+        (ok[0] & ok[1]).alias("complete"),
+    ).sort("game_date", "game_id")
+
+
 # ---------------------------------------------------------------- props (The Odds API)
 
 
@@ -201,8 +354,20 @@ def parse_event_props(
     schema = schema_for("nba_raw", "odds_api_player_points_props")
     if not body:
         return pl.DataFrame(schema=schema)
-    event = validate(OddsEventOdds, body, file=f"odds api event odds {file}", partition=game_date.isoformat())
-    commence = _utc(event.commence_time)
+    label = f"odds api event odds {file}"
+    event = validate(OddsEventOdds, body, file=label, partition=game_date.isoformat())
+    try:
+        commence = _utc(event.commence_time)
+    except (ValueError, OverflowError):
+        commence = None
+    if commence is None:  # without its tip-off a snapshot cannot be told pre-tip
+        raise PayloadError(
+            f"{label} (game date {game_date}): field 'commence_time' = {event.commence_time[:40]!r} is not an "
+            "ISO-8601 time",
+            file=label,
+            field="commence_time",
+            game_date=game_date.isoformat(),
+        )
     rows: dict[tuple, dict[str, Any]] = {}
     for book in event.bookmakers:
         for market in book.markets:
@@ -240,6 +405,30 @@ def parse_event_props(
         ((pl.col("commence_utc") - pl.col("snapshot_utc")).dt.total_seconds() / 60.0).alias("minutes_before_tipoff"),
     )
     return frame
+
+
+def parse_event_snapshot(
+    body: Any, historical: bool, fetched_at: datetime, game_date: date, file: str = "body"
+) -> pl.DataFrame:
+    """One landed event-odds body (decoded or raw bytes): a historical body wraps the event and
+    carries its snapshot time (``timestamp``); a live body's snapshot is the moment it was fetched."""
+    label = f"odds api {'historical ' if historical else ''}event odds {file}"
+    body = decode_json(body, label, game_date.isoformat())
+    if not historical:
+        return parse_event_props(body, fetched_at, game_date, file=file)
+    wrapped = validate(OddsHistoricalEventOdds, body, file=label, partition=game_date.isoformat())
+    try:
+        snapshot = _utc(wrapped.timestamp)
+    except (ValueError, OverflowError):
+        snapshot = None
+    if snapshot is None:
+        raise PayloadError(
+            f"{label} (game date {game_date}): field 'timestamp' = {wrapped.timestamp[:40]!r} is not an ISO-8601 time",
+            file=label,
+            field="timestamp",
+            game_date=game_date.isoformat(),
+        )
+    return parse_event_props(body["data"], snapshot, game_date, file=file)
 
 
 def attach_games_and_players(props: pl.DataFrame, schedule: pl.DataFrame, rosters: pl.DataFrame) -> pl.DataFrame:
