@@ -458,6 +458,14 @@ def test_tonight_build_is_deterministic(tonight: dict[str, Path], tmp_path: Path
     d = tonight["dir"]
     again = build_archive([d / "box.parquet"], [d / "lines.parquet"], tmp_path / "replay", schedule=d / "schedule.csv")
     assert _tree(again) == _tree(tonight["archive"])
+    # the same schedule as parquet (game_date a Date, tipoff_utc a Datetime) serves the same bodies
+    from nba_assets.replay.schedule import load_schedule
+
+    as_parquet = tmp_path / "schedule.parquet"
+    load_schedule(d / "schedule.csv").with_columns(pl.col("game_date").str.to_date()).write_parquet(as_parquet)
+    other = build_archive([d / "box.parquet"], [d / "lines.parquet"], tmp_path / "other", schedule=as_parquet)
+    a, b = _tree(other), _tree(tonight["archive"])
+    assert a.pop("manifest.json") != b.pop("manifest.json") and a == b
 
 
 def test_box_scores_must_agree_with_the_schedule(tonight: dict[str, Path], tmp_path: Path) -> None:

@@ -105,6 +105,8 @@ def load_schedule(path: PathLike, teams: dict | None = None) -> pl.DataFrame:
     missing = [c for c in SCHEDULE_COLUMNS if c not in raw.columns]
     if missing:
         raise ValueError(f"{path}: missing required column '{missing[0]}' (missing: {', '.join(missing)})")
+    if raw.schema["game_date"] == pl.Date:
+        raw = raw.with_columns(pl.col("game_date").dt.strftime("%Y-%m-%d"))
     for column in SCHEDULE_COLUMNS[:-1]:
         if raw.schema[column] != pl.String:
             raise ValueError(f"{path}: column '{column}' has dtype {raw.schema[column]}, expected String")
