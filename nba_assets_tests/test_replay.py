@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import os
 import signal
 import subprocess
@@ -345,3 +346,182 @@ def test_cli_build_and_serve(cuts: dict[str, Path], tmp_path: Path) -> None:
             proc.wait()
             raise
     assert code == 0
+
+
+# ------------------------------------------------------------------ the schedule file (tonight)
+
+SCHEDULE_FILE = ROOT / "data" / "schedule.csv"
+TONIGHT = "2024-12-10"  # two games (NBA Cup quarter-finals), lines from PrizePicks/Underdog
+
+
+def test_committed_schedule_is_derived_from_the_data_files(tmp_path: Path) -> None:
+    from nba_assets.replay.schedule import derive_schedule, load_schedule, write_schedule
+
+    derived = derive_schedule([BOX_FILE], [LINES_FILE])
+    fresh = write_schedule(derived, tmp_path / "schedule.csv")
+    assert fresh.read_bytes() == SCHEDULE_FILE.read_bytes(), "run `python -m nba_assets.replay schedule`"
+
+    schedule = load_schedule(SCHEDULE_FILE)
+    box = pl.read_parquet(BOX_FILE, columns=["game_id", "game_date", "season", "home_team", "away_team"])
+    games = box.unique("game_id").sort("game_date", "game_id")
+    assert schedule.height == games.height == 4073  # every game of the game logs, once
+    assert schedule.select(games.columns).equals(games)
+    assert set(schedule["season"]) == {"2021-22", "2022-23", "2023-24", "2024-25"}
+    # tip-off = the latest commence_utc of the game's events in the lines file; none invented
+    lines = pl.read_parquet(LINES_FILE, columns=["game_id", "commence_utc"])
+    tips = dict(lines.group_by("game_id").agg(pl.col("commence_utc").max()).iter_rows())
+    got = dict(schedule.filter(pl.col("tipoff_utc").is_not_null()).select("game_id", "tipoff_utc").iter_rows())
+    assert got == tips and len(got) == 373
+    assert schedule.filter(pl.col("game_date") < "2024-10-22")["tipoff_utc"].null_count() == 3690
+
+
+@pytest.fixture(scope="module")
+def tonight(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """An archive of the box scores of the two days before TONIGHT and the lines up to TONIGHT, with
+    the real schedule cut to 2024-12-08..2024-12-11 (a small archive)."""
+    d = tmp_path_factory.mktemp("tonight")
+    keep_box = pl.col("game_date").is_between(pl.lit("2024-12-08"), pl.lit("2024-12-09"))
+    pl.read_parquet(BOX_FILE).filter(keep_box).write_parquet(d / "box.parquet")
+    pl.read_parquet(LINES_FILE).filter(
+        pl.col("game_date").is_between(pl.lit("2024-12-08"), pl.lit(TONIGHT))
+    ).write_parquet(d / "lines.parquet")
+    schedule = pl.read_csv(SCHEDULE_FILE, infer_schema=False)
+    schedule.filter(pl.col("game_date").is_between(pl.lit("2024-12-08"), pl.lit("2024-12-11"))).write_csv(
+        d / "schedule.csv"
+    )
+    out = build_archive([d / "box.parquet"], [d / "lines.parquet"], d / "replay", schedule=d / "schedule.csv")
+    return {"dir": d, "archive": out, "schedule": d / "schedule.csv"}
+
+
+def test_scheduled_games_without_box_scores_are_served_as_not_yet_played(tonight: dict[str, Path]) -> None:
+    schedule = pl.read_csv(tonight["schedule"], infer_schema=False)
+    tonight_games = schedule.filter(pl.col("game_date") == TONIGHT)
+    assert tonight_games.height == 2
+    with ReplayServer(tonight["archive"]) as server, httpx.Client(base_url=server.base_url, timeout=10) as http:
+        cdn = http.get("/static/json/staticData/scheduleLeagueV2.json").json()["leagueSchedule"]
+        by_day = {gd["gameDate"][:10]: gd["games"] for gd in cdn["gameDates"]}
+        assert sorted(by_day) == ["12/08/2024", "12/09/2024", "12/10/2024", "12/11/2024"]
+        # played (box scores given): final with scores; the rest: as the live CDN shows a game to come
+        assert {g["gameStatus"] for d in ("12/08/2024", "12/09/2024") for g in by_day[d]} == {3}
+        for day in ("12/10/2024", "12/11/2024"):
+            for g in by_day[day]:
+                assert (g["gameStatus"], g["homeTeam"]["score"], g["awayTeam"]["score"]) == (1, 0, 0)
+                assert g["gameStatusText"].endswith(" pm ET") and g["gameDateTimeUTC"] is not None
+        mil_orl = next(g for g in by_day["12/10/2024"] if g["gameId"] == "0022401201")
+        assert (mil_orl["gameDateTimeUTC"], mil_orl["gameStatusText"]) == ("2024-12-11T00:00:00Z", "7:00 pm ET")
+        assert (mil_orl["homeTeam"]["teamTricode"], mil_orl["awayTeam"]["teamTricode"]) == ("MIL", "ORL")
+
+        games = http.get("/v1/games", params={"dates[]": TONIGHT}, headers=AUTH).json()["data"]
+        assert sorted(f"{g['id']:010d}" for g in games) == sorted(tonight_games["game_id"])
+        for g in games:
+            assert (g["period"], g["time"], g["home_team_score"], g["visitor_team_score"]) == (0, None, 0, 0)
+            assert g["status"] == g["datetime"].replace(".000Z", "Z")  # a scheduled game: its tip-off
+        played = http.get("/v1/games", params={"dates[]": "2024-12-09"}, headers=AUTH).json()["data"]
+        assert [g["status"] for g in played] == ["Final"]
+        # no box scores for the games to come; the played days' stats are all there
+        assert http.get("/v1/stats", params={"dates[]": TONIGHT}, headers=AUTH).json()["data"] == []
+        rows, _ = _all_stats(http, "2024-12-09")
+        assert (
+            len(rows)
+            == pl.read_parquet(tonight["dir"] / "box.parquet").filter(pl.col("game_date") == "2024-12-09").height
+        )
+        # tonight's props are there, before tip-off
+        events = http.get(
+            "/v4/historical/sports/basketball_nba/events", params={**KEY, "date": f"{TONIGHT}T15:00:00Z"}
+        ).json()["data"]
+        assert {e["commence_time"] for e in events} >= {"2024-12-11T00:00:00Z", "2024-12-11T02:30:00Z"}
+    manifest = json_manifest(tonight["archive"])
+    assert manifest["counts"]["games"] == schedule.height and manifest["counts"]["games_final"] == 13
+    assert (manifest["last_date"], manifest["schedule_last_date"]) == (TONIGHT, "2024-12-11")
+    assert [i["kind"] for i in manifest["inputs"]] == ["box_scores", "lines", "schedule"]
+
+
+def json_manifest(archive: Path) -> dict:
+    return json.loads((archive / "manifest.json").read_text())
+
+
+def test_a_full_schedule_changes_no_body_of_an_archive_whose_games_all_have_box_scores(
+    cuts: dict[str, Path], tmp_path: Path
+) -> None:
+    legacy = build_archive([cuts["box_after"]], [cuts["lines"]], tmp_path / "legacy")
+    schedule = pl.read_csv(SCHEDULE_FILE, infer_schema=False).filter(pl.col("game_date") == AFTER)
+    schedule.write_csv(tmp_path / "schedule.csv")
+    scheduled = build_archive(
+        [cuts["box_after"]], [cuts["lines"]], tmp_path / "scheduled", schedule=tmp_path / "schedule.csv"
+    )
+    a, b = _tree(legacy), _tree(scheduled)
+    assert a.pop("manifest.json") != b.pop("manifest.json")  # the schedule is listed among the inputs
+    assert a == b and len(a) > 10
+
+
+def test_tonight_build_is_deterministic(tonight: dict[str, Path], tmp_path: Path) -> None:
+    d = tonight["dir"]
+    again = build_archive([d / "box.parquet"], [d / "lines.parquet"], tmp_path / "replay", schedule=d / "schedule.csv")
+    assert _tree(again) == _tree(tonight["archive"])
+    # the same schedule as parquet (game_date a Date, tipoff_utc a Datetime) serves the same bodies
+    from nba_assets.replay.schedule import load_schedule
+
+    as_parquet = tmp_path / "schedule.parquet"
+    load_schedule(d / "schedule.csv").with_columns(pl.col("game_date").str.to_date()).write_parquet(as_parquet)
+    other = build_archive([d / "box.parquet"], [d / "lines.parquet"], tmp_path / "other", schedule=as_parquet)
+    a, b = _tree(other), _tree(tonight["archive"])
+    assert a.pop("manifest.json") != b.pop("manifest.json") and a == b
+
+
+def test_box_scores_must_agree_with_the_schedule(tonight: dict[str, Path], tmp_path: Path) -> None:
+    d = tonight["dir"]
+    schedule = pl.read_csv(d / "schedule.csv", infer_schema=False)
+    without = tmp_path / "without.csv"
+    schedule.filter(pl.col("game_id") != "0022400359").write_csv(without)  # the one game of 12-09
+    with pytest.raises(ValueError, match="0022400359.*not in the schedule"):
+        build_archive([d / "box.parquet"], [d / "lines.parquet"], tmp_path / "replay", schedule=without)
+    swapped = tmp_path / "swapped.csv"
+    schedule.with_columns(
+        pl.when(pl.col("game_id") == "0022400359")
+        .then(pl.col("away_team"))
+        .otherwise(pl.col("home_team"))
+        .alias("home_team"),
+        pl.when(pl.col("game_id") == "0022400359")
+        .then(pl.col("home_team"))
+        .otherwise(pl.col("away_team"))
+        .alias("away_team"),
+    ).write_csv(swapped)
+    with pytest.raises(ValueError, match="0022400359 has home_team"):
+        build_archive([d / "box.parquet"], [d / "lines.parquet"], tmp_path / "replay", schedule=swapped)
+    bad_tip = tmp_path / "bad_tip.csv"
+    schedule.with_columns(pl.lit("7:00 pm").alias("tipoff_utc")).write_csv(bad_tip)
+    with pytest.raises(ValueError, match="bad_tip.csv.*tipoff_utc"):
+        build_archive([d / "box.parquet"], [d / "lines.parquet"], tmp_path / "replay", schedule=bad_tip)
+    with pytest.raises(ValueError, match="schedule file does not exist"):
+        build_archive([d / "box.parquet"], [d / "lines.parquet"], tmp_path / "replay", schedule=tmp_path / "no.csv")
+    assert not (tmp_path / "replay").exists()
+
+
+def test_cli_build_takes_the_committed_schedule_by_default(tonight: dict[str, Path], tmp_path: Path) -> None:
+    d = tonight["dir"]
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    cmd = [sys.executable, "-m", "nba_assets.replay", "build", "--box-scores", str(d / "box.parquet"),
+           "--lines", str(d / "lines.parquet")]  # fmt: skip
+    built = subprocess.run(
+        [*cmd, "--out", str(tmp_path / "default")], capture_output=True, text=True, env=env, timeout=120, cwd=ROOT
+    )
+    assert built.returncode == 0, built.stderr
+    manifest = json_manifest(tmp_path / "default")
+    (entry,) = [i for i in manifest["inputs"] if i["kind"] == "schedule"]
+    assert entry["path"] == "data/schedule.csv" and entry["rows"] == 4073
+    assert manifest["seasons"] == ["2021-22", "2022-23", "2023-24", "2024-25"]
+    assert (tmp_path / "default/balldontlie/v1/games" / f"{TONIGHT}.json").is_file()
+    assert not (tmp_path / "default/balldontlie/v1/stats" / f"{TONIGHT}.json").exists()
+
+    legacy = subprocess.run(
+        [*cmd, "--schedule-from-box-scores", "--out", str(tmp_path / "legacy")],
+        capture_output=True, text=True, env=env, timeout=120,
+    )  # fmt: skip
+    assert legacy.returncode == 0, legacy.stderr
+    assert not (tmp_path / "legacy/balldontlie/v1/games" / f"{TONIGHT}.json").exists()
+
+    check = subprocess.run(
+        [sys.executable, "-m", "nba_assets.replay", "schedule", "--check"],
+        capture_output=True, text=True, env=env, timeout=120, cwd=ROOT,
+    )  # fmt: skip
+    assert check.returncode == 0 and "up to date (4073 games)" in check.stdout, check.stderr

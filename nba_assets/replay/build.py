@@ -4,9 +4,14 @@ The archive lets the pipeline run offline against :class:`nba_assets.replay.serv
 which answers the real APIs' requests (NBA.com schedule, balldontlie ``games``/``stats`` and The
 Odds API events/player-points odds) from the files written here.
 
-Inputs are player box-score parquet files (the schema of ``data/README.md``) and player-points
-lines parquet files (required: game_date, commence_utc, event_id, game_id, home_team, away_team,
-player_name_quoted, bookmaker, line; optional: over_price, under_price, snapshot_utc).
+Inputs are player box-score parquet files (the schema of ``data/README.md``), player-points lines
+parquet files (required: game_date, commence_utc, event_id, game_id, home_team, away_team,
+player_name_quoted, bookmaker, line; optional: over_price, under_price, snapshot_utc) and a schedule
+file (``replay/schedule.py``; the CLI takes ``data/schedule.csv`` by default). The schedule decides
+which games the NBA.com schedule and balldontlie ``games`` list; a scheduled game whose box scores
+were given is final (scores, records, stats), any other one is not yet played (NBA.com
+``gameStatus`` 1, balldontlie ``period`` 0, no stats), as the live services show tonight's games.
+Without a schedule file the schedule is that of the box scores given (every game final).
 
 Layout under the output directory::
 
@@ -38,6 +43,8 @@ from pathlib import Path
 from typing import Any
 
 import polars as pl
+
+from nba_assets.replay.schedule import game_tipoffs, load_schedule, schedule_from
 
 FORMAT = "nba-replay/1"
 SNAPSHOT_LEAD_MINUTES = 60
@@ -109,14 +116,20 @@ NOTES = [
     "balldontlie player fields the source lacks (position, height, weight, jersey_number, college, "
     "country, draft_*) are empty/null; first/last names come from reference/players.csv, else the "
     "box-score name split at the first space.",
-    "Tip-off times are known only for games that appear in a lines file (its commence_utc). For "
-    "every other game the schedule's gameTimeEst, gameDateTimeEst, gameTimeUTC and gameDateTimeUTC "
-    "and balldontlie's datetime are null; no time is invented. gameDateUTC is midnight US/Eastern "
-    "of the game date, in UTC.",
+    "Games: those of the schedule file in 'inputs' (kind 'schedule'; data/schedule.csv is every game of "
+    "the nba.com game logs in data/), else those of the box scores. A scheduled game with box scores "
+    "is final; one without is not yet played: NBA.com gameStatus 1 with gameStatusText its ET tip-off "
+    "('7:30 pm ET', 'TBD' when unknown), scores 0; balldontlie status its tip-off instant (the game "
+    "date when unknown), period 0, time null, scores 0; no stats rows.",
+    "Tip-off times: the schedule file's tipoff_utc (data/schedule.csv: the lines' commence_utc), else "
+    "the commence_utc of a lines file given. For every other game the schedule's gameTimeEst, "
+    "gameDateTimeEst, gameTimeUTC and gameDateTimeUTC and balldontlie's datetime are null; no time is "
+    "invented. gameDateUTC is midnight US/Eastern of the game date, in UTC.",
     "Where an event's rows disagree on commence_utc, the latest value is used for the event.",
     "Scores are the sums of each team's player points; schedule wins/losses are each team's record "
-    "through that game (from wl) within the season; games are status Final. gameSequence orders a "
-    "day's games by known tip-off (unknown last), then gameId.",
+    "through that game (from wl) within the season, over the final games of the archive (a game not "
+    "yet played shows the record before it). gameSequence orders a day's games by known tip-off "
+    "(unknown last), then gameId.",
     "balldontlie period = 4 + max(0, round((team minutes - 240) / 25)), from the larger of the two "
     "teams' summed player minutes (whole minutes in the source).",
     "Odds snapshot time: snapshot_utc when a lines file has it; otherwise the source records no quote "
@@ -387,18 +400,42 @@ def load_lines(paths: Sequence[PathLike], teams: dict[str, _Team] | None = None)
 # building
 
 
-def _games_frame(box: pl.DataFrame, lines: pl.DataFrame) -> pl.DataFrame:
-    """One row per game: date, season, teams, scores, wl, period and (when known) tip-off."""
+def _check_box_in_schedule(box: pl.DataFrame, schedule: pl.DataFrame, where: str) -> None:
+    """Every box-score game is a game of the schedule, on the same date, season and teams."""
+    keys = ["game_date", "season", "home_team", "away_team"]
+    per_game = box.group_by("game_id").agg(pl.col(k).first() for k in keys)
+    joined = per_game.join(schedule.select("game_id", *keys), on="game_id", how="left", suffix="_schedule")
+    missing = joined.filter(pl.col("game_date_schedule").is_null()).sort("game_date", "game_id")
+    if missing.height:
+        r = missing.row(0, named=True)
+        raise ValueError(
+            f"{where}: box-score game {r['game_id']} ({r['away_team']}@{r['home_team']} on {r['game_date']}) "
+            f"is not in the schedule ({missing.height} such game(s))"
+        )
+    for k in keys:
+        bad = joined.filter(pl.col(k) != pl.col(f"{k}_schedule")).sort("game_id")
+        if bad.height:
+            r = bad.row(0, named=True)
+            raise ValueError(
+                f"{where}: box-score game {r['game_id']} has {k} {r[k]!r}, the schedule {r[f'{k}_schedule']!r}"
+            )
+
+
+def _games_frame(schedule: pl.DataFrame, box: pl.DataFrame, lines: pl.DataFrame) -> pl.DataFrame:
+    """One row per scheduled game: date, season, teams, final (box scores given), scores, wl, period
+    and (when known) tip-off."""
     team_sums = box.group_by("game_id", "team").agg(
         pl.col("pts").sum().alias("score"),
         pl.col("minutes").sum(),
         pl.col("wl").first().alias("wl"),
     )
-    games = box.group_by("game_id").agg(
-        pl.col("game_date").first(),
-        pl.col("season").first(),
-        pl.col("home_team").first(),
-        pl.col("away_team").first(),
+    played = box.select("game_id").unique().with_columns(pl.lit(True).alias("final"))
+    games = (
+        schedule.select(
+            "game_id", "game_date", "season", "home_team", "away_team", pl.col("tipoff_utc").alias("_schedule_tip")
+        )
+        .join(played, on="game_id", how="left")
+        .with_columns(pl.col("final").fill_null(False))
     )
     for side in ("home", "away"):
         renamed = team_sums.rename({c: f"{side}_{c}" for c in ("team", "score", "minutes", "wl")})
@@ -410,11 +447,13 @@ def _games_frame(box: pl.DataFrame, lines: pl.DataFrame) -> pl.DataFrame:
             "max_minutes"
         ),
     )
-    tip = _event_commence(lines).group_by("game_id").agg(pl.col("commence_utc").max().alias("tip_utc"))
-    games = games.join(tip, on="game_id", how="left")
+    games = games.join(game_tipoffs(lines), on="game_id", how="left").with_columns(
+        pl.coalesce("_schedule_tip", "tipoff_utc").alias("tip_utc")
+    )
     et = pl.col("tip_utc").dt.convert_time_zone(EASTERN)
     games = games.with_columns(
         pl.col("tip_utc").dt.strftime("%Y-%m-%dT%H:%M:%SZ").alias("tip_iso"),
+        pl.coalesce(et.dt.strftime("%-I:%M %P ET"), pl.lit("TBD")).alias("tip_text_et"),
         pl.col("tip_utc").dt.strftime("1900-01-01T%H:%M:%SZ").alias("tip_time_utc"),
         pl.col("tip_utc").dt.strftime("%Y-%m-%dT%H:%M:%S.000Z").alias("tip_bdl"),
         et.dt.strftime("%Y-%m-%dT%H:%M:%SZ").alias("tip_et"),
@@ -494,8 +533,8 @@ def _schedule_bodies(games: pl.DataFrame, teams: dict[str, _Team]) -> dict[str, 
             {
                 "gameId": g["game_id"],
                 "gameCode": f"{d:%Y%m%d}/{g['away_team']}{g['home_team']}",
-                "gameStatus": 3,
-                "gameStatusText": "Final",
+                "gameStatus": 3 if g["final"] else 1,
+                "gameStatusText": "Final" if g["final"] else g["tip_text_et"],
                 "gameSequence": seq[g["game_id"]],
                 "gameDateEst": f"{g['game_date']}T00:00:00Z",
                 "gameTimeEst": g["tip_time_et"],
@@ -557,7 +596,10 @@ def _bdl_games(games: pl.DataFrame, teams: dict[str, _Team]) -> tuple[dict[str, 
             "visitor_team_score": int(g["away_score"]),
             "datetime": g["tip_bdl"],
         }
-        embedded[g["game_id"]] = {**base, "home_team_id": home.bdl["id"], "visitor_team_id": away.bdl["id"]}
+        if not g["final"]:  # not yet played, as balldontlie lists a scheduled game
+            base |= {"status": g["tip_iso"] or g["game_date"], "period": 0, "time": None}
+        else:
+            embedded[g["game_id"]] = {**base, "home_team_id": home.bdl["id"], "visitor_team_id": away.bdl["id"]}
         by_date[g["game_date"]].append({**base, "home_team": home.bdl, "visitor_team": away.bdl})
     for rows in by_date.values():
         rows.sort(key=lambda x: x["id"])
@@ -741,10 +783,14 @@ def build_archive(
     box_scores: PathLike | Sequence[PathLike],
     lines: PathLike | Sequence[PathLike],
     out: PathLike,
+    schedule: PathLike | None = None,
 ) -> Path:
-    """Build the replay archive at ``out`` from box-score and lines parquet files.
+    """Build the replay archive at ``out`` from box-score and lines parquet files and a schedule.
 
     Several files of a kind are concatenated (``lines`` may be empty: an archive without odds).
+    ``schedule`` (``replay/schedule.py``; the CLI passes ``data/schedule.csv`` by default) lists
+    the archive's games: those with box scores are final, the others not yet played. Every
+    box-score game must be in it. ``None``: the games of the box scores, all final.
     Raises ``ValueError`` (naming the file and column) for unreadable inputs, missing required
     columns and wrong dtypes. The archive is assembled in a temporary directory next to ``out``
     and renamed into place, replacing an earlier archive; on failure nothing at ``out`` changes.
@@ -758,24 +804,40 @@ def build_archive(
     teams = load_teams()
     box, box_inputs = load_box_scores(box_paths, teams)
     lines_df, line_inputs = load_lines(line_paths, teams)
+    schedule_inputs: list[dict] = []
+    if schedule is None:
+        schedule_df = schedule_from(box, lines_df)
+    else:
+        schedule_path = Path(schedule)
+        schedule_df = load_schedule(schedule_path, teams)
+        _check_box_in_schedule(box, schedule_df, f"box-score files {', '.join(str(p) for p in box_paths)}")
+        schedule_inputs.append(
+            {"path": str(schedule), "kind": "schedule", "sha256": _sha256(schedule_path), "rows": schedule_df.height}
+        )
 
-    games = _games_frame(box, lines_df)
+    games = _games_frame(schedule_df, box, lines_df)
     schedules = _schedule_bodies(games, teams)
     embedded, games_by_date = _bdl_games(games, teams)
     stats_by_date = _bdl_stats(box, embedded, teams)
     events_by_date, odds_bodies = _odds(lines_df, teams)
 
-    all_dates = sorted(set(games["game_date"].to_list()) | set(lines_df["game_date"].to_list()))
+    # first/last_date: the days the archive has data for (box scores or lines); the schedule may
+    # reach further (games not yet played), see schedule_first/last_date.
+    all_dates = sorted(set(box["game_date"].to_list()) | set(lines_df["game_date"].to_list()))
+    scheduled = sorted(games_by_date)
     manifest = {
         "format": FORMAT,
-        "inputs": box_inputs + line_inputs,
+        "inputs": box_inputs + line_inputs + schedule_inputs,
         "first_date": all_dates[0] if all_dates else None,
         "last_date": all_dates[-1] if all_dates else None,
+        "schedule_first_date": scheduled[0] if scheduled else None,
+        "schedule_last_date": scheduled[-1] if scheduled else None,
         "seasons": sorted(schedules),
         "game_dates": len(games_by_date),
         "snapshot_lead_minutes": SNAPSHOT_LEAD_MINUTES,
         "counts": {
             "games": games.height,
+            "games_final": int(games["final"].sum()),
             "stats": box.height,
             "events": sum(len(v) for v in events_by_date.values()),
             "odds_snapshots": len(odds_bodies),
