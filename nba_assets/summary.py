@@ -59,7 +59,7 @@ def summary(start: date, end: date) -> str:
             f"season-wide: backtest report {doc['first_day']}..{doc['last_day']} on {doc['same_rows']:,} "
             f"player-games ({report.with_suffix('.md')})"
         )
-    lines.append("web: `make web` serves these exports on http://127.0.0.1:8000 (tonight, players, results, track record)")
+    lines.append("web: `make web` serves these exports on http://127.0.0.1:8000 (tonight, players, results, record)")
     accuracy = frames[("nba_predictions", "prediction_accuracy")]
     for system in sorted(accuracy["system_id"].unique().to_list()) if accuracy.height else []:
         s = summarize(accuracy.filter(pl.col("system_id") == system))
