@@ -5,7 +5,7 @@ to what this module produces, so ``schemas.py`` stays the one place a table is d
 
     python -m nba_assets.ddl write sql/          # (re)generate sql/ from schemas.py
     python -m nba_assets.ddl check sql/          # exit 1 when sql/ is stale
-    python -m nba_assets.ddl apply               # create/evolve the datasets and tables in BigQuery
+    python -m nba_assets.warehouse apply         # create/evolve the datasets and tables in BigQuery
 
 ``apply`` is idempotent: ``CREATE SCHEMA/TABLE IF NOT EXISTS``, then, for a table that exists, an
 additive ``ALTER TABLE ADD COLUMN IF NOT EXISTS`` for just the columns it lacks (the files of sql/
@@ -362,24 +362,15 @@ def main(argv: list[str] | None = None) -> int:
     w.add_argument("out", nargs="?", default="sql")
     c = sub.add_parser("check", help="exit 1 when sql/ differs from schemas.py")
     c.add_argument("out", nargs="?", default="sql")
-    sub.add_parser("apply", help="create/evolve datasets and tables in BigQuery (env: GOOGLE_CLOUD_PROJECT, ...)")
     args = parser.parse_args(argv)
     if args.command == "write":
         paths = write(args.out)
         print(f"wrote {len(paths)} files under {args.out}/")
         return 0
-    if args.command == "check":
-        problems = diff(args.out)
-        for p in problems:
-            print(p)
-        return 1 if problems else 0
-    from nba_assets.io.bigquery import BigQuerySettings
-
-    settings = BigQuerySettings.from_env()
-    report = apply(settings.client(), settings.naming)
-    for line in report.lines():
-        print(line)
-    return 0
+    problems = diff(args.out)
+    for p in problems:
+        print(p)
+    return 1 if problems else 0
 
 
 if __name__ == "__main__":

@@ -355,7 +355,8 @@ TONIGHT = "2024-12-10"  # two games (NBA Cup quarter-finals), lines from PrizePi
 
 
 def test_committed_schedule_is_derived_from_the_data_files(tmp_path: Path) -> None:
-    from nba_assets.replay.schedule import derive_schedule, load_schedule, write_schedule
+    from nba_assets.replay.build import derive_schedule
+    from nba_assets.replay.schedule import load_schedule, write_schedule
 
     derived = derive_schedule([BOX_FILE], [LINES_FILE])
     fresh = write_schedule(derived, tmp_path / "schedule.csv")

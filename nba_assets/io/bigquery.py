@@ -32,10 +32,8 @@ Settings (environment): ``GOOGLE_CLOUD_PROJECT``, ``NBA_BQ_LOCATION`` (default U
 
 from __future__ import annotations
 
-import argparse
 import io
 import os
-import sys
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -516,12 +514,11 @@ FREE_STORAGE_GIB = 10.0
 SEASON_MONTHS = 6  # regular season: late October to mid April
 
 
-def lake_edges() -> list[tuple[TableRef, TableRef, int]]:
-    """(asset, upstream lake table, calendar days of upstream read per partition) of the Definitions."""
-    from nba_assets.definitions import defs
+def lake_edges(graph) -> list[tuple[TableRef, TableRef, int]]:
+    """(asset, upstream lake table, calendar days of upstream read per partition) of an asset graph
+    (``Definitions.resolve_asset_graph()``)."""
     from nba_assets.schemas import TABLES
 
-    graph = defs.resolve_asset_graph()
     out = []
     for key in graph.get_all_asset_keys():
         for parent in graph.get(key).parent_keys:
@@ -533,7 +530,12 @@ def lake_edges() -> list[tuple[TableRef, TableRef, int]]:
     return out
 
 
-def cost_model(sizes: list[dict[str, Any]], refreshes_per_game_day: int, game_days_per_season: float) -> dict:
+def cost_model(
+    sizes: list[dict[str, Any]],
+    refreshes_per_game_day: int,
+    game_days_per_season: float,
+    edges: list[tuple[TableRef, TableRef, int]],
+) -> dict:
     """Monthly on-demand BigQuery cost of keeping a season current, from measured table sizes.
 
     Per refresh of one game date: every lake table is written once (4 table references of a
@@ -541,7 +543,6 @@ def cost_model(sizes: list[dict[str, Any]], refreshes_per_game_day: int, game_da
     bytes, at least 10 MB) plus one registry lookup (10 MB)."""
     per_day = {r["table"]: (r["logical_bytes"] / r["game_days"] if r["game_days"] else 0.0) for r in sizes}
     per_calendar_day = {t: b * game_days_per_season / 365 for t, b in per_day.items()}
-    edges = lake_edges()
     written = {str(child) for child, _, _ in edges if str(child) in per_day} | {str(p) for _, p, _ in edges}
     write_bytes = len(written) * WRITE_STATEMENT_TABLE_REFS * MIN_BYTES_PER_TABLE
     read_bytes = 0.0
@@ -568,62 +569,3 @@ def cost_model(sizes: list[dict[str, Any]], refreshes_per_game_day: int, game_da
 def store_from_settings(settings: BigQuerySettings) -> BigQueryStore:
     """One store (one client, one set of ensured tables) per settings in a process."""
     return BigQueryStore(settings)
-
-
-def main(argv: list[str] | None = None) -> int:
-    from nba_assets.schemas import TABLES
-
-    parser = argparse.ArgumentParser(
-        prog="python -m nba_assets.io.bigquery", description="Dry-run cost estimate of a backfill window"
-    )
-    sub = parser.add_subparsers(dest="command", required=True)
-    est = sub.add_parser("estimate", help="bytes a backfill of START..END would scan (dry runs)")
-    est.add_argument("start", type=date.fromisoformat)
-    est.add_argument("end", type=date.fromisoformat)
-    size = sub.add_parser("size", help="rows and BigQuery logical bytes of every table of a local lake")
-    size.add_argument("--lake", default=None, help="lake directory (default $NBA_LAKE_DIR)")
-    cost = sub.add_parser("cost", help="monthly on-demand cost of a season, from a local lake's sizes")
-    cost.add_argument("--lake", default=None, help="lake directory (default $NBA_LAKE_DIR)")
-    cost.add_argument("--refreshes-per-game-day", type=int, default=10)
-    args = parser.parse_args(argv)
-    if args.command == "cost":
-        from nba_assets import config
-
-        sizes = lake_sizes(args.lake or config.lake_dir())
-        schedule = [r for r in sizes if r["table"] == "nba_raw.nbac_schedule"]
-        lake = LocalParquetStore(args.lake or config.lake_dir())
-        ref = TableRef("nba_raw", "nbac_schedule")
-        from nba_assets.schemas import schema_for
-
-        frame = lake.read_window(ref, lake.stored_partitions(ref), schema_for("nba_raw", "nbac_schedule"))
-        per_season = frame.group_by("season").agg(pl.col("game_date").n_unique().alias("days"))
-        game_days = int(per_season["days"].max() or 0) if schedule else 0  # the fullest season of the lake
-        result = cost_model(sizes, args.refreshes_per_game_day, game_days)
-        print(f"game days per season (measured, fullest season): {game_days} ({per_season.height} seasons)")
-        for k, v in result.items():
-            print(f"{k:32s} {v:,.4f}" if isinstance(v, float) else f"{k:32s} {v:,}")
-        return 0
-    if args.command == "size":
-        from nba_assets import config
-
-        rows = lake_sizes(args.lake or config.lake_dir())
-        for r in rows:
-            per_day = r["logical_bytes"] / r["game_days"] if r["game_days"] else 0
-            print(
-                f"{r['table']:50s} {r['partitions']:5d} partitions {r['game_days']:5d} game days "
-                f"{r['rows']:>10,} rows {r['logical_bytes'] / 1e6:10.2f} MB  {per_day / 1e3:9.1f} KB/game day"
-            )
-        total = sum(r["logical_bytes"] for r in rows)
-        print(f"total: {total / 1e6:.2f} MB logical")
-        return 0
-    store = store_from_settings(BigQuerySettings.from_env())
-    estimates = store.estimate_backfill([TableRef(d, t) for d, t in sorted(TABLES)], args.start, args.end)
-    for e in estimates:
-        print(f"{e.table:55s} {e.statement:6s} {e.bytes_processed / 1e6:12.1f} MB  ${e.usd:.4f}")
-    total = sum(e.bytes_processed for e in estimates)
-    print(f"total: {total / 1e9:.3f} GB scanned, ${total / TIB * ON_DEMAND_USD_PER_TIB:.4f} at on-demand pricing")
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -132,7 +132,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _schedule(args: argparse.Namespace) -> int:
     import tempfile
 
-    from nba_assets.replay.schedule import derive_schedule, write_schedule
+    from nba_assets.replay.build import derive_schedule
+    from nba_assets.replay.schedule import write_schedule
 
     out = Path(args.out or DEFAULT_SCHEDULE)
     try:

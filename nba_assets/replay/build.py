@@ -38,13 +38,21 @@ import tempfile
 import uuid
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import polars as pl
 
 from nba_assets.replay.schedule import game_tipoffs, load_schedule, schedule_from
+from nba_assets.replay.teams import (  # noqa: F401  (load_teams and _Team are part of build's API)
+    _GAME_ID_RE,
+    _SEASON_RE,
+    REFERENCE_DIR,
+    _check_pattern,
+    _check_tricodes,
+    _Team,
+    load_teams,
+)
 
 FORMAT = "nba-replay/1"
 SNAPSHOT_LEAD_MINUTES = 60
@@ -55,7 +63,6 @@ SPORT_KEY = "basketball_nba"
 SPORT_TITLE = "NBA"
 EASTERN = "America/New_York"
 
-REFERENCE_DIR = Path(__file__).resolve().parent.parent / "reference"
 
 PathLike = str | os.PathLike[str]
 
@@ -177,47 +184,6 @@ def _pct(made: int, att: int) -> float:
     return round(made / att, 7) if att else 0.0
 
 
-@dataclass(frozen=True)
-class _Team:
-    tricode: str
-    nba_id: int
-    nickname: str
-    full_name: str  # nba.com full name ("Los Angeles Clippers"), used by The Odds API
-    slug: str
-    bdl: dict[str, Any]  # balldontlie team object
-
-
-_SLUG_OVERRIDES = {"76ers": "sixers", "Trail Blazers": "blazers"}
-
-
-def load_teams() -> dict[str, _Team]:
-    """Tricode -> team facts from reference/teams.csv (nba.com) and reference/bdl_teams.csv."""
-    nba = pl.read_csv(REFERENCE_DIR / "teams.csv", columns=["team_id", "abbreviation", "nickname", "full_name"])
-    bdl = pl.read_csv(REFERENCE_DIR / "bdl_teams.csv")
-    bdl_by_abbr = {row["abbreviation"]: row for row in bdl.iter_rows(named=True)}
-    teams: dict[str, _Team] = {}
-    for row in nba.iter_rows(named=True):
-        abbr = row["abbreviation"]
-        b = bdl_by_abbr[abbr]
-        teams[abbr] = _Team(
-            tricode=abbr,
-            nba_id=int(row["team_id"]),
-            nickname=row["nickname"],
-            full_name=row["full_name"],
-            slug=_SLUG_OVERRIDES.get(row["nickname"], row["nickname"].lower().replace(" ", "")),
-            bdl={
-                "id": int(b["bdl_team_id"]),
-                "conference": b["conference"],
-                "division": b["division"],
-                "city": b["city"],
-                "name": b["name"],
-                "full_name": b["full_name"],
-                "abbreviation": abbr,
-            },
-        )
-    return teams
-
-
 # --------------------------------------------------------------------------------------------
 # reading and validating inputs
 
@@ -297,22 +263,7 @@ def _date_expr(df: pl.DataFrame, path: Path, column: str) -> pl.Expr:
     return pl.col(column).str.strptime(pl.Date, "%Y-%m-%d").dt.strftime("%Y-%m-%d").alias(column)
 
 
-def _check_tricodes(df: pl.DataFrame, path: Path, columns: Sequence[str], teams: dict[str, _Team]) -> None:
-    for column in columns:
-        unknown = sorted(set(df[column].drop_nulls().unique().to_list()) - set(teams))
-        if unknown:
-            raise ValueError(f"{path}: column '{column}' has unknown team tricode(s): {', '.join(unknown[:5])}")
-
-
-_SEASON_RE = r"^\d{4}-\d{2}$"
-_GAME_ID_RE = r"^\d{1,12}$"
 _EVENT_ID_RE = r"^[A-Za-z0-9_-]{1,128}$"
-
-
-def _check_pattern(df: pl.DataFrame, path: Path, column: str, pattern: str, expected: str) -> None:
-    bad = df.filter(~pl.col(column).str.contains(pattern))
-    if bad.height:
-        raise ValueError(f"{path}: column '{column}' has a value that is not {expected}: {bad[column][0]!r}")
 
 
 def _sha256(path: Path) -> str:
@@ -882,3 +833,11 @@ def _replace(tmp: Path, out: Path) -> None:
         os.rename(old, out)
         raise
     shutil.rmtree(old, ignore_errors=True)
+
+
+def derive_schedule(box_scores: Sequence[PathLike], lines: Sequence[PathLike]) -> pl.DataFrame:
+    """The schedule of box-score and lines parquet files (validated as ``replay build`` does)."""
+    teams = load_teams()
+    box, _ = load_box_scores(list(box_scores), teams)
+    lines_df, _ = load_lines(list(lines), teams)
+    return schedule_from(box, lines_df)

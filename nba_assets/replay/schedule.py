@@ -21,10 +21,11 @@ the same inputs gives the same bytes.
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
 from pathlib import Path
 
 import polars as pl
+
+from nba_assets.replay.teams import _GAME_ID_RE, _SEASON_RE, _check_pattern, _check_tricodes, load_teams
 
 PathLike = str | os.PathLike[str]
 
@@ -63,16 +64,6 @@ def schedule_from(box: pl.DataFrame, lines: pl.DataFrame) -> pl.DataFrame:
     return games.select(SCHEDULE_COLUMNS).cast(SCHEDULE_SCHEMA).sort("game_date", "game_id")
 
 
-def derive_schedule(box_scores: Sequence[PathLike], lines: Sequence[PathLike]) -> pl.DataFrame:
-    """The schedule of box-score and lines parquet files (validated as ``replay build`` does)."""
-    from nba_assets.replay.build import load_box_scores, load_lines, load_teams
-
-    teams = load_teams()
-    box, _ = load_box_scores(list(box_scores), teams)
-    lines_df, _ = load_lines(list(lines), teams)
-    return schedule_from(box, lines_df)
-
-
 def write_schedule(schedule: pl.DataFrame, out: PathLike) -> Path:
     """Write ``schedule`` as the committed CSV (sorted, fixed formats, LF line ends), atomically."""
     out = Path(out)
@@ -90,8 +81,6 @@ def write_schedule(schedule: pl.DataFrame, out: PathLike) -> Path:
 def load_schedule(path: PathLike, teams: dict | None = None) -> pl.DataFrame:
     """Read and validate a schedule file (``.csv`` as written here, or ``.parquet`` with the same
     columns; ``tipoff_utc`` may be a Datetime there). Raises ``ValueError`` naming file and column."""
-    from nba_assets.replay.build import _GAME_ID_RE, _SEASON_RE, _check_pattern, _check_tricodes, load_teams
-
     path = Path(path)
     if not path.is_file():
         raise ValueError(f"{path}: schedule file does not exist")

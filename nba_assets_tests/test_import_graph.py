@@ -1,0 +1,86 @@
+"""No import cycle in the package: every ``nba_assets`` import, at module level or inside a function.
+
+Lazy imports hide cycles from Python but not from a reader: ``ddl`` and ``io.bigquery`` imported
+each other, and the BigQuery store imported the Definitions. The command line that wires them
+lives in ``nba_assets.warehouse``; the test keeps it that way.
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+PACKAGE = Path(__file__).resolve().parent.parent / "nba_assets"
+
+
+def _module_name(path: Path) -> str:
+    parts = list(path.relative_to(PACKAGE.parent).with_suffix("").parts)
+    if parts[-1] == "__init__":
+        parts = parts[:-1]
+    return ".".join(parts)
+
+
+def _imports(path: Path, modules: set[str]) -> set[str]:
+    """The package modules ``path`` imports (``from a import b`` counts as ``a.b`` when that is a module)."""
+    out = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            names = [a.name for a in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names = [f"{node.module}.{a.name}" for a in node.names] + [node.module]
+        else:
+            continue
+        for name in names:
+            while name and name not in modules:
+                name = name.rpartition(".")[0]
+            if name and name.startswith("nba_assets"):
+                out.add(name)
+    return out
+
+
+def import_graph() -> dict[str, set[str]]:
+    files = {_module_name(p): p for p in PACKAGE.rglob("*.py")}
+    modules = set(files)
+    graph = {}
+    for name, path in files.items():
+        # A package's own __init__ is imported by its submodules' imports: not an edge of interest.
+        graph[name] = {m for m in _imports(path, modules) if m != name and not name.startswith(m + ".")}
+    return graph
+
+
+def cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    found, state, stack = [], {}, []
+
+    def visit(node: str) -> None:
+        state[node] = "open"
+        stack.append(node)
+        for nxt in sorted(graph.get(node, ())):
+            if state.get(nxt) == "open":
+                found.append(stack[stack.index(nxt) :] + [nxt])
+            elif nxt not in state:
+                visit(nxt)
+        stack.pop()
+        state[node] = "done"
+
+    for node in sorted(graph):
+        if node not in state:
+            visit(node)
+    return found
+
+
+def test_the_package_has_no_import_cycle() -> None:
+    graph = import_graph()
+    assert len(graph) > 40 and "nba_assets.definitions" in graph
+    assert cycles(graph) == []
+
+
+def test_storage_and_pure_layers_do_not_import_the_definitions() -> None:
+    graph = import_graph()
+    for name, imported in graph.items():
+        if name.startswith(("nba_assets.io", "nba_assets.transforms", "nba_assets.predictors", "nba_assets.ddl")):
+            assert "nba_assets.definitions" not in imported, name
+
+
+def test_the_cycle_finder_finds_a_cycle() -> None:
+    assert cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}}) == [["a", "b", "c", "a"]]
+    assert cycles({"a": {"b"}, "b": set()}) == []
