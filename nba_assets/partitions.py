@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 
 import dagster as dg
+
+from nba_assets.facts import HISTORY_DAYS  # noqa: F401  (re-exported: the wiring's history window)
 
 FIRST_GAME_DATE = "2021-10-19"
 GAME_TZ = "America/New_York"
@@ -29,11 +31,3 @@ def window_dates(context: dg.AssetExecutionContext) -> list[date]:
 
 def dates_between(first: date, last: date) -> list[date]:
     return [first + timedelta(days=i) for i in range((last - first).days + 1)]
-
-
-def parse_day(value: str | date | datetime) -> date:
-    if isinstance(value, datetime):
-        return value.date()
-    if isinstance(value, date):
-        return value
-    return date.fromisoformat(value)

@@ -12,7 +12,7 @@ import polars as pl
 from nba_assets import config
 from nba_assets.assets.common import all_stored, days_before, same_day
 from nba_assets.automation import season_eager
-from nba_assets.partitions import game_date_partitions
+from nba_assets.partitions import HISTORY_DAYS, game_date_partitions
 from nba_assets.transforms.exports import (
     best_bets_document,
     day_document,
@@ -24,7 +24,7 @@ from nba_assets.transforms.exports import (
     write_json,
 )
 
-LAST_GAMES_DAYS = 365
+LAST_GAMES_DAYS = HISTORY_DAYS
 
 
 def _by_day(frame: pl.DataFrame) -> dict[date, pl.DataFrame]:

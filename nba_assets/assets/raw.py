@@ -18,6 +18,7 @@ import polars as pl
 from nba_assets import config
 from nba_assets.assets.common import days_before, lake_asset, same_day
 from nba_assets.assets.ingest import PROPS_FEED, SCHEDULE_FEED, STATS_FEED, final_game_days
+from nba_assets.facts import HISTORY_DAYS
 from nba_assets.io.manager import default_store, hold_back
 from nba_assets.io.storage import TableRef
 from nba_assets.partitions import window_dates
@@ -35,7 +36,7 @@ from nba_assets.transforms.raw import (
 )
 
 RAW = "nba_raw"
-ROSTER_HISTORY_DAYS = 365
+ROSTER_HISTORY_DAYS = HISTORY_DAYS
 UNRESOLVED_CHECK = "unresolved_names_per_day"
 UNRESOLVED_THRESHOLD_ENV = "NBA_UNRESOLVED_NAMES_WARN_THRESHOLD"
 UNRESOLVED_THRESHOLD_DEFAULT = 5

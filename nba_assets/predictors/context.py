@@ -12,7 +12,9 @@ from datetime import date, timedelta
 
 import polars as pl
 
-LOOKBACK_DAYS = 365
+from nba_assets.facts import HISTORY_DAYS
+
+LOOKBACK_DAYS = HISTORY_DAYS
 CONTEXT_COLUMNS = [
     "league_share_two",
     "league_share_three",

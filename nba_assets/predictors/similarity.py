@@ -23,10 +23,11 @@ from datetime import timedelta
 
 import polars as pl
 
+from nba_assets.facts import HISTORY_DAYS
 from nba_assets.predictors.context import with_rest
 
 SYSTEM_ID = "similarity_balanced_v1"
-LOOKBACK_DAYS = 365
+LOOKBACK_DAYS = HISTORY_DAYS
 OPP_WINDOW = 10
 MIN_SCORE = 3
 MIN_MATCHES = 5

@@ -131,9 +131,3 @@ class OddsApiClient:
         return self._get(
             f"/v4/historical/sports/{self.SPORT}/events/{event_id}/odds", {**params, "date": iso_z(at)}, game_date
         )
-
-
-def _parse_ts(value: str | None) -> datetime | None:
-    if not value:
-        return None
-    return datetime.fromisoformat(value.replace("Z", "+00:00")).astimezone(UTC)

@@ -13,6 +13,8 @@ from datetime import timedelta
 
 import polars as pl
 
+from nba_assets.facts import HISTORY_DAYS
+
 
 def strictly_before(targets: pl.DataFrame, stats: pl.DataFrame, *, by: str, on: str, target_on: str = "game_date"):
     """Left-join to every target row the last ``stats`` row of the same ``by`` dated before it."""
@@ -74,9 +76,6 @@ def cumulative_before(
         *[(pl.col(f"_cum_{v}").fill_null(0) - pl.col(f"_s_{v}").fill_null(0)).alias(f"{v}_{suffix}") for v in values],
     )
     return targets.join(out, on=[by, "game_date"], how="left")
-
-
-HISTORY_DAYS = 365  # history inputs are the 365 game-date partitions strictly before D
 
 
 def asof_within(
