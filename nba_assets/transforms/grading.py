@@ -279,6 +279,17 @@ def backtest(accuracy: pl.DataFrame, features: pl.DataFrame) -> dict:
         entry["brier_coin"], entry["log_loss_coin"] = _brier_logloss(pl.Series([0.5] * prob.height), y)
         report["systems"][system] = entry
         report["calibration"][system] = _calibration_table(prob)
+    lined = rows.filter(pl.col("line_outcome").is_in(["OVER", "UNDER"])).unique(keys)
+    report["constant_past_over_rate"] = {
+        "mean": round(float(lined["past_over_rate"].mean()), 4) if lined.height else None,
+        "observed_over_rate": round(float((lined["line_outcome"] == "OVER").mean()), 4) if lined.height else None,
+        "rows": lined.height,
+        "by_week": {
+            str(w): r
+            for w, r in past_rate.select("_week", pl.col("past_over_rate").round(4)).iter_rows()
+            if lined.height and w in set(lined["_week"].to_list())
+        },
+    }
     report["targets"] = targets(report)
     return report
 
@@ -318,24 +329,31 @@ def _mae(pred: pl.Series, actual: pl.Series) -> float | None:
     return round(float(d.abs().mean()), 3) if d.len() else None
 
 
-def _calibration_table(prob: pl.DataFrame) -> list[dict]:
+def _calibration_table(prob: pl.DataFrame, bins: int = 10) -> list[dict]:
+    """Reliability: the rows cut into ``bins`` equal-count bins of P(over) (a calibrated P(over) sits
+    in a narrow band, where fixed-width deciles would leave one or two bins), each with its P(over)
+    range, mean P(over) and observed over rate."""
     if prob.height == 0:
         return []
-    t = prob.with_columns(
-        (pl.col("p_over") * 10).floor().clip(0, 9).cast(pl.Int64).alias("decile"),
+    t = prob.sort("p_over", "game_date", "game_id", "player_id").with_columns(
+        (pl.int_range(pl.len()) * bins // pl.len()).alias("bin"),
         (pl.col("line_outcome") == "OVER").cast(pl.Float64).alias("_y"),
     )
-    agg = t.group_by("decile").agg(
-        pl.len().alias("n"), pl.col("p_over").mean().alias("mean_p_over"), pl.col("_y").mean().alias("observed")
+    agg = t.group_by("bin").agg(
+        pl.len().alias("n"),
+        pl.col("p_over").min().alias("lo"),
+        pl.col("p_over").max().alias("hi"),
+        pl.col("p_over").mean().alias("mean_p_over"),
+        pl.col("_y").mean().alias("observed"),
     )
     return [
         {
-            "decile": f"{d / 10:.1f}-{(d + 1) / 10:.1f}",
+            "decile": f"{lo:.3f}-{hi:.3f}",
             "n": n,
-            "mean_p_over": round(p, 3),
-            "observed_over_rate": round(o, 3),
+            "mean_p_over": round(p, 4),
+            "observed_over_rate": round(o, 4),
         }
-        for d, n, p, o in agg.sort("decile").iter_rows()
+        for _, n, lo, hi, p, o in agg.sort("bin").iter_rows()
     ]
 
 
@@ -414,7 +432,7 @@ def backtest_markdown(report: dict) -> str:
             f"| {_f(e['log_loss'])} | {_f(e.get('log_loss_const'))} | {e['units']} |"
         )
     lines += ["", "Targets:", "", *targets_lines(report)] if report["systems"] else []
-    lines += ["", "Calibration (P(over) decile → observed over rate, n):", ""]
+    lines += ["", "Calibration (tenths of the rows by P(over): P(over) range → observed over rate, n):", ""]
     for system, table in report["calibration"].items():
         cells = ", ".join(f"{r['decile']}: {r['observed_over_rate']} (n={r['n']})" for r in table)
         lines.append(f"- **{system}**: {cells}")
@@ -448,9 +466,29 @@ def backtest_plot(report: dict, path) -> None:
             ax2.plot(
                 [r["mean_p_over"] for r in table], [r["observed_over_rate"] for r in table], marker="o", label=system
             )
-    ax2.set_xlabel("P(over) (decile mean)")
+    const = report.get("constant_past_over_rate") or {}
+    if const.get("mean") is not None:
+        ax2.plot(
+            [const["mean"]], [const["observed_over_rate"]], marker="X", color="black", linestyle="",
+            markersize=9, label="constant past over-rate",
+        )  # fmt: skip
+    shown = [r[k] for t in report["calibration"].values() for r in t for k in ("mean_p_over", "observed_over_rate")]
+    if shown:
+        lo, hi = max(0.0, min(shown) - 0.05), min(1.0, max(shown) + 0.05)
+        ax2.set_xlim(lo, hi)
+        ax2.set_ylim(lo, hi)
+    ax2.set_xlabel("P(over) (mean of each tenth of the rows)")
     ax2.set_ylabel("observed over rate")
     ax2.legend(fontsize=7)
     fig.tight_layout()
     fig.savefig(path, dpi=90)
     plt.close(fig)
+
+
+if (
+    __name__ == "__main__"
+):  # the README's table from a stored report: python -m nba_assets.transforms.grading latest.json
+    import json
+    import sys
+
+    print(readme_table(json.loads(open(sys.argv[1]).read())))
