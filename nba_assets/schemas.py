@@ -464,6 +464,7 @@ TABLES: dict[tuple[str, str], pl.Schema] = {
             "games_played_recent": pl.Int64,
             "minutes_recent": pl.Float64,
             "minutes_l3": pl.Float64,
+            "points_recent": pl.Float64,
             "role_change": pl.Float64,
             "usage_share_recent": pl.Float64,
             "points_share_recent": pl.Float64,
@@ -477,6 +478,23 @@ TABLES: dict[tuple[str, str], pl.Schema] = {
             "vacated_minutes": pl.Float64,
             "vacated_usage_share": pl.Float64,
             "vacated_points_share": pl.Float64,
+        }
+    ),
+    ("nba_predictions", "player_minutes"): pl.Schema(
+        {
+            "game_date": pl.Date,
+            "game_id": pl.String,
+            "player_id": pl.Int64,
+            "player_lookup": pl.String,
+            "team": pl.String,
+            "minutes_recent": pl.Float64,
+            "lines_signal": pl.Boolean,
+            "probably_out": pl.Boolean,
+            "expected_minutes": pl.Float64,
+            "points_per_minute_recent": pl.Float64,
+            "expected_points": pl.Float64,
+            "train_rows": pl.Int64,
+            "method": pl.String,
         }
     ),
     ("nba_predictions", "player_prop_predictions"): pl.Schema(

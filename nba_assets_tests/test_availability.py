@@ -14,7 +14,13 @@ import pytest
 from polars.testing import assert_frame_equal
 
 from nba_assets.schemas import schema_for
-from nba_assets.transforms.availability import availability_day, player_availability
+from nba_assets.transforms.availability import (
+    MINUTES_TRAIN_DAYS,
+    availability_day,
+    minutes_day,
+    player_availability,
+    player_minutes,
+)
 
 from .conftest import BOX_SCORES, LINES, schedule_from_box_scores
 from .test_predictions import props_from_lines
@@ -140,8 +146,9 @@ def test_the_asset_in_a_dagster_run(real, tmp_path) -> None:
         defs = build_definitions()
         job = defs.resolve_implicit_global_asset_job_def()
         key = dg.AssetKey(["nba_precompute", "player_availability"])
+        minutes_key = dg.AssetKey(["nba_predictions", "player_minutes"])
         with dg.DagsterInstance.ephemeral() as instance:
-            result = job.get_subset(asset_selection={key}).execute_in_process(
+            result = job.get_subset(asset_selection={key, minutes_key}).execute_in_process(
                 instance=instance,
                 tags={
                     "dagster/asset_partition_range_start": run[0].isoformat(),
@@ -151,8 +158,50 @@ def test_the_asset_in_a_dagster_run(real, tmp_path) -> None:
         assert result.success
         schema = schema_for("nba_precompute", "player_availability")
         stored = store.read_window(TableRef("nba_precompute", "player_availability"), dates_between(*run), schema)
+        minutes = store.read_window(
+            TableRef("nba_predictions", "player_minutes"),
+            dates_between(*run),
+            schema_for("nba_predictions", "player_minutes"),
+        )
     direct = player_availability(real["schedule"], real["props"], real["summary"], dates_between(*run))
     assert_frame_equal(
         stored.sort("game_date", "game_id", "team", "player_id"),
         direct.sort("game_date", "game_id", "team", "player_id"),
     )
+
+    # The minutes of the run: the availability stored before the run is not there (the lake holds the
+    # run's two days only), so they are the fallback of too few training rows, as computed directly.
+    assert set(minutes["game_date"].unique()) == set(dates_between(*run))
+    direct_minutes = player_minutes(direct, real["summary"], dates_between(*run))
+    assert_frame_equal(
+        minutes.sort("game_date", "game_id", "team", "player_id"),
+        direct_minutes.sort("game_date", "game_id", "team", "player_id"),
+    )
+
+
+def test_the_minutes_model_for_d_ignores_everything_from_d_on(real) -> None:
+    schedule, props, summary = real["schedule"], real["props"], real["summary"]
+    days = sorted(d for d in set(schedule["game_date"]) if D - timedelta(days=MINUTES_TRAIN_DAYS) <= d <= D)
+    rows = player_availability(schedule, props, summary, days)
+    baseline = minutes_day(D, rows, summary)
+    assert baseline.height > 100 and (baseline["method"] == "ridge").all() and baseline["train_rows"][0] > 1000
+    assert baseline["expected_minutes"].is_between(0, 48).all()
+    later = pl.col("game_date") >= D
+    s2 = summary.with_columns(
+        [pl.when(later).then(pl.col(c) * 3 + 7).otherwise(pl.col(c)).alias(c) for c in ("minutes", "pts")]
+    ).filter(~later | (pl.col("player_id") % 2 == 0))
+    # Availability rows after D changed, D's own rows kept (they are the inputs).
+    r2 = pl.concat(
+        [
+            rows.filter(pl.col("game_date") <= D),
+            rows.filter(pl.col("game_date") > D).with_columns(pl.col("minutes_recent") * 2),
+        ]
+    )
+    assert_frame_equal(minutes_day(D, r2, s2), baseline)
+    # The same day in a range and alone.
+    ranged = player_minutes(rows, summary, [D - timedelta(days=1), D])
+    assert_frame_equal(ranged.filter(pl.col("game_date") == D), baseline)
+    # Better than his recent minutes on the day (DNPs count 0), against what happened.
+    played = summary.filter(pl.col("game_date") == D).select("game_id", "player_id", pl.col("minutes").alias("m"))
+    e = baseline.join(played, on=["game_id", "player_id"], how="left").with_columns(pl.col("m").fill_null(0.0))
+    assert (e["expected_minutes"] - e["m"]).abs().mean() < (e["minutes_recent"] - e["m"]).abs().mean()

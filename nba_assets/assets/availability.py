@@ -41,3 +41,30 @@ def player_availability(
     frame = availability.player_availability(schedule, props, history, window_dates(context))
     partition_metadata(context, frame, _day_metadata)
     return frame
+
+
+@lake_asset(
+    "nba_predictions",
+    availability.MINUTES_TABLE,
+    group="precompute",
+    ins={
+        # D's rows and the training rows of the 91 days before D, as one frame (one input per key).
+        "availability_rows": dg.AssetIn(
+            key=[availability.DATASET, availability.TABLE],
+            partition_mapping=dg.TimeWindowPartitionMapping(
+                start_offset=-availability.MINUTES_TRAIN_DAYS, end_offset=0, allow_nonexistent_upstream_partitions=True
+            ),
+        ),
+        "history": days_before("nba_analytics", "player_game_summary", availability.MINUTES_TRAIN_DAYS),
+    },
+    description="The minutes model: expected minutes of every player of D's availability table (0 when he "
+    "sits), a ridge fitted for D on the 91 days before it (recent minutes, games played, rotation, and "
+    "where lines exist: has a line, probably out, vacated minutes × his share), and expected points = "
+    "expected minutes × his recent points per minute.",
+)
+def player_minutes(
+    context: dg.AssetExecutionContext, availability_rows: pl.DataFrame, history: pl.DataFrame
+) -> pl.DataFrame:
+    frame = availability.player_minutes(availability_rows, history, window_dates(context))
+    partition_metadata(context, frame, lambda day: {"players": day.height})
+    return frame

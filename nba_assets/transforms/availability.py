@@ -101,6 +101,7 @@ def availability_day(day: date, schedule: pl.DataFrame, props: pl.DataFrame, his
             pl.col("lines_signal").fill_null(False),
             (pl.col("_min") / pl.col("team_games_recent")).alias("minutes_recent"),
             (pl.col("_m3") / recent3).alias("minutes_l3"),
+            (pl.col("_p") / pl.col("team_games_recent")).alias("points_recent"),
             pl.when(pl.col("_team_usage") > 0).then(pl.col("_u") / pl.col("_team_usage")).alias("usage_share_recent"),
             pl.when(pl.col("_team_pts") > 0).then(pl.col("_p") / pl.col("_team_pts")).alias("points_share_recent"),
         )
@@ -146,3 +147,77 @@ def player_availability(
     days = sorted(set(schedule["game_date"].to_list())) if days is None else sorted(days)
     parts = [availability_day(d, schedule, props, history) for d in days]
     return pl.concat(parts) if parts else pl.DataFrame(schema=schema_for(DATASET, TABLE))
+
+
+# ------------------------------------------------------------------------------- minutes model
+#
+# ``nba_predictions.player_minutes``: the minutes each player of D's availability table will play
+# (0 when he does not play), a ridge regression fitted for D on the availability rows of the
+# MINUTES_TRAIN_DAYS days before D joined to the minutes actually played (0 for a player who did
+# not play), then points as minutes × his recent points per minute. Features: recent minutes (last
+# 10 / last 3 team games), the share of the team's last 10 games he played, rotation, and — where
+# the lines exist — has a line, probably out, and the vacated minutes times his share of the
+# team's minutes. Without MIN_MINUTES_ROWS training rows, his recent minutes stand in.
+
+MINUTES_TRAIN_DAYS = 91
+MIN_MINUTES_ROWS = 500
+MINUTES_RIDGE = 10.0
+MINUTES_TABLE = "player_minutes"
+
+
+def _minutes_features(frame: pl.DataFrame) -> pl.DataFrame:
+    signal = pl.col("lines_signal").cast(pl.Float64)
+    return frame.select(
+        pl.col("minutes_recent").fill_null(0.0),
+        pl.col("minutes_l3").fill_null(0.0),
+        (pl.col("games_played_recent") / pl.col("team_games_recent")).fill_null(0.0).alias("played_share"),
+        pl.col("is_rotation").cast(pl.Float64),
+        signal.alias("signal"),
+        (signal * pl.col("has_line").cast(pl.Float64)).alias("lined"),
+        pl.col("probably_out").fill_null(False).cast(pl.Float64).alias("out"),
+        (pl.col("vacated_minutes").fill_null(0.0) * pl.col("minutes_recent").fill_null(0.0) / 240.0).alias("gain"),
+    )
+
+
+def minutes_day(day: date, availability_rows: pl.DataFrame, history: pl.DataFrame) -> pl.DataFrame:
+    """player_minutes of D from the availability table (D and the days before it) and the box scores
+    before D (each cut here to MINUTES_TRAIN_DAYS before D)."""
+    import numpy as np
+
+    schema = schema_for("nba_predictions", MINUTES_TABLE)
+    today = availability_rows.filter(pl.col("game_date") == day)
+    if today.height == 0:
+        return pl.DataFrame(schema=schema)
+    lo = day - timedelta(days=MINUTES_TRAIN_DAYS)
+    past = availability_rows.filter(pl.col("game_date").is_between(lo, day, closed="left"))
+    played = history.filter(pl.col("game_date").is_between(lo, day, closed="left")).select(
+        "game_id", "player_id", pl.col("minutes").cast(pl.Float64).alias("_actual")
+    )
+    train = past.join(played, on=["game_id", "player_id"], how="left").with_columns(pl.col("_actual").fill_null(0.0))
+    x_today = _minutes_features(today).to_numpy().astype(np.float64)
+    if train.height >= MIN_MINUTES_ROWS:
+        x = _minutes_features(train).to_numpy().astype(np.float64)
+        y = train["_actual"].to_numpy()
+        mu, sd = x.mean(axis=0), x.std(axis=0) + 1e-9
+        z = (x - mu) / sd
+        beta = np.linalg.solve(z.T @ z + MINUTES_RIDGE * np.eye(z.shape[1]), z.T @ (y - y.mean()))
+        minutes = np.clip(y.mean() + ((x_today - mu) / sd) @ beta, 0.0, 48.0)
+        how = "ridge"
+    else:
+        minutes = today["minutes_recent"].fill_null(0.0).to_numpy()
+        how = "recent_minutes"
+    out = today.with_columns(
+        pl.Series("expected_minutes", np.round(minutes, 3)),
+        pl.lit(train.height, pl.Int64).alias("train_rows"),
+        pl.lit(how).alias("method"),
+        pl.when(pl.col("minutes_recent") > 0)
+        .then(pl.col("points_recent") / pl.col("minutes_recent"))
+        .otherwise(None)
+        .alias("points_per_minute_recent"),
+    ).with_columns((pl.col("expected_minutes") * pl.col("points_per_minute_recent")).alias("expected_points"))
+    return out.select(schema.names()).cast(dict(schema)).sort("game_id", "team", "player_id")
+
+
+def player_minutes(availability_rows: pl.DataFrame, history: pl.DataFrame, days: list[date]) -> pl.DataFrame:
+    parts = [minutes_day(d, availability_rows, history) for d in sorted(days)]
+    return pl.concat(parts) if parts else pl.DataFrame(schema=schema_for("nba_predictions", MINUTES_TABLE))

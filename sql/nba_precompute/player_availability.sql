@@ -11,6 +11,7 @@ CREATE TABLE IF NOT EXISTS `nba_precompute.player_availability` (
   games_played_recent INT64,
   minutes_recent FLOAT64,
   minutes_l3 FLOAT64,
+  points_recent FLOAT64,
   role_change FLOAT64,
   usage_share_recent FLOAT64,
   points_share_recent FLOAT64,
