@@ -193,7 +193,12 @@ def minutes_day(day: date, availability_rows: pl.DataFrame, history: pl.DataFram
     played = history.filter(pl.col("game_date").is_between(lo, day, closed="left")).select(
         "game_id", "player_id", pl.col("minutes").cast(pl.Float64).alias("_actual")
     )
-    train = past.join(played, on=["game_id", "player_id"], how="left").with_columns(pl.col("_actual").fill_null(0.0))
+    # Canonical row order: the fit is a float sum over rows, the same to the bit whichever run's frame.
+    train = (
+        past.join(played, on=["game_id", "player_id"], how="left")
+        .with_columns(pl.col("_actual").fill_null(0.0))
+        .sort("game_date", "game_id", "team", "player_id")
+    )
     x_today = _minutes_features(today).to_numpy().astype(np.float64)
     if train.height >= MIN_MINUTES_ROWS:
         x = _minutes_features(train).to_numpy().astype(np.float64)
@@ -219,5 +224,12 @@ def minutes_day(day: date, availability_rows: pl.DataFrame, history: pl.DataFram
 
 
 def player_minutes(availability_rows: pl.DataFrame, history: pl.DataFrame, days: list[date]) -> pl.DataFrame:
-    parts = [minutes_day(d, availability_rows, history) for d in sorted(days)]
+    rows, hist = availability_rows.sort("game_date"), history.sort("game_date")
+
+    def window(frame: pl.DataFrame, day: date) -> pl.DataFrame:  # [D − MINUTES_TRAIN_DAYS, D] by bisection
+        lo = frame["game_date"].search_sorted(day - timedelta(days=MINUTES_TRAIN_DAYS), "left")
+        hi = frame["game_date"].search_sorted(day, "right")
+        return frame.slice(lo, hi - lo)
+
+    parts = [minutes_day(d, window(rows, d), window(hist, d)) for d in sorted(days)]
     return pl.concat(parts) if parts else pl.DataFrame(schema=schema_for("nba_predictions", MINUTES_TABLE))
