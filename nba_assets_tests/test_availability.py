@@ -129,7 +129,7 @@ def test_the_asset_in_a_dagster_run(real, tmp_path) -> None:
 
     lake = tmp_path / "lake"
     store = LocalParquetStore(lake)
-    run = (D - timedelta(days=1), D)
+    run = (date(2024, 11, 4), date(2024, 11, 6))  # 2024-11-05 has no game: empty partitions
     days = dates_between(run[0] - timedelta(days=365), run[1])
     tables = {
         ("nba_raw", "nbac_schedule"): real["schedule"],
@@ -171,7 +171,12 @@ def test_the_asset_in_a_dagster_run(real, tmp_path) -> None:
 
     # The minutes of the run: the availability stored before the run is not there (the lake holds the
     # run's two days only), so they are the fallback of too few training rows, as computed directly.
-    assert set(minutes["game_date"].unique()) == set(dates_between(*run))
+    game_days = {date(2024, 11, 4), date(2024, 11, 6)}
+    assert set(minutes["game_date"].unique()) == game_days == set(stored["game_date"].unique())
+    for table in ("nba_precompute/player_availability", "nba_predictions/player_minutes"):
+        assert pl.read_parquet(store.partition_file(TableRef(*table.split("/")), date(2024, 11, 5))).height == 0
+    mats = [e.materialization for e in result.get_asset_materialization_events()]
+    assert len(mats) == 6 and {m.partition for m in mats} == {d.isoformat() for d in dates_between(*run)}
     direct_minutes = player_minutes(direct, real["summary"], dates_between(*run))
     assert_frame_equal(
         minutes.sort("game_date", "game_id", "team", "player_id"),
