@@ -18,6 +18,7 @@ from nba_assets.transforms.availability import (
     MINUTES_TRAIN_DAYS,
     availability_day,
     minutes_day,
+    minutes_from_history,
     player_availability,
     player_minutes,
 )
@@ -169,15 +170,15 @@ def test_the_asset_in_a_dagster_run(real, tmp_path) -> None:
         direct.sort("game_date", "game_id", "team", "player_id"),
     )
 
-    # The minutes of the run: the availability stored before the run is not there (the lake holds the
-    # run's two days only), so they are the fallback of too few training rows, as computed directly.
+    # The minutes of the run: the training days' availability recomputed from the lake's history.
     game_days = {date(2024, 11, 4), date(2024, 11, 6)}
     assert set(minutes["game_date"].unique()) == game_days == set(stored["game_date"].unique())
     for table in ("nba_precompute/player_availability", "nba_predictions/player_minutes"):
         assert pl.read_parquet(store.partition_file(TableRef(*table.split("/")), date(2024, 11, 5))).height == 0
     mats = [e.materialization for e in result.get_asset_materialization_events()]
     assert len(mats) == 6 and {m.partition for m in mats} == {d.isoformat() for d in dates_between(*run)}
-    direct_minutes = player_minutes(direct, real["summary"], dates_between(*run))
+    direct_minutes = minutes_from_history(direct, real["schedule"], real["props"], real["summary"], dates_between(*run))
+    assert (direct_minutes["method"] == "ridge").all()
     assert_frame_equal(
         minutes.sort("game_date", "game_id", "team", "player_id"),
         direct_minutes.sort("game_date", "game_id", "team", "player_id"),
@@ -206,6 +207,8 @@ def test_the_minutes_model_for_d_ignores_everything_from_d_on(real) -> None:
     # The same day in a range and alone.
     ranged = player_minutes(rows, summary, [D - timedelta(days=1), D])
     assert_frame_equal(ranged.filter(pl.col("game_date") == D), baseline)
+    # As the asset computes it: D's rows as input, the training days' rows recomputed from history.
+    assert_frame_equal(minutes_from_history(rows, schedule, props, summary, [D]), baseline)
     # Better than his recent minutes on the day (DNPs count 0), against what happened.
     played = summary.filter(pl.col("game_date") == D).select("game_id", "player_id", pl.col("minutes").alias("m"))
     e = baseline.join(played, on=["game_id", "player_id"], how="left").with_columns(pl.col("m").fill_null(0.0))

@@ -48,14 +48,13 @@ def player_availability(
     availability.MINUTES_TABLE,
     group="precompute",
     ins={
-        # D's rows and the training rows of the 91 days before D, as one frame (one input per key).
-        "availability_rows": dg.AssetIn(
-            key=[availability.DATASET, availability.TABLE],
-            partition_mapping=dg.TimeWindowPartitionMapping(
-                start_offset=-availability.MINUTES_TRAIN_DAYS, end_offset=0, allow_nonexistent_upstream_partitions=True
-            ),
+        "today": same_day(availability.DATASET, availability.TABLE),
+        # The training days' availability is recomputed from what was known before each of them.
+        "schedule": days_before("nba_raw", "nbac_schedule", availability.MINUTES_TRAIN_DAYS),
+        "props": days_before("nba_raw", "odds_api_player_points_props", availability.MINUTES_TRAIN_DAYS),
+        "history": days_before(
+            "nba_analytics", "player_game_summary", availability.MINUTES_TRAIN_DAYS + availability.HISTORY_DAYS
         ),
-        "history": days_before("nba_analytics", "player_game_summary", availability.MINUTES_TRAIN_DAYS),
     },
     description="The minutes model: expected minutes of every player of D's availability table (0 when he "
     "sits), a ridge fitted for D on the 91 days before it (recent minutes, games played, rotation, and "
@@ -63,8 +62,12 @@ def player_availability(
     "expected minutes × his recent points per minute.",
 )
 def player_minutes(
-    context: dg.AssetExecutionContext, availability_rows: pl.DataFrame, history: pl.DataFrame
+    context: dg.AssetExecutionContext,
+    today: pl.DataFrame,
+    schedule: pl.DataFrame,
+    props: pl.DataFrame,
+    history: pl.DataFrame,
 ) -> pl.DataFrame:
-    frame = availability.player_minutes(availability_rows, history, window_dates(context))
+    frame = availability.minutes_from_history(today, schedule, props, history, window_dates(context))
     partition_metadata(context, frame, lambda day: {"players": day.height})
     return frame

@@ -233,3 +233,22 @@ def player_minutes(availability_rows: pl.DataFrame, history: pl.DataFrame, days:
 
     parts = [minutes_day(d, window(rows, d), window(hist, d)) for d in sorted(days)]
     return pl.concat(parts) if parts else pl.DataFrame(schema=schema_for("nba_predictions", MINUTES_TABLE))
+
+
+def minutes_from_history(
+    today: pl.DataFrame, schedule: pl.DataFrame, props: pl.DataFrame, history: pl.DataFrame, days: list[date]
+) -> pl.DataFrame:
+    """player_minutes of ``days`` from their own availability rows (``today``) and the availability of
+    the MINUTES_TRAIN_DAYS before each, recomputed from the schedule, props and box scores before it
+    (every availability day is a pure function of its day, so these are the stored rows)."""
+    if not days:
+        return pl.DataFrame(schema=schema_for("nba_predictions", MINUTES_TABLE))
+    first, last = min(days), max(days)
+    past_days = sorted(
+        d
+        for d in set(schedule["game_date"].to_list())
+        if first - timedelta(days=MINUTES_TRAIN_DAYS) <= d < last and d not in set(days)
+    )
+    past = player_availability(schedule, props, history, past_days)
+    rows = pl.concat([past, today.filter(pl.col("game_date").is_in(days))])
+    return player_minutes(rows, history, days)
