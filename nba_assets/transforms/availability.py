@@ -23,6 +23,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
+import numpy as np
 import polars as pl
 
 from nba_assets.schemas import schema_for
@@ -182,8 +183,6 @@ def _minutes_features(frame: pl.DataFrame) -> pl.DataFrame:
 def minutes_day(day: date, availability_rows: pl.DataFrame, history: pl.DataFrame) -> pl.DataFrame:
     """player_minutes of D from the availability table (D and the days before it) and the box scores
     before D (each cut here to MINUTES_TRAIN_DAYS before D)."""
-    import numpy as np
-
     schema = schema_for("nba_predictions", MINUTES_TABLE)
     today = availability_rows.filter(pl.col("game_date") == day)
     if today.height == 0:
