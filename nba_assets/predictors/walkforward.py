@@ -5,7 +5,9 @@ players who played, each with its actual points and its pre-tip line (when there
 Every system predicts them out of sample: the pure systems from what was known before each
 row's date, the ML systems with each row's own walk-forward model (the model of the row's week,
 trained before that week). From those predictions: the ensemble weights, every system's residual
-quantiles (P(over)) and its call threshold. The ensemble's own residuals for W come from W's
+quantiles (raw P(over)), its calibration against the past over-rate of the lined player-games
+(``calibration.choose_shrink``: the weight on the system's own signal chosen on the weeks before
+W) and its call threshold (on the calibrated P(over)). The ensemble's own residuals for W come from W's
 weights applied to the past rows (the weights are learned on the same rows: a handful of
 parameters, documented as a mild in-sample effect).
 """
