@@ -8,12 +8,12 @@ import warnings
 import dagster as dg
 
 from nba_assets import automation, checks, config, sensors
-from nba_assets.assets import analytics, exports, grading, ingest, models, precompute, predictions, raw
+from nba_assets.assets import analytics, availability, exports, grading, ingest, models, precompute, predictions, raw
 from nba_assets.io.manager import LakehouseIOManager, backend_name
 from nba_assets.io.model_store import ModelStoreIOManager
 from nba_assets.resources import apis_from_env
 
-ASSET_MODULES = [ingest, raw, analytics, precompute, models, predictions, grading, exports]
+ASSET_MODULES = [ingest, raw, analytics, precompute, availability, models, predictions, grading, exports]
 
 
 MODEL_KINDS = {"points_model_lightgbm": "lightgbm", "points_model_xgboost": "xgboost"}

@@ -451,6 +451,52 @@ TABLES: dict[tuple[str, str], pl.Schema] = {
             "is_quality_ready": pl.Boolean,
         }
     ),
+    ("nba_precompute", "player_availability"): pl.Schema(
+        {
+            "game_date": pl.Date,
+            "game_id": pl.String,
+            "player_id": pl.Int64,
+            "player_lookup": pl.String,
+            "player_name": pl.String,
+            "team": pl.String,
+            "opponent": pl.String,
+            "team_games_recent": pl.Int64,
+            "games_played_recent": pl.Int64,
+            "minutes_recent": pl.Float64,
+            "minutes_l3": pl.Float64,
+            "points_recent": pl.Float64,
+            "role_change": pl.Float64,
+            "usage_share_recent": pl.Float64,
+            "points_share_recent": pl.Float64,
+            "lined_recent": pl.Int64,
+            "is_rotation": pl.Boolean,
+            "has_line": pl.Boolean,
+            "team_lined": pl.Int64,
+            "lines_signal": pl.Boolean,
+            "probably_out": pl.Boolean,
+            "teammates_out": pl.Int64,
+            "vacated_minutes": pl.Float64,
+            "vacated_usage_share": pl.Float64,
+            "vacated_points_share": pl.Float64,
+        }
+    ),
+    ("nba_predictions", "player_minutes"): pl.Schema(
+        {
+            "game_date": pl.Date,
+            "game_id": pl.String,
+            "player_id": pl.Int64,
+            "player_lookup": pl.String,
+            "team": pl.String,
+            "minutes_recent": pl.Float64,
+            "lines_signal": pl.Boolean,
+            "probably_out": pl.Boolean,
+            "expected_minutes": pl.Float64,
+            "points_per_minute_recent": pl.Float64,
+            "expected_points": pl.Float64,
+            "train_rows": pl.Int64,
+            "method": pl.String,
+        }
+    ),
     ("nba_predictions", "player_prop_predictions"): pl.Schema(
         {
             "game_date": pl.Date,

@@ -380,3 +380,68 @@ def test_the_weeks_calibration_ignores_everything_from_the_week_start(real, tmp_
     assert f2.filter(pl.col("game_date").is_between(WEEK, D)).height > 0
     perturbed = walkforward.build([WEEK], f2, s2, s2, models, week_of(FIRST))
     assert perturbed == baseline
+
+
+def test_calibrated_p_over_is_shrunk_toward_the_past_over_rate(real, tmp_path) -> None:
+    """Week W's P(over) calibration: the base rate is the over-rate of the lined player-games before
+    W (pushes out), the weight on each system's own signal is chosen on weeks before W, and w = 0
+    gives the constant past over-rate."""
+    import numpy as np
+
+    from nba_assets.predictors import calibration
+
+    features, summary = real["features"], real["summary"]
+    models = _train_weeks(features, summary, [WEEK - timedelta(days=7), WEEK], tmp_path / "m")
+    doc = walkforward.build([WEEK], features, summary, summary, models, week_of(FIRST))[WEEK]
+    lined = walkforward.past_rows(
+        features.filter(pl.col("game_date").is_between(WEEK - timedelta(days=walkforward.CAL_DAYS), WEEK, "left")),
+        summary,
+    ).filter(pl.col("points_line").is_not_null() & (pl.col("actual_points") != pl.col("points_line")))
+    expected = float((lined["actual_points"] > lined["points_line"]).mean())
+    assert lined["game_date"].max() < WEEK and lined.height > 1000
+    assert doc["base_rate"]["rows"] == lined.height and abs(doc["base_rate"]["over_rate"] - expected) < 1e-5
+    for system_id in SYSTEM_IDS:
+        shrink = doc["systems"][system_id]["p_calibration"]
+        assert shrink["w"] in calibration.SHRINK_GRID and shrink["base_rate"] == doc["base_rate"]["over_rate"]
+        # every judged week is before W and had past lined rows before it
+        assert shrink["log_loss_by_w"] is None or "past weeks" in shrink["how"]
+    raw = np.array([0.2, 0.5, 0.8, np.nan])
+    flat = calibration.shrink(raw, {"base_rate": expected, "mu": 0.1, "w": 0.0})
+    assert np.allclose(flat[:3], expected) and np.isnan(flat[3])
+    sharp = calibration.shrink(raw, {"base_rate": 0.5, "mu": 0.0, "w": 1.0})
+    assert np.allclose(sharp[:3], raw[:3])
+
+
+def test_backtest_scores_against_the_constant_past_over_rate(real) -> None:
+    """The backtest's constant for week W comes from lined games before W only, and the README table
+    is rendered from the report."""
+    from datetime import UTC, datetime
+
+    from nba_assets.transforms.grading import backtest, past_over_rates, readme_table
+
+    features, summary = real["features"], real["summary"]
+    days = features.filter(pl.col("game_date").is_between(*GRADE_DAYS))
+    props = real["props"].filter(pl.col("game_date").is_between(*GRADE_DAYS))
+    never = date(2030, 1, 1)  # no ML system: the three pure systems, calibrated walk-forward
+    weeks = sorted({week_of(d) for d in days["game_date"].unique()})
+    calib = walkforward.build(weeks, features, summary, summary, {}, never)
+    preds = predict_days(days, props, summary.filter(pl.col("game_date") < GRADE_DAYS[1]), {}, calib,
+                         first_model_week=never)  # fmt: skip
+    graded = grade(preds, summary.filter(pl.col("game_date").is_between(*GRADE_DAYS)), datetime.now(UTC))
+    rates = past_over_rates(graded)
+    first = rates.sort("_week").row(0, named=True)
+    assert first["past_over_rows"] == 0 and first["past_over_rate"] == 0.5
+    # Outcomes from WEEK on flipped: the rates of weeks up to WEEK stay.
+    flipped = graded.with_columns(
+        pl.when(pl.col("game_date") >= WEEK)
+        .then(pl.col("line_outcome").replace({"OVER": "UNDER", "UNDER": "OVER"}))
+        .otherwise(pl.col("line_outcome"))
+        .alias("line_outcome")
+    )
+    assert_frame_equal(past_over_rates(flipped).filter(pl.col("_week") <= WEEK), rates.filter(pl.col("_week") <= WEEK))
+    report = backtest(graded, days)
+    e = report["systems"]["moving_average"]
+    assert e["brier_coin"] == 0.25 and e["brier_const"] is not None and e["log_loss_const"] is not None
+    assert set(report["targets"]) == {"ensemble_mae_below_line", "brier_below_constant", "policy_53_over_500"}
+    table = readme_table(report)
+    assert "| the line |" in table and "| `moving_average` |" in table and "not reached" in table

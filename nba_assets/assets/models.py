@@ -223,6 +223,9 @@ def system_calibration(
             "ensemble_weights": doc["ensemble"],
             "thresholds": {s: v["threshold"]["threshold"] for s, v in doc["systems"].items()},
             "past_mae": {s: v["residuals"]["mae"] for s, v in doc["systems"].items()},
+            # P(over) against the past over-rate: the rate and each system's weight on its own signal.
+            "past_over_rate": doc["base_rate"],
+            "p_over_weight": {s: v["p_calibration"]["w"] for s, v in doc["systems"].items()},
             "status": "calibrated",
         }
         out[week] = Artifact(files={"calibration.json": json.dumps(doc, sort_keys=True).encode()}, metadata=meta)

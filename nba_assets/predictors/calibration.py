@@ -137,3 +137,92 @@ def wilson(hits: int, n: int, z: float = 1.96) -> tuple[float | None, float | No
     centre = (phat + z * z / (2 * n)) / den
     half = z * math.sqrt(phat * (1 - phat) / n + z * z / (4 * n * n)) / den
     return round(centre - half, 4), round(centre + half, 4)
+
+
+# ------------------------------------------------------------- P(over) against the past over-rate
+#
+# The residual-quantile P(over) above says how a system's errors are spread; it does not know how
+# often lined player-games actually went over (the market's line is close to the median, and the
+# DFS lines of the data went over ~48 % of the time). The calibrated P(over) of week W is
+#
+#     p = σ(logit r + w · (logit p_raw − μ)),
+#
+# r the over-rate of the lined player-games before W (pushes left out), μ the mean logit of the
+# system's raw P(over) on those rows, w ∈ SHRINK_GRID the weight on the system's own signal: w = 0
+# is the constant past over-rate, w = 1 the raw P(over) re-centred. w is chosen prequentially on
+# the weeks before W: for each past week V with at least MIN_SHRINK_ROWS lined rows before it, r
+# and μ from the rows before V, the rows of V scored with every w; the w with the least total log
+# loss over those weeks wins. With no such week, w = 0 (the line is taken as efficient until the
+# past shows otherwise); with no lined row before W at all, r = 0.5.
+
+SHRINK_GRID = [0.0, 0.1, 0.2, 0.35, 0.5, 0.75, 1.0]
+MIN_SHRINK_ROWS = 300
+DEFAULT_RATE = 0.5
+
+
+def _logit(p: np.ndarray) -> np.ndarray:
+    p = np.clip(p, P_CLIP, 1.0 - P_CLIP)
+    return np.log(p / (1.0 - p))
+
+
+def over_rate(actual: np.ndarray, line: np.ndarray) -> tuple[float, int]:
+    """The over-rate of lined player-games (pushes left out) and how many rows it rests on."""
+    ok = np.isfinite(actual) & np.isfinite(line) & (actual != line)
+    n = int(ok.sum())
+    return (float((actual[ok] > line[ok]).mean()), n) if n else (DEFAULT_RATE, 0)
+
+
+def shrink(p_raw: np.ndarray, params: dict | None) -> np.ndarray:
+    """The calibrated P(over) of raw ones (NaN stays NaN); params None: the raw P(over) unchanged."""
+    if not params:
+        return p_raw
+    rate, mu, w = min(max(params["base_rate"], P_CLIP), 1.0 - P_CLIP), params["mu"], params["w"]
+    z = math.log(rate / (1.0 - rate)) + w * (_logit(p_raw) - mu)
+    out = 1.0 / (1.0 + np.exp(-z))
+    return np.where(np.isfinite(p_raw), np.clip(out, P_CLIP, 1.0 - P_CLIP), np.nan)
+
+
+def log_loss(p: np.ndarray, y: np.ndarray) -> float:
+    p = np.clip(p, 1e-6, 1 - 1e-6)
+    return float(-(y * np.log(p) + (1 - y) * np.log(1 - p)).sum())
+
+
+def choose_shrink(
+    p_raw: np.ndarray, actual: np.ndarray, line: np.ndarray, weeks: np.ndarray, all_rows: tuple | None = None
+) -> dict:
+    """The shrinkage of week W from its past lined rows (one system): base rate, centre, weight.
+
+    p_raw, actual, line, weeks: the system's past rows with a line (weeks: the Monday of each row,
+    as datetime64[D]); all_rows: (actual, line, weeks) of every lined player-game before W for the
+    base rate (default: the system's own rows).
+    """
+    ok = np.isfinite(p_raw) & np.isfinite(actual) & np.isfinite(line) & (actual != line)
+    p_raw, actual, line, weeks = p_raw[ok], actual[ok], line[ok], weeks[ok]
+    base_a, base_l, base_w = all_rows if all_rows is not None else (actual, line, weeks)
+    rate, n_rate = over_rate(base_a, base_l)
+    mu = float(_logit(p_raw).mean()) if len(p_raw) else 0.0
+    y = (actual > line).astype(np.float64)
+    scores = {w: 0.0 for w in SHRINK_GRID}
+    judged = []
+    for v in np.unique(weeks):
+        before, this = weeks < v, weeks == v
+        if before.sum() < MIN_SHRINK_ROWS:
+            continue
+        r_v, _ = over_rate(base_a[base_w < v], base_l[base_w < v])
+        mu_v = float(_logit(p_raw[before]).mean())
+        for w in SHRINK_GRID:
+            scores[w] += log_loss(shrink(p_raw[this], {"base_rate": r_v, "mu": mu_v, "w": w}), y[this])
+        judged.append(str(v))
+    if judged:
+        w = min(SHRINK_GRID, key=lambda k: (round(scores[k], 6), k))
+        how = f"least log loss over the past weeks {', '.join(judged)} (each scored from the rows before it)"
+    else:
+        w, how = 0.0, f"prior w = 0: no past week had {MIN_SHRINK_ROWS} lined rows before it"
+    return {
+        "base_rate": round(rate, 5),
+        "base_rate_rows": n_rate,
+        "mu": round(mu, 5),
+        "w": w,
+        "how": how,
+        "log_loss_by_w": {str(k): round(v, 3) for k, v in scores.items()} if judged else None,
+    }

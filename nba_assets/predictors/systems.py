@@ -165,15 +165,19 @@ def finalize(points: pl.DataFrame, lines: pl.DataFrame, calibrations: dict[date,
         cal = (calibrations.get(week) or {}).get("systems", {}).get(system_id) or {}
         pred = rows["predicted_points"].cast(pl.Float64).fill_null(np.nan).to_numpy()
         line = rows["points_line"].cast(pl.Float64).fill_null(np.nan).to_numpy()
-        p, support = calibration.p_over(pred, line, cal.get("residuals"))
+        p_raw, support = calibration.p_over(pred, line, cal.get("residuals"))
+        # Calibrated against the past over-rate of lined player-games (weight chosen on past weeks).
+        p = calibration.shrink(p_raw, cal.get("p_calibration"))
         sample = rows["sample_size"].cast(pl.Float64).fill_null(0).to_numpy()
         conf = calibration.confidence(p, support, sample)
         threshold = (cal.get("threshold") or {}).get("threshold", calibration.DEFAULT_THRESHOLD)
         has_p = np.isfinite(p)
         if system_id == moving_average.SYSTEM_ID:
             edge = pred - line
-            over = np.isfinite(edge) & (edge > moving_average.EDGE_THRESHOLD)
-            under = np.isfinite(edge) & (edge < -moving_average.EDGE_THRESHOLD)
+            # The foundation's edge rule, on the side the calibrated P(over) does not contradict
+            # (a call whose own P(win) is below one half is no call).
+            over = np.isfinite(edge) & (edge > moving_average.EDGE_THRESHOLD) & ~(has_p & (p < 0.5))
+            under = np.isfinite(edge) & (edge < -moving_average.EDGE_THRESHOLD) & ~(has_p & (p > 0.5))
         else:
             over = has_p & (p >= threshold)
             under = has_p & ((1.0 - p) >= threshold)

@@ -5,7 +5,9 @@ players who played, each with its actual points and its pre-tip line (when there
 Every system predicts them out of sample: the pure systems from what was known before each
 row's date, the ML systems with each row's own walk-forward model (the model of the row's week,
 trained before that week). From those predictions: the ensemble weights, every system's residual
-quantiles (P(over)) and its call threshold. The ensemble's own residuals for W come from W's
+quantiles (raw P(over)), its calibration against the past over-rate of the lined player-games
+(``calibration.choose_shrink``: the weight on the system's own signal chosen on the weeks before
+W) and its call threshold (on the calibrated P(over)). The ensemble's own residuals for W come from W's
 weights applied to the past rows (the weights are learned on the same rows: a handful of
 parameters, documented as a mild in-sample effect).
 """
@@ -31,6 +33,16 @@ def past_rows(features: pl.DataFrame, actuals: pl.DataFrame) -> pl.DataFrame:
     out = features.join(played, on=["game_id", "player_id"], how="inner")
     line = pl.coalesce(*[pl.col(c) for c in line_cols], pl.col("_summary_line")).alias("points_line")
     return out.with_columns(line).drop("_summary_line")
+
+
+def _f64(s: pl.Series) -> np.ndarray:
+    return s.cast(pl.Float64).fill_null(np.nan).to_numpy()
+
+
+def _weeks(rows: pl.DataFrame) -> np.ndarray:
+    """The Monday of each row's game date, as datetime64[D]."""
+    monday = rows.select(pl.col("game_date") - pl.duration(days=pl.col("game_date").dt.weekday() - 1)).to_series()
+    return monday.to_numpy().astype("datetime64[D]")
 
 
 def build(
@@ -78,6 +90,9 @@ def build(
         frame = pl.concat(
             [p.select(*systems.KEYS, "system_id", "predicted_points", "actual_points", "points_line") for p in parts]
         )
+        seen = w_comp.filter(pl.col("points_line").is_not_null())
+        base = (_f64(seen["actual_points"]), _f64(seen["points_line"]), _weeks(seen))
+        base_rate, base_rows = calibration.over_rate(base[0], base[1])
         doc_systems = {}
         for system_id in systems.SYSTEM_IDS:
             s = frame.filter(pl.col("system_id") == system_id)
@@ -85,10 +100,14 @@ def build(
             lined = s.filter(pl.col("points_line").is_not_null() & pl.col("predicted_points").is_not_null())
             pred = lined["predicted_points"].to_numpy().astype(np.float64)
             line = lined["points_line"].to_numpy().astype(np.float64)
-            p, _ = calibration.p_over(pred, line, table)
-            threshold = calibration.choose_threshold(p, lined["actual_points"].to_numpy().astype(np.float64), line)
+            actual = _f64(lined["actual_points"])
+            p_raw, _ = calibration.p_over(pred, line, table)
+            shrink = calibration.choose_shrink(p_raw, actual, line, _weeks(lined), base)
+            p = calibration.shrink(p_raw, shrink)
+            threshold = calibration.choose_threshold(p, actual, line)
             doc_systems[system_id] = {
                 "residuals": table,
+                "p_calibration": shrink,
                 "threshold": threshold,
                 "rows": s.height,
                 "line_rows": lined.height,
@@ -97,6 +116,7 @@ def build(
             "week_start": week.isoformat(),
             "window": [lo.isoformat(), (week - timedelta(days=1)).isoformat()],
             "rows": w_comp.height,
+            "base_rate": {"over_rate": round(base_rate, 5), "rows": base_rows},
             "ensemble": weights,
             "systems": doc_systems,
         }

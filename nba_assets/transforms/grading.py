@@ -11,6 +11,9 @@ from nba_assets.predictors.calibration import wilson
 from nba_assets.schemas import schema_for
 
 DEFAULT_PRICE = -110
+DEFAULT_OVER_RATE = 0.5
+POLICY_MIN_CALLS = 500
+POLICY_TARGET = 0.53
 EDGE_BUCKETS = [("lt2", None, 2.0), ("2_4", 2.0, 4.0), ("ge4", 4.0, None)]
 LOG_LOSS_EPS = 1e-6
 
@@ -180,6 +183,44 @@ def summarize(accuracy: pl.DataFrame) -> dict[str, float | int | None]:
 # ----------------------------------------------------------------------------------- backtest
 
 
+def _monday(col: str = "game_date") -> pl.Expr:
+    return pl.col(col) - pl.duration(days=pl.col(col).dt.weekday() - 1)
+
+
+def past_over_rates(accuracy: pl.DataFrame) -> pl.DataFrame:
+    """Per week W (Monday): the over-rate of the lined player-games played before W (pushes out).
+
+    The constant a P(over) has to beat: what anyone knew of how often lines went over before the
+    week, nothing from the week itself. DEFAULT_OVER_RATE (0.5) before any lined game.
+    """
+    schema = {"_week": pl.Date, "past_over_rate": pl.Float64, "past_over_rows": pl.Int64}
+    if accuracy.height == 0:
+        return pl.DataFrame(schema=schema)
+    games = (
+        accuracy.filter(pl.col("played") & pl.col("line_outcome").is_in(["OVER", "UNDER"]))
+        .unique(["game_date", "game_id", "player_id"])
+        .with_columns(_monday().alias("_week"))
+        .group_by("_week")
+        .agg(pl.len().alias("n"), (pl.col("line_outcome") == "OVER").sum().alias("overs"))
+    )
+    weeks = accuracy.select(_monday().alias("_week")).unique().sort("_week")
+    out = []
+    for (week,) in weeks.iter_rows():
+        before = games.filter(pl.col("_week") < week)
+        n, overs = int(before["n"].sum()), int(before["overs"].sum())
+        out.append((week, overs / n if n else DEFAULT_OVER_RATE, n))
+    return pl.DataFrame(out, schema=schema, orient="row")
+
+
+def _brier_logloss(p: pl.Series, y: pl.Series) -> tuple[float | None, float | None]:
+    if p.len() == 0:
+        return None, None
+    q = p.cast(pl.Float64).clip(LOG_LOSS_EPS, 1 - LOG_LOSS_EPS)
+    brier = float(((p.cast(pl.Float64) - y) ** 2).mean())
+    ll = float((-(y * q.log() + (1 - y) * (1 - q).log())).mean())
+    return round(brier, 5), round(ll, 5)
+
+
 def backtest(accuracy: pl.DataFrame, features: pl.DataFrame) -> dict:
     """Every system next to the line and a season-average baseline on the SAME player-games.
 
@@ -193,12 +234,14 @@ def backtest(accuracy: pl.DataFrame, features: pl.DataFrame) -> dict:
     )
     counts = ok.group_by(keys).agg(pl.col("system_id").n_unique().alias("_n"))
     common = counts.filter(pl.col("_n") == len(systems)).select(keys) if systems else counts.select(keys)
-    rows = ok.join(common, on=keys, how="inner")
+    rows = ok.join(common, on=keys, how="inner").with_columns(_monday().alias("_week"))
     base = (
         rows.select(*keys, "points_line", "actual_points")
         .unique(keys)
         .join(features.select(*keys, "pts_avg_season"), on=keys, how="left")
     )
+    past_rate = past_over_rates(accuracy)
+    rows = rows.join(past_rate, on="_week", how="left")
     report: dict = {
         "window": [str(accuracy["game_date"].min()), str(accuracy["game_date"].max())] if accuracy.height else None,
         "same_rows": common.height,
@@ -230,25 +273,55 @@ def backtest(accuracy: pl.DataFrame, features: pl.DataFrame) -> dict:
         prob = s.filter(pl.col("p_over").is_not_null() & pl.col("line_outcome").is_in(["OVER", "UNDER"]))
         y = (prob["line_outcome"] == "OVER").cast(pl.Float64)
         entry["brier_n"] = prob.height
-        entry["brier"] = round(float(((prob["p_over"] - y) ** 2).mean()), 4) if prob.height else None
-        entry["log_loss"] = (
-            round(
-                float(
-                    (
-                        -(
-                            y * prob["p_over"].clip(LOG_LOSS_EPS, 1 - LOG_LOSS_EPS).log()
-                            + (1 - y) * (1 - prob["p_over"].clip(LOG_LOSS_EPS, 1 - LOG_LOSS_EPS)).log()
-                        )
-                    ).mean()
-                ),
-                4,
-            )
-            if prob.height
-            else None
-        )
+        entry["brier"], entry["log_loss"] = _brier_logloss(prob["p_over"], y)
+        # The same rows scored by the constant past over-rate of each row's week, and by the coin.
+        entry["brier_const"], entry["log_loss_const"] = _brier_logloss(prob["past_over_rate"], y)
+        entry["brier_coin"], entry["log_loss_coin"] = _brier_logloss(pl.Series([0.5] * prob.height), y)
         report["systems"][system] = entry
         report["calibration"][system] = _calibration_table(prob)
+    lined = rows.filter(pl.col("line_outcome").is_in(["OVER", "UNDER"])).unique(keys)
+    report["constant_past_over_rate"] = {
+        "mean": round(float(lined["past_over_rate"].mean()), 4) if lined.height else None,
+        "observed_over_rate": round(float((lined["line_outcome"] == "OVER").mean()), 4) if lined.height else None,
+        "rows": lined.height,
+        "by_week": {
+            str(w): r
+            for w, r in past_rate.select("_week", pl.col("past_over_rate").round(4)).iter_rows()
+            if lined.height and w in set(lined["_week"].to_list())
+        },
+    }
+    report["targets"] = targets(report)
     return report
+
+
+def targets(report: dict) -> dict:
+    """The issue's three targets, measured on the report's rows: reached or not, with the figures."""
+    sy = report["systems"]
+    ens = sy.get("ensemble_v1", {}).get("mae")
+    line = report["line_mae"]
+    scored = {s: e for s, e in sy.items() if e.get("brier") is not None}
+    best = min(scored, key=lambda s: scored[s]["brier"]) if scored else None
+    policies = {s: e for s, e in sy.items() if e["bets"] >= POLICY_MIN_CALLS}
+    top = max(policies, key=lambda s: (policies[s]["hit_rate"], policies[s]["bets"])) if policies else None
+    return {
+        "ensemble_mae_below_line": {
+            "reached": ens is not None and line is not None and ens < line,
+            "ensemble_mae": ens,
+            "line_mae": line,
+        },
+        "brier_below_constant": {
+            "reached": best is not None and scored[best]["brier"] < scored[best]["brier_const"],
+            "system": best,
+            "brier": scored[best]["brier"] if best else None,
+            "brier_const": scored[best]["brier_const"] if best else None,
+        },
+        "policy_53_over_500": {
+            "reached": top is not None and policies[top]["hit_rate"] >= POLICY_TARGET,
+            "system": top,
+            "hit_rate": policies[top]["hit_rate"] if top else None,
+            "bets": policies[top]["bets"] if top else 0,
+        },
+    }
 
 
 def _mae(pred: pl.Series, actual: pl.Series) -> float | None:
@@ -256,24 +329,81 @@ def _mae(pred: pl.Series, actual: pl.Series) -> float | None:
     return round(float(d.abs().mean()), 3) if d.len() else None
 
 
-def _calibration_table(prob: pl.DataFrame) -> list[dict]:
+def _calibration_table(prob: pl.DataFrame, bins: int = 10) -> list[dict]:
+    """Reliability: the rows cut into ``bins`` equal-count bins of P(over) (a calibrated P(over) sits
+    in a narrow band, where fixed-width deciles would leave one or two bins), each with its P(over)
+    range, mean P(over) and observed over rate."""
     if prob.height == 0:
         return []
-    t = prob.with_columns(
-        (pl.col("p_over") * 10).floor().clip(0, 9).cast(pl.Int64).alias("decile"),
+    t = prob.sort("p_over", "game_date", "game_id", "player_id").with_columns(
+        (pl.int_range(pl.len()) * bins // pl.len()).alias("bin"),
         (pl.col("line_outcome") == "OVER").cast(pl.Float64).alias("_y"),
     )
-    agg = t.group_by("decile").agg(
-        pl.len().alias("n"), pl.col("p_over").mean().alias("mean_p_over"), pl.col("_y").mean().alias("observed")
+    agg = t.group_by("bin").agg(
+        pl.len().alias("n"),
+        pl.col("p_over").min().alias("lo"),
+        pl.col("p_over").max().alias("hi"),
+        pl.col("p_over").mean().alias("mean_p_over"),
+        pl.col("_y").mean().alias("observed"),
     )
     return [
         {
-            "decile": f"{d / 10:.1f}-{(d + 1) / 10:.1f}",
+            "decile": f"{lo:.3f}-{hi:.3f}",
             "n": n,
-            "mean_p_over": round(p, 3),
-            "observed_over_rate": round(o, 3),
+            "mean_p_over": round(p, 4),
+            "observed_over_rate": round(o, 4),
         }
-        for d, n, p, o in agg.sort("decile").iter_rows()
+        for _, n, lo, hi, p, o in agg.sort("bin").iter_rows()
+    ]
+
+
+def _pct(x: float | None) -> str:
+    return f"{100 * x:.1f} %" if x is not None else "–"
+
+
+def _ci(ci) -> str:
+    lo, hi = ci if ci else (None, None)
+    return f"{100 * lo:.1f}–{100 * hi:.1f} %" if lo is not None else "–"
+
+
+def _f(x, digits: int = 5) -> str:
+    return f"{x:.{digits}f}" if x is not None else "–"
+
+
+def _ordered(report: dict) -> list[str]:
+    return sorted(report["systems"], key=lambda s: (report["systems"][s]["mae"] is None, report["systems"][s]["mae"]))
+
+
+def readme_table(report: dict) -> str:
+    """The README's table of the six systems against the line, from a backtest report dict."""
+    n = report["same_rows"]
+    lines = [
+        f"| on the same {n:,} player-games | MAE | hit rate (calls) | Wilson 95 % | Brier | Brier, constant past "
+        "over-rate | log loss | log loss, constant |",
+        "|---|---|---|---|---|---|---|---|",
+        f"| the line | {_f(report['line_mae'], 3)} | | | | | | |",
+        f"| season average | {_f(report['season_avg_mae'], 3)} | | | | | | |",
+    ]
+    for system in _ordered(report):
+        e = report["systems"][system]
+        lines.append(
+            f"| `{system}` | {_f(e['mae'], 3)} | {_pct(e['hit_rate'])} ({e['bets']:,}) | {_ci(e['hit_rate_ci95'])} "
+            f"| {_f(e['brier'])} | {_f(e['brier_const'])} | {_f(e['log_loss'])} | {_f(e['log_loss_const'])} |"
+        )
+    lines += ["", *targets_lines(report)]
+    return "\n".join(lines)
+
+
+def targets_lines(report: dict) -> list[str]:
+    t = report.get("targets") or targets(report)
+    yes = {True: "**reached**", False: "**not reached**"}
+    m, b, p = t["ensemble_mae_below_line"], t["brier_below_constant"], t["policy_53_over_500"]
+    return [
+        f"- ensemble MAE below the line's: {yes[m['reached']]} ({_f(m['ensemble_mae'], 3)} vs {_f(m['line_mae'], 3)})",
+        f"- best Brier below the constant past over-rate's: {yes[b['reached']]} (`{b['system']}` "
+        f"{_f(b['brier'])} vs {_f(b['brier_const'])}; the coin scores 0.25000)",
+        f"- a policy hitting ≥ {POLICY_TARGET:.0%} over ≥ {POLICY_MIN_CALLS} calls: {yes[p['reached']]} "
+        f"(best with ≥ {POLICY_MIN_CALLS} calls: `{p['system']}` {_pct(p['hit_rate'])} of {p['bets']:,})",
     ]
 
 
@@ -284,22 +414,25 @@ def backtest_markdown(report: dict) -> str:
         else "### Backtest (no rows)",
         "",
         f"Same player-games for every system: **{report['same_rows']:,}** (played, pre-tip line, every system "
-        f"predicted). Line MAE **{report['line_mae']}**; season-average baseline MAE **{report['season_avg_mae']}**.",
+        f"predicted). Line MAE **{report['line_mae']}**; season-average baseline MAE **{report['season_avg_mae']}**. "
+        "Brier and log loss next to the constant past over-rate (the over-rate of the lined player-games before "
+        "each row's week, 0.5 before any) and the coin (0.25000 / 0.69315).",
         "",
-        "| system | MAE | bias | bets | hit rate | 95 % CI | OVER hits/bets | UNDER hits/bets "
-        "| Brier (vs 0.25) | log loss | units at price |",
-        "|---|---|---|---|---|---|---|---|---|---|---|",
+        "| system | MAE | bias | bets | hit rate | Wilson 95 % | OVER hits/bets | UNDER hits/bets "
+        "| Brier | Brier const | Brier coin | log loss | log loss const | units at price |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
-    for system, e in report["systems"].items():
-        lo, hi = e["hit_rate_ci95"]
-        ci = f"{lo:.3f}–{hi:.3f}" if lo is not None else "–"
-        rate = e["hit_rate"] if e["hit_rate"] is not None else "–"
+    for system in _ordered(report):
+        e = report["systems"][system]
         over, under = e["over"], e["under"]
         lines.append(
-            f"| {system} | {e['mae']} | {e['bias']} | {e['bets']} | {rate} | {ci} | {over['hits']}/{over['bets']} "
-            f"| {under['hits']}/{under['bets']} | {e['brier']} | {e['log_loss']} | {e['units']} |"
+            f"| {system} | {e['mae']} | {e['bias']} | {e['bets']} | {_pct(e['hit_rate'])} | {_ci(e['hit_rate_ci95'])} "
+            f"| {over['hits']}/{over['bets']} ({_ci(over['ci95'])}) | {under['hits']}/{under['bets']} "
+            f"({_ci(under['ci95'])}) | {_f(e['brier'])} | {_f(e.get('brier_const'))} | {_f(e.get('brier_coin'))} "
+            f"| {_f(e['log_loss'])} | {_f(e.get('log_loss_const'))} | {e['units']} |"
         )
-    lines += ["", "Calibration (P(over) decile → observed over rate, n):", ""]
+    lines += ["", "Targets:", "", *targets_lines(report)] if report["systems"] else []
+    lines += ["", "Calibration (tenths of the rows by P(over): P(over) range → observed over rate, n):", ""]
     for system, table in report["calibration"].items():
         cells = ", ".join(f"{r['decile']}: {r['observed_over_rate']} (n={r['n']})" for r in table)
         lines.append(f"- **{system}**: {cells}")
@@ -333,9 +466,29 @@ def backtest_plot(report: dict, path) -> None:
             ax2.plot(
                 [r["mean_p_over"] for r in table], [r["observed_over_rate"] for r in table], marker="o", label=system
             )
-    ax2.set_xlabel("P(over) (decile mean)")
+    const = report.get("constant_past_over_rate") or {}
+    if const.get("mean") is not None:
+        ax2.plot(
+            [const["mean"]], [const["observed_over_rate"]], marker="X", color="black", linestyle="",
+            markersize=9, label="constant past over-rate",
+        )  # fmt: skip
+    shown = [r[k] for t in report["calibration"].values() for r in t for k in ("mean_p_over", "observed_over_rate")]
+    if shown:
+        lo, hi = max(0.0, min(shown) - 0.05), min(1.0, max(shown) + 0.05)
+        ax2.set_xlim(lo, hi)
+        ax2.set_ylim(lo, hi)
+    ax2.set_xlabel("P(over) (mean of each tenth of the rows)")
     ax2.set_ylabel("observed over rate")
     ax2.legend(fontsize=7)
     fig.tight_layout()
     fig.savefig(path, dpi=90)
     plt.close(fig)
+
+
+if (
+    __name__ == "__main__"
+):  # the README's table from a stored report: python -m nba_assets.transforms.grading latest.json
+    import json
+    import sys
+
+    print(readme_table(json.loads(open(sys.argv[1]).read())))
