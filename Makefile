@@ -64,7 +64,7 @@ web: ## the web front end on http://127.0.0.1:$(PORT)/ over the JSON exports
 test: ## lint, definitions check and the test suite
 	$(CURDIR)/$(VENV)/bin/ruff check nba_assets nba_assets_tests bench
 	$(DG) check defs
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q -n 2 --dist loadfile --durations=15
 
 bench: replay instance ## figures into bench/results.json
 	$(PY) bench/run_bench.py --out bench/results.json

@@ -84,3 +84,14 @@ def test_storage_and_pure_layers_do_not_import_the_definitions() -> None:
 def test_the_cycle_finder_finds_a_cycle() -> None:
     assert cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}}) == [["a", "b", "c", "a"]]
     assert cycles({"a": {"b"}, "b": set()}) == []
+
+
+def test_the_history_window_is_written_once() -> None:
+    """The 365-day window is one fact (``nba_assets.facts``): no other module of the package writes
+    the number (it used to appear in eight constants and literals)."""
+    where = []
+    for path in PACKAGE.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Constant) and type(node.value) is int and node.value == 365:
+                where.append(f"{path.relative_to(PACKAGE)}:{node.lineno}")
+    assert sorted(where) == ["facts.py:7", "facts.py:9"], where

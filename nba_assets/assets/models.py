@@ -30,6 +30,7 @@ import dagster as dg
 import polars as pl
 
 from nba_assets import config
+from nba_assets.facts import HISTORY_DAYS
 from nba_assets.io.model_store import Artifact, ModelStore, StoredArtifact, weeks_in_window
 from nba_assets.partitions import game_date_partitions
 from nba_assets.predictors import gbm, walkforward
@@ -37,7 +38,7 @@ from nba_assets.predictors import gbm, walkforward
 PREDICTIONS = "nba_predictions"
 FIRST_MODEL_WEEK = date(2021, 11, 29)
 FIRST_WEEK = date(2021, 10, 18)  # the week of the first game date
-SIMILARITY_DAYS = 365
+SIMILARITY_DAYS = HISTORY_DAYS
 
 
 def days_before_week(days: int) -> dg.TimeWindowPartitionMapping:

@@ -8,13 +8,12 @@ import polars as pl
 
 from nba_assets.assets.common import days_before, lake_asset, partition_metadata, same_day
 from nba_assets.assets.models import FIRST_MODEL_WEEK, PREDICTIONS
+from nba_assets.facts import HISTORY_DAYS
 from nba_assets.io.model_store import week_of
 from nba_assets.predictors import systems, zone_matchup
 from nba_assets.predictors.systems import MissingModelError
 from nba_assets.schemas import schema_for
 from nba_assets.transforms.lines import best_prices, consensus_lines
-
-HISTORY_DAYS = 365
 
 
 def _calibrations(stored: dict) -> dict[date, dict]:

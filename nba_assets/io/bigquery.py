@@ -44,6 +44,7 @@ from typing import Any
 import polars as pl
 
 from nba_assets import ddl
+from nba_assets.facts import CALENDAR_DAYS_PER_YEAR
 from nba_assets.io.storage import (
     PARTITION_COLUMN,
     JobStats,
@@ -542,7 +543,7 @@ def cost_model(
     transaction, each billed at least 10 MB) and every upstream edge is read once (the window's
     bytes, at least 10 MB) plus one registry lookup (10 MB)."""
     per_day = {r["table"]: (r["logical_bytes"] / r["game_days"] if r["game_days"] else 0.0) for r in sizes}
-    per_calendar_day = {t: b * game_days_per_season / 365 for t, b in per_day.items()}
+    per_calendar_day = {t: b * game_days_per_season / CALENDAR_DAYS_PER_YEAR for t, b in per_day.items()}
     written = {str(child) for child, _, _ in edges if str(child) in per_day} | {str(p) for _, p, _ in edges}
     write_bytes = len(written) * WRITE_STATEMENT_TABLE_REFS * MIN_BYTES_PER_TABLE
     read_bytes = 0.0

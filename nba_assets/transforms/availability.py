@@ -26,11 +26,11 @@ from datetime import date, timedelta
 import numpy as np
 import polars as pl
 
+from nba_assets.facts import HISTORY_DAYS
 from nba_assets.schemas import schema_for
 from nba_assets.transforms.lines import consensus_lines
 
 DATASET, TABLE = "nba_precompute", "player_availability"
-HISTORY_DAYS = 365
 ROTATION_GAMES = 10
 RECENT_GAMES = 3
 ROTATION_MINUTES = 20.0
