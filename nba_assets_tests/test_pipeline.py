@@ -218,7 +218,15 @@ def test_range_run_materializes_every_partition_and_the_exports(main_lake: MainL
     assert (no_line == predictions["points_line"].is_null()).all()
     lined = predictions.filter(pl.col("points_line").is_not_null() & (pl.col("system_id") == "moving_average"))
     big_edge = ((lined["predicted_points"] - lined["points_line"]).abs() > 2.0).fill_null(False)
-    assert (big_edge == lined["recommendation"].is_in(["OVER", "UNDER"])).all()
+    called = lined["recommendation"].is_in(["OVER", "UNDER"])
+    # A moving-average call needs an edge above 2 points, and its calibrated P(over) must not
+    # point the other way (issue 16): every call has the edge, not every edge is a call.
+    assert (~called | big_edge).all()
+    contradicted = (
+        ((lined["recommendation"] == "OVER") & (lined["p_over"] < 0.5))
+        | ((lined["recommendation"] == "UNDER") & (lined["p_over"] > 0.5))
+    ).fill_null(False)
+    assert not contradicted.any()
     over = lined.filter(pl.col("recommendation") == "OVER")
     assert (over["predicted_points"] - over["points_line"] > 2.0).all()
     assert (over["edge"] == over["predicted_points"] - over["points_line"]).all()
