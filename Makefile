@@ -21,7 +21,7 @@ DEMO_END := 2024-12-15
 BOX_SCORES := data/player_box_scores.parquet
 LINES := data/player_points_lines_dfs.parquet
 
-.PHONY: setup demo run dev test bench replay instance clean
+.PHONY: setup demo run dev gameday test bench replay instance clean
 
 setup: ## create .venv and install the project from its own files
 	$(PYTHON) -m venv $(VENV)
@@ -50,6 +50,10 @@ run: instance ## the whole graph for START..END in one run
 dev: instance ## Dagster UI and daemon on the same lake and instance
 	$(DG) dev --host 127.0.0.1
 
+gameday: ## a recorded day played by the daemon: make gameday DATE=2024-12-10 SPEED=120 [HISTORY=7]
+	@test -n "$(DATE)" || { echo "usage: make gameday DATE=YYYY-MM-DD [SPEED=120] [HISTORY=7]"; exit 2; }
+	$(PY) -m nba_assets.gameday --date $(DATE) --speed $(or $(SPEED),120) --history $(or $(HISTORY),7)
+
 test: ## lint, definitions check and the test suite
 	$(CURDIR)/$(VENV)/bin/ruff check nba_assets nba_assets_tests bench
 	$(DG) check defs
@@ -59,4 +63,4 @@ bench: replay instance ## figures into bench/results.json
 	$(PY) bench/run_bench.py --out bench/results.json
 
 clean: ## remove the local lake, instance and replay archive (never the data)
-	rm -rf .lake .dagster_home .replay
+	rm -rf .lake .dagster_home .replay .gameday

@@ -5,7 +5,7 @@ A check per deadline asset (``freshness_check``), partition-aware: at or after t
 today), before it the previous day's. Days without games count too: the edge stores them empty by
 06:00 ET, so their (empty) predictions exist. The deadline is ``NBA_PREDICTIONS_DEADLINE_ET``
 (HH:MM, ET, default 07:00). The checks are non-blocking with severity ERROR;
-``freshness_checks_sensor`` runs them once a day after the deadline (by the clock) and
+``freshness_checks_sensor`` runs them once a day when the deadline passes (by the clock) and
 ``alert_on_failed_checks`` posts a failure to the webhook.
 
 Dagster's ``build_time_partition_freshness_checks`` did the same by the wall clock only, so a
@@ -19,6 +19,7 @@ import dagster as dg
 
 from nba_assets.automation import DEADLINE_ASSETS, ET, deadline_et, today_et
 from nba_assets.clock import Clock
+from nba_assets.sensors import daily_tick_passed
 
 FRESHNESS_SENSOR = "freshness_checks_sensor"
 CHECK_NAME = "freshness_check"
@@ -83,13 +84,11 @@ def build_freshness_sensor(
     )
     def freshness_checks_sensor(context: dg.SensorEvaluationContext, clock: Clock):
         now = clock.now(context.instance)
-        day = expected_partition(now)
-        if day != today_et(now):
-            return dg.SkipReason(f"{today_et(now)}: before the deadline")
+        day, cursor = daily_tick_passed(context.cursor, now, time(*deadline_et()))
+        context.update_cursor(cursor)
+        if day is None:
+            return dg.SkipReason(f"{today_et(now)}: the deadline did not pass since the last evaluation")
         run_key = f"deadline:{day}"
-        if context.cursor == run_key:
-            return dg.SkipReason(f"{run_key} already checked")
-        context.update_cursor(run_key)
         return [dg.RunRequest(run_key=run_key, asset_selection=[], asset_check_keys=keys)]
 
     return [freshness_checks_sensor]

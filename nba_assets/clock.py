@@ -40,13 +40,20 @@ class ReplayState:
     start: datetime  # replayed instant the clock starts at (aware)
     speed: float  # replayed seconds per idle wall-clock second
     anchor: datetime | None = None  # wall instant the clock started running (None: waits at start)
-    settle_seconds: float = 8.0  # the clock stands still this long after each run
-    sensor_interval_seconds: int = 5  # sensors' minimum interval while replaying
+    settle_seconds: float = 10.0  # the clock stands still this long after each run
+    # sensors' minimum interval while replaying: 1 s, so each daemon loop (5 s at least) evaluates them
+    sensor_interval_seconds: int = 1
+    # Instants something is due (the day's ticks, snapshot slots, tip-offs, end of the games): the
+    # clock holds at each for ``hold_seconds`` of wall time, so the sensors (whose daemon loop is
+    # 5 s or more) see every one of them at any speed.
+    waypoints: tuple[datetime, ...] = ()
+    hold_seconds: float = 0.0
 
     def to_json(self) -> str:
         data = asdict(self)
         data["start"] = self.start.astimezone(UTC).isoformat()
         data["anchor"] = self.anchor.astimezone(UTC).isoformat() if self.anchor else None
+        data["waypoints"] = [w.astimezone(UTC).isoformat() for w in self.waypoints]
         return json.dumps(data, indent=2)
 
     @classmethod
@@ -54,6 +61,7 @@ class ReplayState:
         data = json.loads(text)
         data["start"] = datetime.fromisoformat(data["start"])
         data["anchor"] = datetime.fromisoformat(data["anchor"]) if data.get("anchor") else None
+        data["waypoints"] = tuple(datetime.fromisoformat(w) for w in data.get("waypoints", ()))
         return cls(**data)
 
 
@@ -100,7 +108,23 @@ def replayed_now(state: ReplayState, wall: float, runs: list[tuple[float, float 
         return state.start.astimezone(UTC)
     intervals = [(created, (ended if ended is not None else wall) + state.settle_seconds) for created, ended in runs]
     idle = (wall - anchor) - busy_seconds(intervals, anchor, wall)
-    return (state.start + timedelta(seconds=idle * state.speed)).astimezone(UTC)
+    return advance(state, idle)
+
+
+def advance(state: ReplayState, idle: float) -> datetime:
+    """The replayed instant after ``idle`` wall seconds: ``speed`` times faster, holding
+    ``hold_seconds`` at each waypoint."""
+    at = state.start.astimezone(UTC)
+    for waypoint in sorted(w.astimezone(UTC) for w in state.waypoints if w > state.start):
+        to_waypoint = (waypoint - at).total_seconds() / state.speed
+        if idle <= to_waypoint:
+            break
+        idle -= to_waypoint
+        at = waypoint
+        if idle <= state.hold_seconds:
+            return at
+        idle -= state.hold_seconds
+    return at + timedelta(seconds=idle * state.speed)
 
 
 class Clock(dg.ConfigurableResource):

@@ -3,7 +3,9 @@
 The edge (the ``ingest`` group, keys ``landing/*_payloads``) is the only place where time decides
 anything; the stored schedule (``nba_raw/nbac_schedule``) decides which days have games and when:
 
-- ``nba_schedule_daily`` (schedule, 05:00 ET): the schedule of today's partition is refetched.
+- ``nba_schedule_daily`` (05:00 ET): the schedule of today's partition is refetched. A sensor that
+  fires when 05:00 passes between two evaluations, not a ``ScheduleDefinition``: Dagster's
+  schedules only know the wall clock, and every sensor here reads the ``clock`` resource.
 - ``odds_snapshot_sensor``: on a game day, one props snapshot per slot (06:00, 10:00, 13:00, 16:00
   ET, 90 and 30 minutes before the first tip-off), only slots before the first tip-off, only the
   latest slot when several are due (a missed slot is never replayed late). A day without games
@@ -187,6 +189,22 @@ def plan_box_scores(now: datetime, info: GameDay, box_games: int | None, request
 # ------------------------------------------------------------------------------------- cursors
 
 
+def daily_tick_passed(cursor: str | None, now: datetime, at: time) -> tuple[date | None, str]:
+    """A cron schedule's tick on the clock: the day whose ``at`` (ET) falls in (the previous
+    evaluation, ``now``], and the new cursor (``now``). The first evaluation only records the time,
+    as a schedule started late does not fire for a tick before it started."""
+    new = now.astimezone(UTC).isoformat()
+    if not cursor:
+        return None, new
+    try:
+        previous = datetime.fromisoformat(cursor)
+    except ValueError:  # a cursor of another format: start again
+        return None, new
+    day = today_et(now)
+    tick = _at(day, at)
+    return (day if previous < tick <= now else None), new
+
+
 def _load(cursor: str | None) -> dict[str, list[str]]:
     return json.loads(cursor) if cursor else {}
 
@@ -236,14 +254,12 @@ def build_edge_triggers(
     )
     def nba_schedule_daily(context: dg.SensorEvaluationContext, clock: Clock):
         now = clock.now(context.instance)
-        today = today_et(now)
-        if now < _at(today, SCHEDULE_AT_ET):
-            return dg.SkipReason(f"{today}: before {SCHEDULE_AT_ET:%H:%M} ET")
-        run_key = f"schedule:{today}:morning"
-        if context.cursor == run_key:
-            return dg.SkipReason(f"{run_key} already requested")
-        context.update_cursor(run_key)
-        return [EdgeRequest(run_key, (SCHEDULE_PAYLOADS,), today.isoformat(), "05:00 ET schedule").run_request()]
+        passed, cursor = daily_tick_passed(context.cursor, now, SCHEDULE_AT_ET)
+        context.update_cursor(cursor)
+        if passed is None:
+            return dg.SkipReason(f"{today_et(now)}: no {SCHEDULE_AT_ET:%H:%M} ET tick since the last evaluation")
+        run_key = f"schedule:{passed}:morning"
+        return [EdgeRequest(run_key, (SCHEDULE_PAYLOADS,), passed.isoformat(), "05:00 ET schedule").run_request()]
 
     @dg.sensor(
         name="odds_snapshot_sensor",

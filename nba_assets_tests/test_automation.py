@@ -212,6 +212,8 @@ def test_a_simulated_game_day(game_day: GameDay):
     assert game_day.tick(et(D, 3, 50)) == {}
 
     # 04:00 ET the day's models, 05:00 ET the schedule refetch: only their dependants follow.
+    # the schedule sensor fires like a cron schedule: when 05:00 passes between two evaluations
+    assert isinstance(game_day.sensor("nba_schedule_daily", et(D, 4, 50)), dg.SkipReason)  # first: records
     assert isinstance(game_day.sensor("nba_schedule_daily", et(D, 4, 55)), dg.SkipReason)
     [request] = game_day.sensor("nba_schedule_daily", et(D, 5))  # runs the request
     assert (request.partition_key, request.run_key) == (day, f"schedule:{day}:morning")
