@@ -141,3 +141,25 @@ def test_the_daemon_plays_a_game_day(tmp_path: Path):
     assert stored_predictions.height > 0 and graded.height == stored_predictions.height
     exports = [p for p in (dirs.lake / "exports").rglob("*.json") if day in p.read_text()]
     assert exports, "no export mentions the day"
+
+
+def test_the_replayed_clock_stands_still_while_runs_are_in_flight_and_holds_at_waypoints():
+    """The replayed clock's arithmetic, on the same function every process calls."""
+    from nba_assets.clock import ReplayState
+
+    start = datetime(2024, 12, 10, 9, 0, tzinfo=UTC)
+    anchor = datetime(2026, 12, 1, 10, 0, tzinfo=UTC)
+    wall = anchor.timestamp()
+    waiting = ReplayState(start, speed=60, settle_seconds=5)
+    assert replayed_now(waiting, wall + 100, []) == start  # not anchored: waits at its start
+    state = ReplayState(start, speed=60, anchor=anchor, settle_seconds=5)
+    assert replayed_now(state, wall + 10, []) == start + timedelta(minutes=10)
+    # a run from +2 s to +4 s, then 5 s of settling: 7 s of the 10 stood still
+    assert replayed_now(state, wall + 10, [(wall + 2, wall + 4)]) == start + timedelta(minutes=3)
+    # a run still in flight: the clock stands at its creation
+    assert replayed_now(state, wall + 10, [(wall + 2, None)]) == start + timedelta(minutes=2)
+    held = ReplayState(start, speed=60, anchor=anchor, waypoints=(start + timedelta(minutes=2),), hold_seconds=4)
+    assert replayed_now(held, wall + 3, []) == start + timedelta(minutes=2)  # holding at the waypoint
+    assert replayed_now(held, wall + 6, []) == start + timedelta(minutes=2)
+    assert replayed_now(held, wall + 7, []) == start + timedelta(minutes=3)  # and on again
+    assert ReplayState.from_json(held.to_json()) == held
