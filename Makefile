@@ -29,7 +29,7 @@ LINES := data/player_points_lines_dfs.parquet
 PORT ?= 8000
 WEB_BASE_URL ?=
 
-.PHONY: setup demo run dev web test bench replay instance clean
+.PHONY: setup demo run dev web gameday test bench replay instance clean
 
 setup: ## create .venv and install the project from its own files
 	$(PYTHON) -m venv $(VENV)
@@ -61,6 +61,10 @@ dev: instance ## Dagster UI and daemon on the same lake and instance
 web: ## the web front end on http://127.0.0.1:$(PORT)/ over the JSON exports
 	$(PY) -m nba_assets.web --host 127.0.0.1 --port $(PORT) $(if $(WEB_BASE_URL),--base-url "$(WEB_BASE_URL)",--exports "$(NBA_LAKE_DIR)/exports/v1")
 
+gameday: ## a recorded day played by the daemon: make gameday DATE=2024-12-10 SPEED=120 [HISTORY=7]
+	@test -n "$(DATE)" || { echo "usage: make gameday DATE=YYYY-MM-DD [SPEED=120] [HISTORY=7]"; exit 2; }
+	$(PY) -m nba_assets.gameday --date $(DATE) --speed $(or $(SPEED),120) --history $(or $(HISTORY),7)
+
 test: ## lint, definitions check and the test suite
 	$(CURDIR)/$(VENV)/bin/ruff check nba_assets nba_assets_tests bench
 	$(DG) check defs
@@ -70,4 +74,4 @@ bench: replay instance ## figures into bench/results.json
 	$(PY) bench/run_bench.py --out bench/results.json
 
 clean: ## remove the local lake, instance and replay archive (never the data)
-	rm -rf .lake .dagster_home .replay
+	rm -rf .lake .dagster_home .replay .gameday

@@ -34,13 +34,14 @@ from __future__ import annotations
 import os
 import warnings
 from collections.abc import Callable, Iterable
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import dagster as dg
 import polars as pl
 
 from nba_assets import config
+from nba_assets.clock import Clock
 from nba_assets.partitions import GAME_TZ
 
 ET = ZoneInfo(GAME_TZ)
@@ -62,28 +63,17 @@ LABEL_CHECKS = "all_deps_blocking_checks_passed"
 
 # ------------------------------------------------------------------------------------- the lake
 
+StoreFactory = Callable[[], object]
 
-def _default_store():
+
+def default_store():
+    """The local lake at ``config.lake_dir()`` (the definitions pass the IO manager's own store)."""
     from nba_assets.io.storage import LocalParquetStore
 
     return LocalParquetStore(config.lake_dir())
 
 
-_store_factory: Callable[[], object] = _default_store
-
-
-def use_store(factory: Callable[[], object]) -> None:
-    """Where sensors and conditions read the schedule: the IO manager's store (set by definitions)."""
-    global _store_factory
-    _store_factory = factory
-
-
-def lake_store():
-    return _store_factory()
-
-
-def _stored(table, days: list[date]) -> list[date]:
-    store = lake_store()
+def _stored(store, table, days: list[date]) -> list[date]:
     if hasattr(store, "missing_partitions"):
         missing = set(store.missing_partitions(table, days))
     else:
@@ -91,20 +81,20 @@ def _stored(table, days: list[date]) -> list[date]:
     return [d for d in days if d not in missing]
 
 
-def read_table(dataset: str, table: str, days: Iterable[date]) -> tuple[pl.DataFrame, list[date]]:
-    """The stored rows of ``dataset/table`` for ``days``, and which of the days are stored at all
+def read_table(store, dataset: str, table: str, days: Iterable[date]) -> tuple[pl.DataFrame, list[date]]:
+    """The rows of ``dataset/table`` for ``days`` in ``store``, and which of the days are stored at all
     (a stored partition may be empty: a day without games)."""
     from nba_assets.io.storage import TableRef
     from nba_assets.schemas import schema_for
 
     ref = TableRef(dataset, table)
-    stored = _stored(ref, sorted(set(days)))
-    return lake_store().read_window(ref, stored, schema_for(dataset, table)), stored
+    stored = _stored(store, ref, sorted(set(days)))
+    return store.read_window(ref, stored, schema_for(dataset, table)), stored
 
 
-def read_schedule(days: Iterable[date]) -> tuple[pl.DataFrame, list[date]]:
+def read_schedule(store, days: Iterable[date]) -> tuple[pl.DataFrame, list[date]]:
     """The stored ``nba_raw/nbac_schedule`` rows of ``days`` and the days whose schedule is stored."""
-    return read_table("nba_raw", "nbac_schedule", days)
+    return read_table(store, "nba_raw", "nbac_schedule", days)
 
 
 def first_tipoffs(schedule: pl.DataFrame) -> dict[date, datetime | None]:
@@ -125,11 +115,80 @@ def first_tipoffs(schedule: pl.DataFrame) -> dict[date, datetime | None]:
     return out
 
 
-def today_et(now: datetime | None = None) -> date:
-    return (now or datetime.now(UTC)).astimezone(ET).date()
+def today_et(now: datetime) -> date:
+    return now.astimezone(ET).date()
 
 
 # ------------------------------------------------------------------------------------- conditions
+#
+# Dagster's time-based conditions (``in_latest_time_window``, ``cron_tick_passed``, ``newly_missing``
+# for a partition that "appears") read the evaluation time, which is the daemon's wall clock. The
+# project's own conditions below read the ``Clock`` instead (given through their constructor:
+# conditions cannot take resources), so a replayed day decides exactly as a real one.
+
+
+def _partition_days(context) -> tuple[object, dict[date, str]]:
+    candidates = context.candidate_subset
+    if candidates.is_empty or not candidates.is_partitioned:
+        return candidates, {}
+    return candidates, {date.fromisoformat(k): k for k in candidates.expensively_compute_partition_keys()}
+
+
+def _keys_result(context, candidates, keys: set[str]) -> dg.AutomationResult:
+    return dg.AutomationResult(context=context, true_subset=candidates.compute_intersection_with_partition_keys(keys))
+
+
+class InClockWindow(dg.AutomationCondition):
+    """The game-date partitions among the latest ``days`` by the clock (today and the days before):
+    ``in_latest_time_window`` on the project's clock."""
+
+    def __init__(self, clock: Clock, days: int = 1):
+        self.clock = clock
+        self.days = days
+
+    @property
+    def name(self) -> str:
+        return f"in_clock_window({self.days}d)"
+
+    @property
+    def requires_cursor(self) -> bool:
+        return False
+
+    def evaluate(self, context):  # type: ignore[override]
+        candidates, days = _partition_days(context)
+        if not days:
+            return dg.AutomationResult(context=context, true_subset=context.get_empty_subset())
+        today = today_et(self.clock.now(context.asset_graph_view.instance))
+        first = today - timedelta(days=self.days - 1)
+        keys = {key for day, key in days.items() if first <= day <= today}
+        return _keys_result(context, candidates, keys)
+
+
+class ClockPassed(dg.AutomationCondition):
+    """Today's partition (by the clock) once the clock has passed ``at`` (ET) on that day. With
+    ``newly_true()`` it is the project's ``cron_tick_passed`` for a daily tick."""
+
+    def __init__(self, clock: Clock, at: time):
+        self.clock = clock
+        self.at = at
+
+    @property
+    def name(self) -> str:
+        return f"clock_passed({self.at:%H:%M} ET)"
+
+    @property
+    def requires_cursor(self) -> bool:
+        return False
+
+    def evaluate(self, context):  # type: ignore[override]
+        candidates, days = _partition_days(context)
+        if not days:
+            return dg.AutomationResult(context=context, true_subset=context.get_empty_subset())
+        now = self.clock.now(context.asset_graph_view.instance)
+        today = today_et(now)
+        due = today in days and now >= datetime.combine(today, self.at, ET)
+        keys = {days[today]} if due else set()
+        return _keys_result(context, candidates, keys)
 
 
 def any_deps_updated() -> dg.AutomationCondition:
@@ -141,9 +200,11 @@ def any_deps_missing() -> dg.AutomationCondition:
 
 
 def _eager_core(window: dg.AutomationCondition) -> dg.AutomationCondition:
+    # "newly missing" on the clock: a partition that enters the window (D at midnight ET) and is missing
+    appeared = (window & dg.AutomationCondition.missing()).newly_true()
     return (
         window
-        & (dg.AutomationCondition.newly_missing() | any_deps_updated()).since_last_handled()
+        & (appeared | any_deps_updated()).since_last_handled()
         & ~any_deps_missing()
         & ~dg.AutomationCondition.any_deps_in_progress()
         & ~dg.AutomationCondition.in_progress()
@@ -151,16 +212,20 @@ def _eager_core(window: dg.AutomationCondition) -> dg.AutomationCondition:
     )
 
 
-def daily_eager(days: int = RECENT_DAYS) -> dg.AutomationCondition:
-    """Eager over the latest ``days`` game dates (``eager()`` alone only sees today)."""
-    window = dg.AutomationCondition.in_latest_time_window(timedelta(days=days))
-    return _eager_core(window).with_label(f"daily_eager({days}d)")
+def daily_eager(clock: Clock, days: int = RECENT_DAYS) -> dg.AutomationCondition:
+    """Eager over the latest ``days`` game dates by the clock (``eager()`` alone only sees today)."""
+    return _eager_core(InClockWindow(clock, days)).with_label(f"daily_eager({days}d)")
 
 
 class BeforeFirstTipoff(dg.AutomationCondition):
     """True for the partitions of game dates whose first tip-off (from the stored schedule) is still
-    ahead at evaluation time. A day with no played games is open until its end (ET); a day whose
-    schedule is not stored yet is not open (nothing to predict)."""
+    ahead by the clock. A day with no played games is open until its end (ET); a day whose schedule
+    is not stored yet is not open (nothing to predict). The clock and the store come through the
+    constructor (conditions cannot take resources)."""
+
+    def __init__(self, clock: Clock, store: StoreFactory = default_store):
+        self.clock = clock
+        self.store = store
 
     @property
     def name(self) -> str:
@@ -171,24 +236,22 @@ class BeforeFirstTipoff(dg.AutomationCondition):
         return False
 
     def evaluate(self, context):  # type: ignore[override]
-        candidates = context.candidate_subset
-        if candidates.is_empty or not candidates.is_partitioned:
+        candidates, days = _partition_days(context)
+        if not days:
             return dg.AutomationResult(context=context, true_subset=context.get_empty_subset())
-        keys = candidates.expensively_compute_partition_keys()
-        now = context.evaluation_time
-        open_keys = open_partitions(keys, now)
+        open_keys = open_partitions(self.store(), days.values(), self.clock.now(context.asset_graph_view.instance))
         return dg.AutomationResult(
             context=context, true_subset=candidates.compute_intersection_with_partition_keys(open_keys)
         )
 
 
-def open_partitions(partition_keys: Iterable[str], now: datetime) -> set[str]:
+def open_partitions(store, partition_keys: Iterable[str], now: datetime) -> set[str]:
     """The game-date partition keys still open for pre-tip refreshes at ``now``."""
     days = {date.fromisoformat(k): k for k in partition_keys}
     if not days:
         return set()
     now = now.astimezone(UTC)
-    schedule, stored = read_schedule(days)
+    schedule, stored = read_schedule(store, days)
     tips = first_tipoffs(schedule)
     out = set()
     for day, key in days.items():
@@ -201,19 +264,18 @@ def open_partitions(partition_keys: Iterable[str], now: datetime) -> set[str]:
     return out
 
 
-def pre_tip_eager() -> dg.AutomationCondition:
-    """Today's partition, refreshed on new parent data, never after the day's first tip-off."""
-    return (_eager_core(dg.AutomationCondition.in_latest_time_window()) & BeforeFirstTipoff()).with_label(
-        "pre_tip_eager"
-    )
+def pre_tip_eager(clock: Clock, store: StoreFactory = default_store) -> dg.AutomationCondition:
+    """Today's partition (by the clock), refreshed on new parent data, never after its first tip-off."""
+    return (_eager_core(InClockWindow(clock, 1)) & BeforeFirstTipoff(clock, store)).with_label("pre_tip_eager")
 
 
 WEEKLY_CRON = "0 4 * * 1"  # Monday 04:00 ET: after Sunday's box scores, before the 06:00 snapshot
 
 
 def weekly_on_new_period() -> dg.AutomationCondition:
-    """Assets on weekly partitions (models, calibration): the new week's partition once a week, at
-    Monday 04:00 ET (Sunday's games are in by then), never while a parent or itself is running."""
+    """Assets on weekly partitions (models, calibration), should any appear (none does today): the
+    new week's partition once a week, at Monday 04:00 ET, never while a parent or itself is running.
+    Dagster's cron: the wall clock only (no asset of the graph uses it)."""
     return (
         dg.AutomationCondition.in_latest_time_window()
         & dg.AutomationCondition.cron_tick_passed(WEEKLY_CRON, GAME_TZ).since_last_handled()
@@ -222,17 +284,17 @@ def weekly_on_new_period() -> dg.AutomationCondition:
     ).with_label("weekly_on_new_period")
 
 
-MODELS_CRON = "0 4 * * *"  # ET: after the night's box scores, before the 06:00 snapshot
+MODELS_AT_ET = time(4, 0)  # after the night's box scores, before the 06:00 snapshot
 
 
-def models_of_the_day() -> dg.AutomationCondition:
+def models_of_the_day(clock: Clock) -> dg.AutomationCondition:
     """Models (``group="models"``, one partition per game date holding the model of D's week):
-    today's partition once a day at 04:00 ET, when the night's box scores are in. Not on parent
-    updates: a week's model is trained once, from the days before the week (the model store keeps
-    it), so Monday's run must come after Sunday's box scores, never at midnight."""
+    today's partition once a day at 04:00 ET by the clock, when the night's box scores are in. Not
+    on parent updates: a week's model is trained once, from the days before the week (the model
+    store keeps it), so Monday's run must come after Sunday's box scores, never at midnight."""
     return (
-        dg.AutomationCondition.in_latest_time_window()
-        & dg.AutomationCondition.cron_tick_passed(MODELS_CRON, GAME_TZ).since_last_handled()
+        InClockWindow(clock, 1)
+        & ClockPassed(clock, MODELS_AT_ET).newly_true().since_last_handled()
         & ~any_deps_missing()
         & ~dg.AutomationCondition.any_deps_in_progress()
         & ~dg.AutomationCondition.in_progress()
@@ -252,15 +314,20 @@ def season_eager() -> dg.AutomationCondition:
     ).with_label("season_eager")
 
 
-def condition_for_group(group: str) -> dg.AutomationCondition | None:
-    """The condition ``lake_asset`` gives a table of ``group`` (None for the edge)."""
+def condition_for_group(
+    group: str, clock: Clock | None = None, store: StoreFactory = default_store
+) -> dg.AutomationCondition | None:
+    """The condition of a table of ``group`` (None for the edge) on ``clock`` (the wall clock when
+    not given: ``lake_asset`` declares it so; ``refine_conditions`` rebuilds it on the definitions'
+    clock and store)."""
+    clock = clock or Clock()
     if group in EDGE_GROUPS:
         return None
     if group in PRE_TIP_GROUPS:
-        return pre_tip_eager()
+        return pre_tip_eager(clock, store)
     if group in MODEL_GROUPS:
-        return models_of_the_day()
-    return daily_eager()
+        return models_of_the_day(clock)
+    return daily_eager(clock)
 
 
 # ------------------------------------------------------------------------------------- refinement
@@ -323,7 +390,13 @@ def redundant_parents(key: dg.AssetKey, same_day: dict[dg.AssetKey, set[dg.Asset
     return out
 
 
-def refine_conditions(defs: dg.Definitions, *, wall_clock_deadlines: bool = True) -> dg.Definitions:
+def refine_conditions(
+    defs: dg.Definitions,
+    *,
+    wall_clock_deadlines: bool = True,
+    clock: Clock | None = None,
+    store: StoreFactory = default_store,
+) -> dg.Definitions:
     """Gives every asset outside the edge a condition (``lake_asset`` already set one on the lake
     tables; other assets get their phase's), then narrows ``any_deps_missing`` to the parents a
     partition needs and ``any_deps_updated`` to the nearest parents. The deadline assets get their
@@ -340,10 +413,13 @@ def refine_conditions(defs: dg.Definitions, *, wall_clock_deadlines: bool = True
         if spec.group_name in EDGE_GROUPS or spec.tags.get(MANUAL_TAG) == "true":
             return spec
         condition = spec.automation_condition
-        if condition is None:
+        phase = condition_for_group(spec.group_name or "")
+        if condition is None or (phase is not None and condition.get_label() == phase.get_label()):
+            # the phase's condition (declared by ``lake_asset`` or given here), on the definitions'
+            # clock and store
             if key in daily_def:
-                condition = condition_for_group(spec.group_name or "")
-            else:
+                condition = condition_for_group(spec.group_name or "", clock, store)
+            elif condition is None:
                 condition = weekly_on_new_period()
         if condition is None:
             return spec

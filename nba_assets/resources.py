@@ -13,6 +13,7 @@ import dagster as dg
 from pydantic import PrivateAttr
 
 from nba_assets import config
+from nba_assets.clock import Clock
 from nba_assets.sources.clients import BallDontLieClient, NbaScheduleClient, OddsApiClient
 from nba_assets.sources.http import HttpSource, Landing
 
@@ -41,6 +42,10 @@ class NbaApis(dg.ConfigurableResource):
     max_attempts: int = 5
     max_total_seconds: float = 120.0
     backoff_base: float = 0.5
+    # The one clock's state file (``Clock.state_file``): a replay server on a replayed clock answers
+    # only what it allows (no box score before a game is over, no line snapshot after now); on the
+    # wall clock (empty) it answers everything recorded.
+    clock_file: str = ""
 
     _replay = PrivateAttr(default=None)
     _sources: list[HttpSource] = PrivateAttr(default_factory=list)
@@ -49,7 +54,8 @@ class NbaApis(dg.ConfigurableResource):
         if self.replay_dir:
             from nba_assets.replay.server import ReplayServer
 
-            self._replay = ReplayServer(Path(self.replay_dir))
+            now = Clock(state_file=self.clock_file).now if self.clock_file else None
+            self._replay = ReplayServer(Path(self.replay_dir), now=now)
             url = self._replay.start()
             if context.log:
                 context.log.info(f"replay server for {self.replay_dir} listening on {url}")
@@ -115,7 +121,7 @@ class NbaApis(dg.ConfigurableResource):
         return OddsApiClient(self._source("odds_api", self.odds_api_base_url, params={"apiKey": key}))
 
 
-def apis_from_env() -> NbaApis:
+def apis_from_env(clock: Clock | None = None) -> NbaApis:
     """The resource as configured by the environment (secrets through ``dg.EnvVar``)."""
 
     def env(name: str):
@@ -131,4 +137,5 @@ def apis_from_env() -> NbaApis:
         odds_api_base_url=os.environ.get("ODDS_API_BASE_URL", ""),
         replay_dir=str(replay) if replay else "",
         lake_dir=str(config.lake_dir()),
+        clock_file=clock.state_file if clock else "",
     )

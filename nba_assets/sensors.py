@@ -3,7 +3,9 @@
 The edge (the ``ingest`` group, keys ``landing/*_payloads``) is the only place where time decides
 anything; the stored schedule (``nba_raw/nbac_schedule``) decides which days have games and when:
 
-- ``nba_schedule_daily`` (schedule, 05:00 ET): the schedule of today's partition is refetched.
+- ``nba_schedule_daily`` (05:00 ET): the schedule of today's partition is refetched. A sensor that
+  fires when 05:00 passes between two evaluations, not a ``ScheduleDefinition``: Dagster's
+  schedules only know the wall clock, and every sensor here reads the ``clock`` resource.
 - ``odds_snapshot_sensor``: on a game day, one props snapshot per slot (06:00, 10:00, 13:00, 16:00
   ET, 90 and 30 minutes before the first tip-off), only slots before the first tip-off, only the
   latest slot when several are due (a missed slot is never replayed late). A day without games
@@ -31,16 +33,16 @@ from datetime import UTC, date, datetime, time, timedelta
 
 import dagster as dg
 import polars as pl
-from dagster._time import get_current_datetime
 
 from nba_assets import alerts, automation
-from nba_assets.automation import ET, GAME_TZ, today_et
+from nba_assets.automation import ET, StoreFactory, default_store, today_et
+from nba_assets.clock import Clock
 
 SCHEDULE_PAYLOADS = dg.AssetKey(["landing", "nba_schedule_payloads"])
 STATS_PAYLOADS = dg.AssetKey(["landing", "bdl_stats_payloads"])
 PROPS_PAYLOADS = dg.AssetKey(["landing", "odds_player_points_payloads"])
 
-SCHEDULE_CRON = "0 5 * * *"  # ET: today's schedule, before the first snapshot
+SCHEDULE_AT_ET = time(5, 0)  # today's schedule, before the first snapshot
 SNAPSHOT_TIMES_ET = (time(6, 0), time(10, 0), time(13, 0), time(16, 0))
 SNAPSHOT_LEADS = (timedelta(minutes=90), timedelta(minutes=30))  # before the first tip-off
 GAME_LENGTH = timedelta(hours=3)  # a game is over this long after its tip-off
@@ -108,26 +110,33 @@ def _hhmm(moment: datetime) -> str:
 # ------------------------------------------------------------------------------------- plans (pure)
 
 
-def snapshot_slots(info: GameDay) -> list[datetime]:
+def snapshot_slots(
+    info: GameDay, times: Sequence[time] = SNAPSHOT_TIMES_ET, leads: Sequence[timedelta] = SNAPSHOT_LEADS
+) -> list[datetime]:
     """The snapshot times (UTC) of a game day, all strictly before its first tip-off."""
     if not info.has_games or info.first_tip is None:
         return []
-    slots = {_at(info.day, t) for t in SNAPSHOT_TIMES_ET} | {info.first_tip - lead for lead in SNAPSHOT_LEADS}
+    slots = {_at(info.day, t) for t in times} | {info.first_tip - lead for lead in leads}
     return sorted(s for s in slots if s < info.first_tip)
 
 
-def plan_snapshot(now: datetime, info: GameDay | None) -> EdgeRequest | None:
+def plan_snapshot(
+    now: datetime,
+    info: GameDay | None,
+    times: Sequence[time] = SNAPSHOT_TIMES_ET,
+    leads: Sequence[timedelta] = SNAPSHOT_LEADS,
+) -> EdgeRequest | None:
     """The props snapshot due at ``now`` for today (``info`` None: schedule not stored yet)."""
     if info is None:
         return None
     key = info.day.isoformat()
     if not info.has_games:
-        if now >= _at(info.day, SNAPSHOT_TIMES_ET[0]):
+        if now >= _at(info.day, min(times)):
             return EdgeRequest(f"props:{key}:no-games", (PROPS_PAYLOADS,), key, "no games: the day is stored empty")
         return None
     if now >= info.first_tip:
         return None  # closed: nothing after the first tip-off
-    due = [s for s in snapshot_slots(info) if s <= now]
+    due = [s for s in snapshot_slots(info, times, leads) if s <= now]
     if not due:
         return None
     slot = due[-1]
@@ -180,6 +189,22 @@ def plan_box_scores(now: datetime, info: GameDay, box_games: int | None, request
 # ------------------------------------------------------------------------------------- cursors
 
 
+def daily_tick_passed(cursor: str | None, now: datetime, at: time) -> tuple[date | None, str]:
+    """A cron schedule's tick on the clock: the day whose ``at`` (ET) falls in (the previous
+    evaluation, ``now``], and the new cursor (``now``). The first evaluation only records the time,
+    as a schedule started late does not fire for a tick before it started."""
+    new = now.astimezone(UTC).isoformat()
+    if not cursor:
+        return None, new
+    try:
+        previous = datetime.fromisoformat(cursor)
+    except ValueError:  # a cursor of another format: start again
+        return None, new
+    day = today_et(now)
+    tick = _at(day, at)
+    return (day if previous < tick <= now else None), new
+
+
 def _load(cursor: str | None) -> dict[str, list[str]]:
     return json.loads(cursor) if cursor else {}
 
@@ -189,20 +214,17 @@ def _dump(keys: dict[str, list[str]], today: date, keep_days: int) -> str:
     return json.dumps({day: sorted(v) for day, v in sorted(keys.items()) if day >= oldest})
 
 
-def _now() -> datetime:
-    """The edge's clock: Dagster's own (``dagster._time``), so tests drive it with Dagster's
-    ``freeze_time``."""
-    return get_current_datetime().astimezone(UTC)
-
-
-def edge_default_status() -> dg.DefaultSensorStatus:
-    """Edge triggers call the real APIs: RUNNING by default against the real services, STOPPED
-    when replaying an archive (``make dev`` on recorded data) unless ``NBA_EDGE_SENSORS=on``."""
+def edge_default_status(replayed_clock: bool = False) -> dg.DefaultSensorStatus:
+    """Edge triggers call the real APIs: RUNNING by default against the real services or on a
+    replayed clock (``make gameday``: the archive answers as the clock allows), STOPPED when
+    replaying an archive on the wall clock (``make dev`` on recorded data) unless ``NBA_EDGE_SENSORS=on``."""
     value = os.environ.get(EDGE_ENV, "").strip().lower()
     if value in {"on", "1", "true", "running"}:
         return dg.DefaultSensorStatus.RUNNING
     if value in {"off", "0", "false", "stopped"}:
         return dg.DefaultSensorStatus.STOPPED
+    if replayed_clock:
+        return dg.DefaultSensorStatus.RUNNING
     replaying = bool(os.environ.get("NBA_REPLAY_DIR"))
     return dg.DefaultSensorStatus.STOPPED if replaying else dg.DefaultSensorStatus.RUNNING
 
@@ -210,44 +232,49 @@ def edge_default_status() -> dg.DefaultSensorStatus:
 # ------------------------------------------------------------------------------------- definitions
 
 
-def _schedule_job_target() -> list[dg.AssetKey]:
-    return [SCHEDULE_PAYLOADS]
+def build_edge_triggers(
+    store: StoreFactory = default_store,
+    *,
+    interval: int = EDGE_SENSOR_INTERVAL,
+    status: dg.DefaultSensorStatus | None = None,
+    snapshot_times: Sequence[time] = SNAPSHOT_TIMES_ET,
+    snapshot_leads: Sequence[timedelta] = SNAPSHOT_LEADS,
+) -> list[dg.SensorDefinition]:
+    """The schedule, odds and box-score sensors. They read the time from the ``clock`` resource and
+    the stored schedule from ``store`` (the IO manager's)."""
+    status = status or edge_default_status()
 
-
-def build_edge_triggers() -> list:
-    status = edge_default_status()
-    schedule_status = dg.DefaultScheduleStatus(status.value)
-
-    @dg.schedule(
+    @dg.sensor(
         name="nba_schedule_daily",
-        cron_schedule=SCHEDULE_CRON,
-        execution_timezone=GAME_TZ,
         target=dg.AssetSelection.assets(SCHEDULE_PAYLOADS),
-        default_status=schedule_status,
-        description="05:00 ET: refetch the schedule for today's partition (postponements, tip-off times).",
+        minimum_interval_seconds=interval,
+        default_status=status,
+        description="05:00 ET by the clock: refetch the schedule for today's partition (postponements, "
+        "tip-off times). A sensor, not a cron schedule: Dagster's schedules only know the wall clock.",
     )
-    def nba_schedule_daily(context: dg.ScheduleEvaluationContext):
-        day = context.scheduled_execution_time.astimezone(ET).date().isoformat()
-        return dg.RunRequest(
-            run_key=f"schedule:{day}:morning",
-            partition_key=day,
-            tags={"nba/edge_request": f"schedule:{day}:morning"},
-        )
+    def nba_schedule_daily(context: dg.SensorEvaluationContext, clock: Clock):
+        now = clock.now(context.instance)
+        passed, cursor = daily_tick_passed(context.cursor, now, SCHEDULE_AT_ET)
+        context.update_cursor(cursor)
+        if passed is None:
+            return dg.SkipReason(f"{today_et(now)}: no {SCHEDULE_AT_ET:%H:%M} ET tick since the last evaluation")
+        run_key = f"schedule:{passed}:morning"
+        return [EdgeRequest(run_key, (SCHEDULE_PAYLOADS,), passed.isoformat(), "05:00 ET schedule").run_request()]
 
     @dg.sensor(
         name="odds_snapshot_sensor",
         target=dg.AssetSelection.assets(PROPS_PAYLOADS),
-        minimum_interval_seconds=EDGE_SENSOR_INTERVAL,
+        minimum_interval_seconds=interval,
         default_status=status,
         description="Props snapshots through game day (06:00, 10:00, 13:00, 16:00 ET, 90 and 30 min before the "
         "first tip-off), never after the first tip-off.",
     )
-    def odds_snapshot_sensor(context: dg.SensorEvaluationContext):
-        now = _now()
+    def odds_snapshot_sensor(context: dg.SensorEvaluationContext, clock: Clock):
+        now = clock.now(context.instance)
         today = today_et(now)
-        schedule, stored = automation.read_schedule([today])
+        schedule, stored = automation.read_schedule(store(), [today])
         info = game_day(today, schedule) if today in stored else None
-        plan = plan_snapshot(now, info)
+        plan = plan_snapshot(now, info, snapshot_times, snapshot_leads)
         if plan is None:
             why = "schedule not stored yet" if info is None else "no snapshot slot due"
             return dg.SkipReason(f"{today}: {why}")
@@ -259,17 +286,17 @@ def build_edge_triggers() -> list:
     @dg.sensor(
         name="box_score_sensor",
         target=dg.AssetSelection.assets(SCHEDULE_PAYLOADS, STATS_PAYLOADS),
-        minimum_interval_seconds=EDGE_SENSOR_INTERVAL,
+        minimum_interval_seconds=interval,
         default_status=status,
         description="Box scores once the day's games are over (last tip-off + 3 h), a morning recovery at "
         "09:00 ET for a day still missing games.",
     )
-    def box_score_sensor(context: dg.SensorEvaluationContext):
-        now = _now()
+    def box_score_sensor(context: dg.SensorEvaluationContext, clock: Clock):
+        now = clock.now(context.instance)
         today = today_et(now)
         days = [today - timedelta(days=i) for i in range(BOX_SCORE_DAYS)]
         done = _load(context.cursor)
-        requests = requests_for_box_scores(now, days, done)
+        requests = requests_for_box_scores(store(), now, days, done)
         if not requests:
             return dg.SkipReason(f"nothing due for {days[-1]}..{days[0]}")
         for request in requests:
@@ -280,18 +307,12 @@ def build_edge_triggers() -> list:
     return [nba_schedule_daily, odds_snapshot_sensor, box_score_sensor]
 
 
-def build_edge_schedules() -> list[dg.ScheduleDefinition]:
-    return [t for t in build_edge_triggers() if isinstance(t, dg.ScheduleDefinition)]
-
-
-def build_edge_triggers_sensors() -> list[dg.SensorDefinition]:
-    return [t for t in build_edge_triggers() if isinstance(t, dg.SensorDefinition)]
-
-
-def requests_for_box_scores(now: datetime, days: Sequence[date], done: dict[str, list[str]]) -> list[EdgeRequest]:
+def requests_for_box_scores(
+    store, now: datetime, days: Sequence[date], done: dict[str, list[str]]
+) -> list[EdgeRequest]:
     """The box-score sensor's requests at ``now`` for ``days`` given the keys ``done`` per day."""
-    schedule, stored = automation.read_schedule(days)
-    box, box_stored = automation.read_table("nba_raw", "bdl_player_boxscores", days)
+    schedule, stored = automation.read_schedule(store, days)
+    box, box_stored = automation.read_table(store, "nba_raw", "bdl_player_boxscores", days)
     requests = []
     for day in days:
         if day not in stored:
@@ -304,9 +325,13 @@ def requests_for_box_scores(now: datetime, days: Sequence[date], done: dict[str,
     return requests
 
 
-def build_automation_sensors(defs: dg.Definitions) -> list[dg.AutomationConditionSensorDefinition]:
-    """One automation condition sensor per phase (asset group) outside the edge, RUNNING by default.
-    A phase whose conditions are custom (not serializable) is evaluated in the code server."""
+def build_automation_sensors(
+    defs: dg.Definitions, *, interval: int = 30, per_phase: bool = True
+) -> list[dg.AutomationConditionSensorDefinition]:
+    """One automation condition sensor per phase (asset group) outside the edge, RUNNING by default
+    (``per_phase=False``: one sensor for every phase, ``automation_all``, so a cascade is requested
+    in fewer ticks and runs). A sensor whose conditions are custom (not serializable: those that
+    read the clock) is evaluated in the code server."""
     graph = defs.resolve_asset_graph()
     groups: dict[str, list[dg.AssetKey]] = {}
     custom: set[str] = set()
@@ -317,13 +342,25 @@ def build_automation_sensors(defs: dg.Definitions) -> list[dg.AutomationConditio
         groups.setdefault(node.group_name, []).append(key)
         if not node.automation_condition.is_serializable:
             custom.add(node.group_name)
+    if not per_phase:
+        return [
+            dg.AutomationConditionSensorDefinition(
+                "automation_all",
+                target=dg.AssetSelection.groups(*sorted(groups)),
+                default_status=dg.DefaultSensorStatus.RUNNING,
+                use_user_code_server=bool(custom),
+                minimum_interval_seconds=interval,
+                description=f"Evaluates the automation conditions of every phase ({sum(map(len, groups.values()))} "
+                "assets).",
+            )
+        ]
     return [
         dg.AutomationConditionSensorDefinition(
             f"automation_{group}",
             target=dg.AssetSelection.groups(group),
             default_status=dg.DefaultSensorStatus.RUNNING,
             use_user_code_server=group in custom,
-            minimum_interval_seconds=30,
+            minimum_interval_seconds=interval,
             description=f"Evaluates the automation conditions of the {group} phase ({len(keys)} assets).",
         )
         for group, keys in sorted(groups.items())

@@ -28,6 +28,7 @@ from dagster._core.test_utils import freeze_time
 
 from nba_assets import alerts, automation, sensors
 from nba_assets.automation import ET
+from nba_assets.clock import Clock
 from nba_assets.replay import build_archive
 
 from .conftest import BOX_SCORES, LINES
@@ -102,13 +103,14 @@ class GameDay:
     def tick(self, when: datetime) -> dict[dg.AssetKey, set[str]]:
         """The automation conditions of every phase evaluated at ``when``; what they request runs
         at once, one run per partition (as the daemon launches them), before the next tick."""
-        result = dg.evaluate_automation_conditions(
-            defs=self.defs,
-            instance=self.instance,
-            asset_selection=self.automated,
-            evaluation_time=when,
-            cursor=self.cursor,
-        )
+        with freeze_time(when):  # the conditions read the definitions' clock: the wall clock, frozen
+            result = dg.evaluate_automation_conditions(
+                defs=self.defs,
+                instance=self.instance,
+                asset_selection=self.automated,
+                evaluation_time=when,
+                cursor=self.cursor,
+            )
         self.cursor = result.cursor
         requested: dict[dg.AssetKey, set[str]] = {}
         by_partition: dict[str, set[dg.AssetKey]] = {}
@@ -142,7 +144,10 @@ class GameDay:
         """Evaluates edge sensor ``name`` with its clock frozen at ``when``; runs its requests."""
         sensor_def = self.defs.get_sensor_def(name)
         context = dg.build_sensor_context(
-            instance=self.instance, cursor=self.edge_cursors.get(name), definitions=self.defs
+            instance=self.instance,
+            cursor=self.edge_cursors.get(name),
+            definitions=self.defs,
+            resources={"clock": Clock()},  # the wall clock, frozen below
         )
         with freeze_time(when):
             result = sensor_def(context)
@@ -208,11 +213,12 @@ def test_a_simulated_game_day(game_day: GameDay):
     assert game_day.tick(et(D, 3, 50)) == {}
 
     # 04:00 ET the day's models, 05:00 ET the schedule refetch: only their dependants follow.
-    schedule_def = game_day.defs.get_schedule_def("nba_schedule_daily")
-    with freeze_time(et(D, 5)):
-        request = schedule_def(dg.build_schedule_context(instance=game_day.instance, scheduled_execution_time=et(D, 5)))
+    # the schedule sensor fires like a cron schedule: when 05:00 passes between two evaluations
+    assert isinstance(game_day.sensor("nba_schedule_daily", et(D, 4, 50)), dg.SkipReason)  # first: records
+    assert isinstance(game_day.sensor("nba_schedule_daily", et(D, 4, 55)), dg.SkipReason)
+    [request] = game_day.sensor("nba_schedule_daily", et(D, 5))  # runs the request
     assert (request.partition_key, request.run_key) == (day, f"schedule:{day}:morning")
-    game_day.execute({sensors.SCHEDULE_PAYLOADS}, request.partition_key)
+    assert isinstance(game_day.sensor("nba_schedule_daily", et(D, 5, 30)), dg.SkipReason)  # once a day
     early = game_day.step(et(D, 5, 1))
     check(
         early,
@@ -221,7 +227,7 @@ def test_a_simulated_game_day(game_day: GameDay):
         days={day},
     )
 
-    info = sensors.game_day(D, automation.read_schedule([D])[0])
+    info = sensors.game_day(D, automation.read_schedule(automation.default_store(), [D])[0])
     assert info.played == 12 and info.first_tip is not None
     first_tip = info.first_tip.astimezone(ET)
     assert et(D, 17) <= first_tip <= et(D, 20)
@@ -442,7 +448,8 @@ def test_f_conditions_on_the_graph(tmp_path, monkeypatch):
     automation_sensors = {s.name: s for s in repo.sensor_defs if s.name.startswith("automation_")}
     assert set(automation_sensors) == {f"automation_{g}" for g in groups}
     assert all(s.default_status == dg.DefaultSensorStatus.RUNNING for s in automation_sensors.values())
-    assert {s.name for s in repo.schedule_defs} == {"nba_schedule_daily"}
+    assert not repo.schedule_defs  # the 05:00 schedule is a sensor: it reads the clock
+    assert {"nba_schedule_daily", "odds_snapshot_sensor", "box_score_sensor"} <= {s.name for s in repo.sensor_defs}
 
     @lake_asset("nba_raw", "nbac_schedule", group="raw", description="opted out", automation_condition=None)
     def by_hand(): ...

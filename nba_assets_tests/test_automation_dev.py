@@ -176,9 +176,9 @@ def test_dg_dev_runs_a_real_date(tmp_path: Path):
         assert {"automation_raw", "automation_predictions", "automation_grading"} <= automation
         assert all(status_of[n] == "RUNNING" for n in automation)
         assert status_of["alert_on_run_failure"] == status_of["alert_on_failed_checks"] == "RUNNING"
-        # replaying a recorded archive: the edge (which would ask it for today) stays off, and no
-        # wall-clock deadline is attached (the archive's today never comes)
-        edge = ("odds_snapshot_sensor", "box_score_sensor")
+        # replaying a recorded archive on the wall clock: the edge (which would ask it for today) stays
+        # off, and no deadline is attached (nor its sensor)
+        edge = ("nba_schedule_daily", "odds_snapshot_sensor", "box_score_sensor")
         assert {status_of[n] for n in edge} == {"STOPPED"}
         assert "freshness_checks_sensor" not in status_of
     finally:

@@ -15,6 +15,7 @@ import dagster as dg
 import polars as pl
 
 from nba_assets.assets.common import same_day
+from nba_assets.clock import Clock
 from nba_assets.partitions import game_date_partitions, window_dates
 from nba_assets.resources import NbaApis
 from nba_assets.sources.clients import ET, season_of
@@ -36,10 +37,6 @@ class OddsIngestConfig(dg.Config):
     also when a Dagster retry re-runs the window) unless ``refetch_history`` is set."""
 
     refetch_history: bool = False
-
-
-def _today_et() -> date:
-    return datetime.now(ET).date()
 
 
 def _ingest_asset(feed: str, *, description: str, pool: str, ins=None):
@@ -138,19 +135,24 @@ def final_game_days(schedule: pl.DataFrame) -> list[date]:
     ),
 )
 def odds_player_points_payloads(
-    context: dg.AssetExecutionContext, config: OddsIngestConfig, apis: NbaApis, nbac_schedule: pl.DataFrame
+    context: dg.AssetExecutionContext,
+    config: OddsIngestConfig,
+    apis: NbaApis,
+    clock: Clock,
+    nbac_schedule: pl.DataFrame,
 ) -> dg.MaterializeResult:
     root = _landing_root(apis)
     client = apis.odds()
-    now = datetime.now(UTC)
+    now = clock.now(context.instance)
+    today = now.astimezone(ET).date()
     game_days = sorted(nbac_schedule.filter(~pl.col("postponed"))["game_date"].unique().to_list())
     landed = snapshots = skipped = 0
     for day in game_days:
-        if day < _today_et() and not config.refetch_history and fetch_records(root, PROPS_FEED, day):
+        if day < today and not config.refetch_history and fetch_records(root, PROPS_FEED, day):
             skipped += 1
             continue
         try:
-            files, day_snapshots = _fetch_props_day(client, day, now)
+            files, day_snapshots = _fetch_props_day(client, day, now, today, replayed=clock.replayed)
         except Exception as exc:
             raise _final(exc) from exc
         landed += len(files)
@@ -172,9 +174,16 @@ def odds_player_points_payloads(
     )
 
 
-def _fetch_props_day(client, day: date, now: datetime) -> tuple[list[tuple[Path | None, str]], int]:
-    live = day >= _today_et()
-    at = None if live else min(now, datetime.combine(day, time(10), ET).astimezone(UTC))
+def _fetch_props_day(
+    client, day: date, now: datetime, today: date, *, replayed: bool = False
+) -> tuple[list[tuple[Path | None, str]], int]:
+    """Live snapshots for today and later; historical ones before each tip-off for past days. On a
+    replayed clock, today and later are historical snapshots *at the clock's now* (the archive
+    answers the latest snapshot before it): a live body is stamped with the wall clock's fetch
+    time, which a replayed day cannot use."""
+    live = day >= today and not replayed
+    as_of_now = replayed and day >= today
+    at = None if live else (now if as_of_now else min(now, datetime.combine(day, time(10), ET).astimezone(UTC)))
     fetched, events = client.events(day, at)
     files: list[tuple[Path | None, str]] = [(fetched.path, "events")]
     snapshots = 0
@@ -183,6 +192,11 @@ def _fetch_props_day(client, day: date, now: datetime) -> tuple[list[tuple[Path 
         if live:
             if commence > now:
                 files.append((client.event_player_points(event["id"], PROPS_REGIONS, day, None).path, "event_odds"))
+                snapshots += 1
+            continue
+        if as_of_now:
+            if commence > now:
+                files.append((client.event_player_points(event["id"], PROPS_REGIONS, day, now).path, "event_odds"))
                 snapshots += 1
             continue
         for lead in SNAPSHOT_LEADS:

@@ -285,8 +285,9 @@ class ReplayArchive:
 class _Router:
     """Maps (path, query, headers) to a :class:`Response`; no sockets involved."""
 
-    def __init__(self, archive: ReplayArchive) -> None:
+    def __init__(self, archive: ReplayArchive, now: Callable[[], dt.datetime] | None = None) -> None:
         self.archive = archive
+        self.now = now  # the replayed clock: answers only what it allows (None: everything)
         self._quota_lock = threading.Lock()
         self.requests_used = 0
 
@@ -378,7 +379,7 @@ class _Router:
                 known = self.archive.stat_range(day)
                 if known and cursor is not None and known[1] <= cursor:
                     continue
-                rows.extend(r for r in self.archive.bdl_rows(kind, day) if keep(r))
+                rows.extend(r for r in self.archive.bdl_rows(kind, day) if keep(r) and game_over(self.now, r))
                 if len(rows) > per_page:
                     break
         else:
@@ -492,7 +493,7 @@ class _Router:
         bookmakers: list[dict] = []
         chosen: list[str] = []
         if "player_points" in markets:
-            limit = date.strftime("%Y-%m-%dT%H-%M-%SZ") if date is not None else None
+            limit = snapshot_limit(self.now, date)
             for region in regions:
                 stems = [s for s in self.archive.snapshots(event_id, region) if limit is None or s <= limit]
                 if not stems:
@@ -609,6 +610,28 @@ class _HTTPServer(ThreadingHTTPServer):
         pass  # a client that gave up (read timeout) closed its socket: nothing to report
 
 
+# -- the replayed clock: what the archive may answer at its "now" -------------------------------
+
+GAME_DURATION = dt.timedelta(hours=3)  # a game's box score exists this long after its tip-off
+
+
+def game_over(now: Callable[[], dt.datetime] | None, row: dict) -> bool:
+    """A box-score row is answered once its game is over by the clock (tip-off + ``GAME_DURATION``)."""
+    if now is None:
+        return True
+    tip = (row.get("game") or {}).get("datetime")
+    if not tip:
+        return True
+    return _parse_instant(str(tip), "datetime") + GAME_DURATION <= now()
+
+
+def snapshot_limit(now: Callable[[], dt.datetime] | None, date: dt.datetime | None) -> str | None:
+    """The latest snapshot stem a request may see: the requested ``date`` (historical), never
+    after the clock's now (live requests included)."""
+    limits = [d for d in (date, now() if now is not None else None) if d is not None]
+    return min(limits).strftime("%Y-%m-%dT%H-%M-%SZ") if limits else None
+
+
 class ReplayServer:
     """Serve a replay archive on ``host:port`` (port 0 picks a free port) from a daemon thread.
 
@@ -622,8 +645,11 @@ class ReplayServer:
         host: str = "127.0.0.1",
         port: int = 0,
         faults: Sequence[Fault] = (),
+        now: Callable[[], dt.datetime] | None = None,
     ) -> None:
         self.archive_dir = Path(archive_dir)
+        self.now = now  # a replayed clock (``Clock.now``): no box score before its game is over,
+        # no line snapshot after now
         self.faults = list(faults)
         self.host = host
         self.port = port
@@ -636,7 +662,7 @@ class ReplayServer:
         if self._httpd is not None:
             return self.base_url
         archive = ReplayArchive(self.archive_dir)  # raises ValueError when the dir is no archive
-        self._router = _Router(archive)
+        self._router = _Router(archive, self.now)
         httpd = _HTTPServer((self.host, self.port), _Handler)
         httpd.router = self._router
         httpd.faults = self.faults
