@@ -54,7 +54,7 @@ class NbaApis(dg.ConfigurableResource):
         if self.replay_dir:
             from nba_assets.replay.server import ReplayServer
 
-            now = Clock(state_file=self.clock_file).now if self.clock_file else None
+            now = self.clock().now if self.clock_file else None
             self._replay = ReplayServer(Path(self.replay_dir), now=now)
             url = self._replay.start()
             if context.log:
@@ -66,6 +66,10 @@ class NbaApis(dg.ConfigurableResource):
         if self._replay is not None:
             self._replay.stop()
             self._replay = None
+
+    def clock(self) -> Clock:
+        """The one clock, as the definitions configured it (the ``clock`` resource's state file)."""
+        return Clock(state_file=self.clock_file)
 
     @property
     def replaying(self) -> bool:

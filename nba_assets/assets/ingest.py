@@ -15,7 +15,6 @@ import dagster as dg
 import polars as pl
 
 from nba_assets.assets.common import same_day
-from nba_assets.clock import Clock
 from nba_assets.partitions import game_date_partitions, window_dates
 from nba_assets.resources import NbaApis
 from nba_assets.sources.clients import ET, season_of
@@ -138,11 +137,11 @@ def odds_player_points_payloads(
     context: dg.AssetExecutionContext,
     config: OddsIngestConfig,
     apis: NbaApis,
-    clock: Clock,
     nbac_schedule: pl.DataFrame,
 ) -> dg.MaterializeResult:
     root = _landing_root(apis)
     client = apis.odds()
+    clock = apis.clock()  # the definitions' clock (its state file), carried by the API resource
     now = clock.now(context.instance)
     today = now.astimezone(ET).date()
     game_days = sorted(nbac_schedule.filter(~pl.col("postponed"))["game_date"].unique().to_list())
