@@ -70,3 +70,14 @@ def summary_history(box_scores) -> pl.DataFrame:
     from nba_assets.transforms.analytics import player_game_summary
 
     return player_game_summary(raw_box_from_box_scores(box_scores), schedule_from_box_scores(box_scores), empty_props())
+
+
+# The longest test files first: `make test` spreads files over two workers (pytest-xdist, one
+# worker per file), so the daemon's game day and the browser on the Dagster UI run beside the rest
+# rather than after it.
+LONGEST_FIRST = ("test_gameday.py", "test_ui_backfill.py", "test_pipeline.py", "test_automation.py")
+
+
+def pytest_collection_modifyitems(session, config, items) -> None:
+    rank = {name: i for i, name in enumerate(LONGEST_FIRST)}
+    items.sort(key=lambda item: rank.get(item.path.name, len(rank)))
