@@ -81,3 +81,14 @@ LONGEST_FIRST = ("test_gameday.py", "test_ui_backfill.py", "test_pipeline.py", "
 def pytest_collection_modifyitems(session, config, items) -> None:
     rank = {name: i for i, name in enumerate(LONGEST_FIRST)}
     items.sort(key=lambda item: rank.get(item.path.name, len(rank)))
+
+
+def seed_lake(store, tables: dict, days: list) -> None:
+    """Write real upstream tables into a test lake: ``tables`` maps (dataset, table) to rows, each
+    stored for every day of ``days`` (a day without rows is an empty partition)."""
+    from nba_assets.io.storage import TableRef
+    from nba_assets.schemas import schema_for
+
+    for (dataset, table), frame in tables.items():
+        frame = frame.filter(pl.col("game_date").is_between(days[0], days[-1]))
+        store.write_partitions(TableRef(dataset, table), frame, days, schema_for(dataset, table))

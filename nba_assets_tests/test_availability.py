@@ -23,7 +23,7 @@ from nba_assets.transforms.availability import (
     player_minutes,
 )
 
-from .conftest import BOX_SCORES, LINES, schedule_from_box_scores
+from .conftest import BOX_SCORES, LINES, schedule_from_box_scores, seed_lake
 from .test_predictions import props_from_lines
 
 pytestmark = pytest.mark.skipif(
@@ -137,9 +137,7 @@ def test_the_asset_in_a_dagster_run(real, tmp_path) -> None:
         ("nba_raw", "odds_api_player_points_props"): real["props"],
         ("nba_analytics", "player_game_summary"): real["summary"],
     }
-    for (dataset, table), frame in tables.items():
-        frame = frame.filter(pl.col("game_date").is_between(days[0], days[-1]))
-        store.write_partitions(TableRef(dataset, table), frame, days, schema_for(dataset, table))
+    seed_lake(store, tables, days)
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("NBA_LAKE_DIR", str(lake))
         from nba_assets.definitions import build_definitions

@@ -22,7 +22,7 @@ from nba_assets.schemas import schema_for
 from nba_assets.transforms.features import compute_phase34
 from nba_assets.transforms.grading import daily_performance, grade
 
-from .conftest import BOX_SCORES, LINES, raw_box_from_box_scores, schedule_from_box_scores
+from .conftest import BOX_SCORES, LINES, raw_box_from_box_scores, schedule_from_box_scores, seed_lake
 
 pytestmark = pytest.mark.skipif(
     not (BOX_SCORES.is_file() and LINES.is_file()), reason="real data files are not present"
@@ -225,7 +225,7 @@ def dagster_lake(real, box_scores, tmp_path_factory):
     """A lake holding the real upstream tables, then the prediction groups run by Dagster over RUN."""
     import dagster as dg
 
-    from nba_assets.io.storage import LocalParquetStore, TableRef
+    from nba_assets.io.storage import LocalParquetStore
     from nba_assets.partitions import dates_between
 
     lake = tmp_path_factory.mktemp("predictions_lake")
@@ -238,9 +238,7 @@ def dagster_lake(real, box_scores, tmp_path_factory):
         ("nba_analytics", "player_game_summary"): real["summary"],
         ("nba_precompute", "ml_feature_store"): real["features"],
     }
-    for (dataset, table), frame in tables.items():
-        frame = frame.filter(pl.col("game_date").is_between(days[0], days[-1]))
-        store.write_partitions(TableRef(dataset, table), frame, days, schema_for(dataset, table))
+    seed_lake(store, tables, days)
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("NBA_LAKE_DIR", str(lake))
         from nba_assets.definitions import build_definitions

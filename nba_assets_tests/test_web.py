@@ -27,7 +27,7 @@ import pytest
 from nba_assets.transforms.exports import BREAK_EVEN_110, season_start, wilson_interval
 from nba_assets.web.server import ExportSource, serve_in_thread
 
-from .conftest import BOX_SCORES, LINES, REPO, raw_box_from_box_scores, schedule_from_box_scores
+from .conftest import BOX_SCORES, LINES, REPO, raw_box_from_box_scores, schedule_from_box_scores, seed_lake
 
 pytestmark = [
     pytest.mark.slow,
@@ -51,9 +51,8 @@ DESKTOP = {"width": 1280, "height": 900}
 def lake(box_scores, points_lines, tmp_path_factory) -> Path:
     import dagster as dg
 
-    from nba_assets.io.storage import LocalParquetStore, TableRef
+    from nba_assets.io.storage import LocalParquetStore
     from nba_assets.partitions import dates_between
-    from nba_assets.schemas import schema_for
     from nba_assets.transforms.analytics import player_game_summary
     from nba_assets.transforms.features import compute_phase34
 
@@ -72,9 +71,7 @@ def lake(box_scores, points_lines, tmp_path_factory) -> Path:
         ("nba_precompute", "ml_feature_store"): features,
     }
     store = LocalParquetStore(lake)
-    for (dataset, table), frame in tables.items():
-        frame = frame.filter(pl.col("game_date").is_between(days[0], days[-1]))
-        store.write_partitions(TableRef(dataset, table), frame, days, schema_for(dataset, table))
+    seed_lake(store, tables, days)
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("NBA_LAKE_DIR", str(lake))
         from nba_assets.definitions import build_definitions

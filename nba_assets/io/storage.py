@@ -101,30 +101,6 @@ class PartitionedTableStore(Protocol):
         self, table: TableRef, frame: pl.DataFrame, partitions: Sequence[date], schema: pl.Schema
     ) -> WriteStats: ...
 
-    @contextlib.contextmanager
-    def locked(self, table: TableRef, shared: bool = False) -> Iterator[None]:
-        """The table's lock (``fcntl.flock`` on ``<table>/.lock``): exclusive for a writer, shared for
-        a reader. The kernel releases it when the holder dies, so a killed writer never leaves it held."""
-        base = self.table_dir(table)
-        try:
-            base.mkdir(parents=True, exist_ok=True)
-            fd = os.open(base / ".lock", os.O_RDWR | os.O_CREAT, 0o644)
-        except OSError as exc:  # an unwritable or full lake
-            raise StorageError(f"{table}: cannot open the table's lock under {base}: {exc}") from exc
-        try:
-            fcntl.flock(fd, fcntl.LOCK_SH if shared else fcntl.LOCK_EX)
-            yield
-        finally:
-            os.close(fd)  # closing the descriptor releases the lock
-
-    def _remove_leftovers(self, table: TableRef) -> None:
-        """Staging directories and temporary files of a writer that died (only called under the lock)."""
-        base = self.table_dir(table)
-        for path in base.glob(".staging-*"):
-            shutil.rmtree(path, ignore_errors=True)
-        for path in base.glob("_schema.*.tmp"):
-            path.unlink(missing_ok=True)
-
     def read_window(self, table: TableRef, partitions: Sequence[date], schema: pl.Schema) -> pl.DataFrame: ...
 
     def missing_partitions(self, table: TableRef, partitions: Sequence[date]) -> list[date]:
