@@ -28,6 +28,7 @@ import polars as pl
 
 from nba_assets.facts import HISTORY_DAYS
 from nba_assets.schemas import schema_for
+from nba_assets.transforms.asof import fixed, unfixed
 from nba_assets.transforms.lines import consensus_lines
 
 DATASET, TABLE = "nba_precompute", "player_availability"
@@ -64,9 +65,11 @@ def availability_day(day: date, schedule: pl.DataFrame, props: pl.DataFrame, his
     )
     n_team = team_games.group_by("team").agg(pl.len().cast(pl.Int64).alias("team_games_recent"))
     rows = hist.join(team_games.select("team", "game_id", "rank"), on=["team", "game_id"], how="inner")
-    rows = rows.with_columns(_usage().alias("_usage"))
+    # Usage is fractional (0.44·FTA): summed as fixed-point integers (``asof.fixed``), exact in any
+    # row order, so a day's shares are the same to the bit whatever frame the run hands in.
+    rows = rows.with_columns(fixed(_usage()).alias("_usage"))
     totals = rows.group_by("team").agg(
-        pl.col("_usage").sum().alias("_team_usage"), pl.col("pts").cast(pl.Float64).sum().alias("_team_pts")
+        unfixed(pl.col("_usage").sum()).alias("_team_usage"), pl.col("pts").cast(pl.Float64).sum().alias("_team_pts")
     )
     latest = (
         hist.sort(["game_date", "game_id"])
@@ -79,7 +82,7 @@ def availability_day(day: date, schedule: pl.DataFrame, props: pl.DataFrame, his
             pl.len().cast(pl.Int64).alias("games_played_recent"),
             pl.col("minutes").cast(pl.Float64).fill_null(0).sum().alias("_min"),
             pl.col("minutes").cast(pl.Float64).fill_null(0).filter(pl.col("rank") <= RECENT_GAMES).sum().alias("_m3"),
-            pl.col("_usage").sum().alias("_u"),
+            unfixed(pl.col("_usage").sum()).alias("_u"),
             pl.col("pts").cast(pl.Float64).sum().alias("_p"),
             pl.col("points_line").is_not_null().sum().cast(pl.Int64).alias("lined_recent"),
         )
@@ -123,16 +126,16 @@ def availability_day(day: date, schedule: pl.DataFrame, props: pl.DataFrame, his
     out = out.with_columns(
         (out_flag.cast(pl.Int64).sum().over(team_sum) - out_flag.cast(pl.Int64)).alias("teammates_out"),
         (
-            pl.col("minutes_recent").filter(out_flag).sum().over(team_sum)
-            - pl.when(out_flag).then(pl.col("minutes_recent")).otherwise(0.0)
+            unfixed(fixed(pl.col("minutes_recent")).filter(out_flag).sum().over(team_sum))
+            - pl.when(out_flag).then(unfixed(fixed(pl.col("minutes_recent")))).otherwise(0.0)
         ).alias("vacated_minutes"),
         (
-            pl.col("usage_share_recent").filter(out_flag).sum().over(team_sum)
-            - pl.when(out_flag).then(pl.col("usage_share_recent")).otherwise(0.0)
+            unfixed(fixed(pl.col("usage_share_recent")).filter(out_flag).sum().over(team_sum))
+            - pl.when(out_flag).then(unfixed(fixed(pl.col("usage_share_recent")))).otherwise(0.0)
         ).alias("vacated_usage_share"),
         (
-            pl.col("points_share_recent").filter(out_flag).sum().over(team_sum)
-            - pl.when(out_flag).then(pl.col("points_share_recent")).otherwise(0.0)
+            unfixed(fixed(pl.col("points_share_recent")).filter(out_flag).sum().over(team_sum))
+            - pl.when(out_flag).then(unfixed(fixed(pl.col("points_share_recent")))).otherwise(0.0)
         ).alias("vacated_points_share"),
     )
     # Without the signal the teammates' figures are unknown, not zero.
