@@ -8,7 +8,7 @@ import dagster as dg
 import polars as pl
 
 from nba_assets import config
-from nba_assets.assets.common import all_stored, lake_asset, partition_metadata, same_day
+from nba_assets.assets.common import all_stored, lake_asset, partition_metadata, same_day, season_document
 from nba_assets.automation import season_eager
 from nba_assets.transforms.grading import (
     backtest,
@@ -51,10 +51,10 @@ def system_daily_performance(context: dg.AssetExecutionContext, accuracy: pl.Dat
     return daily_performance(accuracy)
 
 
-@dg.asset(
-    key=["nba_predictions", "backtest_report"],
-    backfill_policy=dg.BackfillPolicy.single_run(),
-    group_name="grading",
+@season_document(
+    "nba_predictions",
+    "backtest_report",
+    group="grading",
     kinds={"polars", "matplotlib"},
     ins={
         "accuracy": all_stored("nba_predictions", "prediction_accuracy"),

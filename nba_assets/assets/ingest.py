@@ -14,8 +14,8 @@ from pathlib import Path
 import dagster as dg
 import polars as pl
 
-from nba_assets.assets.common import same_day
-from nba_assets.partitions import game_date_partitions, window_dates
+from nba_assets.assets.common import lake_asset, same_day
+from nba_assets.partitions import window_dates
 from nba_assets.resources import NbaApis
 from nba_assets.sources.clients import ET, season_of
 from nba_assets.sources.http import BadBodyError, RequestRejected
@@ -39,16 +39,17 @@ class OddsIngestConfig(dg.Config):
 
 
 def _ingest_asset(feed: str, *, description: str, pool: str, ins=None):
-    return dg.asset(
-        key=[LANDING, f"{feed}_payloads"],
-        partitions_def=game_date_partitions,
-        backfill_policy=dg.BackfillPolicy.single_run(),
-        group_name="ingest",
-        ins=ins or {},
+    """The landing asset of ``feed``: the game-date factory with the feed's API pool and the retry policy."""
+    return lake_asset(
+        LANDING,
+        f"{feed}_payloads",
+        group="ingest",
+        description=description,
+        ins=ins,
+        metadata={"landing_feed": feed},
+        columns=False,
         pool=pool,
         retry_policy=INGEST_RETRY,
-        description=description,
-        metadata={"landing_feed": feed},
     )
 
 

@@ -30,9 +30,9 @@ import dagster as dg
 import polars as pl
 
 from nba_assets import config
+from nba_assets.assets.common import lake_asset
 from nba_assets.facts import HISTORY_DAYS
 from nba_assets.io.model_store import Artifact, ModelStore, StoredArtifact, weeks_in_window
-from nba_assets.partitions import game_date_partitions
 from nba_assets.predictors import gbm, walkforward
 
 PREDICTIONS = "nba_predictions"
@@ -128,11 +128,11 @@ def build_models(
 def _model_asset(system_id: str, table: str):
     spec = gbm.MODELS[system_id]
 
-    @dg.asset(
-        key=[PREDICTIONS, table],
-        partitions_def=game_date_partitions,
-        backfill_policy=dg.BackfillPolicy.single_run(),
-        group_name="models",
+    @lake_asset(
+        PREDICTIONS,
+        table,
+        group="models",
+        columns=False,
         io_manager_key="model_store",
         ins={
             "features": dg.AssetIn(
@@ -177,11 +177,11 @@ points_model_lightgbm = _model_asset("lightgbm_v1", "points_model_lightgbm")
 points_model_xgboost = _model_asset("xgboost_v1", "points_model_xgboost")
 
 
-@dg.asset(
-    key=[PREDICTIONS, "system_calibration"],
-    partitions_def=game_date_partitions,
-    backfill_policy=dg.BackfillPolicy.single_run(),
-    group_name="models",
+@lake_asset(
+    PREDICTIONS,
+    "system_calibration",
+    group="models",
+    columns=False,
     io_manager_key="model_store",
     ins={
         "features": dg.AssetIn(
