@@ -99,10 +99,11 @@ def prediction_figures(lake: Path, repeat: int = 3) -> dict:
 
     import polars as pl
 
-    from nba_assets.assets.predictions import predict_days
-    from nba_assets.io.model_store import ModelStore, week_of
+    from nba_assets.facts import week_of
+    from nba_assets.io.model_store import ModelStore
     from nba_assets.io.storage import LocalParquetStore, TableRef
     from nba_assets.partitions import dates_between
+    from nba_assets.predictors.systems import predict_days
     from nba_assets.schemas import schema_for
 
     store = LocalParquetStore(lake)
@@ -147,7 +148,7 @@ def prediction_figures(lake: Path, repeat: int = 3) -> dict:
     runs, rows = [], 0
     for _ in range(repeat):
         started = time.perf_counter()
-        frame = predict_days(features, props, batched, models, calibrations)
+        frame = predict_days(features, props, batched, models, calibrations, created_at=datetime.now(UTC))
         runs.append(round(time.perf_counter() - started, 3))
         rows = frame.height
     return {

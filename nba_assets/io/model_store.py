@@ -29,16 +29,12 @@ from typing import Any
 import dagster as dg
 
 from nba_assets import config
+from nba_assets.facts import week_of
+from nba_assets.predictors.artifacts import Artifact
+
+__all__ = ["Artifact", "ModelStore", "ModelStoreIOManager", "StoredArtifact", "week_of"]
 
 METADATA_FILE = "metadata.json"
-
-
-@dataclass(frozen=True)
-class Artifact:
-    """What an asset hands the store for one week: files (name → bytes) and JSON metadata."""
-
-    files: dict[str, bytes]
-    metadata: dict[str, Any]
 
 
 @dataclass(frozen=True)
@@ -100,11 +96,6 @@ class ModelStore:
             for p in base.glob("week=*")
             if (p / METADATA_FILE).is_file()
         )
-
-
-def week_of(day: date) -> date:
-    """Monday of the week containing ``day`` (model weeks start on Mondays)."""
-    return day - timedelta(days=day.weekday())
 
 
 def days_in_window(window: dg.TimeWindow) -> list[date]:

@@ -43,6 +43,7 @@ __all__ = [
     "parse_bdl_stats_by_day",
     "parse_bdl_teams",
     "parse_event_props",
+    "props_by_day",
     "parse_event_snapshot",
     "parse_schedule",
     "parse_schedule_by_day",
@@ -473,6 +474,28 @@ def attach_games_and_players(props: pl.DataFrame, schedule: pl.DataFrame, roster
 
 
 # ---------------------------------------------------------------- identity follow-up
+
+
+SNAPSHOT_KEY = ["event_id", "snapshot_utc", "bookmaker", "player_name_quoted", "line"]
+
+
+def props_by_day(
+    snapshots: Mapping[date, list[pl.DataFrame]], schedule: pl.DataFrame, box_history: pl.DataFrame
+) -> pl.DataFrame:
+    """The props table of the days of ``snapshots`` (each day's parsed event-odds bodies, oldest
+    first): a snapshot landed twice keeps its newest copy, and each day's quoted names resolve
+    against the schedule and the rosters of the box scores strictly before that day."""
+    frames = []
+    for day in sorted(snapshots):
+        props = [f for f in snapshots[day] if f.height]
+        if not props:
+            continue
+        day_props = pl.concat(props, how="diagonal_relaxed").unique(SNAPSHOT_KEY, keep="last", maintain_order=True)
+        rosters = (
+            box_history.filter(pl.col("game_date") < day).sort("game_date").select("player_lookup", "player_id", "team")
+        )
+        frames.append(attach_games_and_players(day_props, schedule, rosters))
+    return pl.concat(frames) if frames else pl.DataFrame(schema=schema_for("nba_raw", "odds_api_player_points_props"))
 
 
 def unresolved_names(props: pl.DataFrame, box: pl.DataFrame) -> pl.DataFrame:
