@@ -3,7 +3,6 @@ documents, and the inputs (same day, days before, every stored partition)."""
 
 import dagster as dg
 
-from nba_assets.automation import MANUAL_TAG, condition_for_group
 from nba_assets.partitions import game_date_partitions, history_before, window_dates
 from nba_assets.schemas import column_schema
 
@@ -12,9 +11,6 @@ from nba_assets.schemas import column_schema
 DECLARED_BY = "nba/declared_by"
 GAME_DATE_ASSET = "game_date_asset"
 SEASON_DOCUMENT = "season_document"
-
-_PHASE_DEFAULT = object()
-
 
 def lake_asset(
     dataset: str,
@@ -29,23 +25,18 @@ def lake_asset(
     pool: str | None = None,
     retry_policy: dg.RetryPolicy | None = None,
     kinds: set[str] | None = None,
-    automation_condition=_PHASE_DEFAULT,
     **kwargs,
 ):
     """``@asset`` for the game-date asset ``dataset/table`` (every partitioned asset of the graph is
-    declared here): daily game-date partitions, one run per backfill, the automation condition of
-    its phase (``nba_assets.automation.condition_for_group``; ``automation_condition=`` overrides
-    it, ``None`` for none).
+    declared here): daily game-date partitions, one run per backfill. Its automation condition is
+    not declared here: ``nba_assets.automation.apply_automation`` computes it from its group and
+    its parents in the graph, once the Definitions are known.
 
     The variants are parameters: ``columns`` publishes the table's declared schema as
     ``dagster/column_schema`` (False for what is not a lake table: landing bodies, models, export
     files); ``io_manager_key`` (the models' ``model_store``), ``pool`` and ``retry_policy`` (the
     ingest assets' API pools), ``kinds`` (else the definitions derive them from the key and backend).
     Anything else (``deps``, ``check_specs``, ``required_resource_keys``) goes to ``dg.asset``."""
-    if automation_condition is _PHASE_DEFAULT:
-        automation_condition = condition_for_group(group)
-    elif automation_condition is None:  # materialized by hand or by a sensor only
-        kwargs["tags"] = {**kwargs.get("tags", {}), MANUAL_TAG: "true"}
     declared = {"dagster/column_schema": column_schema(dataset, table)} if columns else {}
     given = {"io_manager_key": io_manager_key, "pool": pool, "retry_policy": retry_policy, "kinds": kinds}
     optional = {k: v for k, v in given.items() if v is not None}
@@ -57,7 +48,6 @@ def lake_asset(
         ins=ins or {},
         metadata={**declared, **(metadata or {}), DECLARED_BY: GAME_DATE_ASSET},
         description=description,
-        automation_condition=automation_condition,
         **optional,
         **kwargs,
     )
@@ -71,12 +61,12 @@ def season_document(
     description: str,
     kinds: set[str],
     ins=None,
-    automation_condition=None,
     **kwargs,
 ):
     """``@asset`` for a season-wide document (``backtest_report``, ``systems_performance_json``,
     ``tonight_json``): unpartitioned, one run, reading every stored daily partition of its inputs
-    (``all_stored``); its as-of date is what is stored."""
+    (``all_stored``); its as-of date is what is stored. Its condition (``season_eager``) comes from
+    ``nba_assets.automation.apply_automation``, as every asset's."""
     return dg.asset(
         key=[dataset, table],
         backfill_policy=dg.BackfillPolicy.single_run(),
@@ -85,7 +75,6 @@ def season_document(
         ins=ins or {},
         metadata={DECLARED_BY: SEASON_DOCUMENT},
         description=description,
-        automation_condition=automation_condition,
         **kwargs,
     )
 

@@ -11,7 +11,6 @@ import polars as pl
 
 from nba_assets import config
 from nba_assets.assets.common import all_stored, days_before, lake_asset, same_day, season_document
-from nba_assets.automation import season_eager
 from nba_assets.partitions import HISTORY_DAYS
 from nba_assets.transforms.exports import (
     best_bets_document,
@@ -97,7 +96,6 @@ def predictions_json(
     kinds={"polars", "json"},
     deps=[dg.AssetKey(["exports", "predictions_json"])],
     ins={"accuracy": all_stored("nba_predictions", "prediction_accuracy")},
-    automation_condition=season_eager(),
     description="exports/v1/tonight/all-players.json and tonight/player/{player_lookup}.json: the latest game "
     "date exported (a document as of the latest day: one file set, never a daily partition), each player's "
     "page with his past graded calls.",
@@ -169,7 +167,6 @@ def results_json(
         "performance": all_stored("nba_predictions", "system_daily_performance"),
         "accuracy": all_stored("nba_predictions", "prediction_accuracy"),
     },
-    automation_condition=season_eager(),
     description="exports/v1/systems/performance.json: last 7 days, last 30 days and season per system, and the "
     "season's track record (hit rates with Wilson intervals, units, cumulative units, calibration), as of the "
     "latest graded game date stored (a season-wide document: one file, never a daily partition).",

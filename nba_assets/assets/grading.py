@@ -9,7 +9,6 @@ import polars as pl
 
 from nba_assets import config
 from nba_assets.assets.common import all_stored, lake_asset, partition_metadata, same_day, season_document
-from nba_assets.automation import season_eager
 from nba_assets.transforms.grading import (
     backtest,
     backtest_markdown,
@@ -60,7 +59,6 @@ def system_daily_performance(context: dg.AssetExecutionContext, accuracy: pl.Dat
         "accuracy": all_stored("nba_predictions", "prediction_accuracy"),
         "features": all_stored("nba_precompute", "ml_feature_store"),
     },
-    automation_condition=season_eager(),
     description="Walk-forward backtest over every graded game date stored (a season-wide report, not a daily "
     "partition): every system next to the line and a season-average baseline on the same player-games, hit "
     "rates with Wilson intervals, Brier vs 0.25, a P(over) calibration table; Markdown with the plot, also "

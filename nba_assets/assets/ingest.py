@@ -26,7 +26,9 @@ SCHEDULE_FEED = "nba_schedule"
 STATS_FEED = "bdl_stats"
 PROPS_FEED = "odds_player_points"
 PROPS_REGIONS = "us,us_dfs"
-SNAPSHOT_LEADS = (timedelta(hours=6), timedelta(minutes=30))  # historical snapshots before each tip-off
+# A past day's historical snapshots, taken this long before each tip-off (the live plan of today's
+# snapshots is the edge's: ``nba_assets.edge.SNAPSHOT_LEADS``).
+HISTORICAL_SNAPSHOT_LEADS = (timedelta(hours=6), timedelta(minutes=30))
 # Steps whose requests still failed after the HTTP retries run again later (rate limits, outages).
 INGEST_RETRY = dg.RetryPolicy(max_retries=2, delay=30, backoff=dg.Backoff.EXPONENTIAL, jitter=dg.Jitter.PLUS_MINUS)
 
@@ -199,7 +201,7 @@ def _fetch_props_day(
                 files.append((client.event_player_points(event["id"], PROPS_REGIONS, day, now).path, "event_odds"))
                 snapshots += 1
             continue
-        for lead in SNAPSHOT_LEADS:
+        for lead in HISTORICAL_SNAPSHOT_LEADS:
             odds = client.event_player_points(event["id"], PROPS_REGIONS, day, commence - lead)
             files.append((odds.path, "event_odds"))
             snapshots += 1

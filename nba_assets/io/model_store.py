@@ -29,7 +29,7 @@ from typing import Any
 import dagster as dg
 
 from nba_assets import config
-from nba_assets.facts import week_of
+from nba_assets.facts import dates_between, week_of
 from nba_assets.predictors.artifacts import Artifact
 
 __all__ = ["Artifact", "ModelStore", "ModelStoreIOManager", "StoredArtifact", "week_of"]
@@ -99,8 +99,8 @@ class ModelStore:
 
 
 def days_in_window(window: dg.TimeWindow) -> list[date]:
-    first, end = window.start.date(), window.end.date()
-    return [first + timedelta(days=i) for i in range((end - first).days)]
+    """The game dates of a window of game-date partitions (its end is exclusive)."""
+    return dates_between(window.start.date(), window.end.date() - timedelta(days=1))
 
 
 def weeks_in_window(window: dg.TimeWindow) -> list[date]:
