@@ -246,7 +246,7 @@ def noop_events() -> dict:
     """Figure 5 (see the module docstring)."""
     sys.path.insert(0, str(REPO))
     from nba_assets.instance import write_instance
-    from nba_assets_tests.postgres_server import running_postgres
+    from nba_assets.postgres_server import running_postgres
 
     figures: dict = {
         "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),

@@ -24,30 +24,27 @@ from datetime import timedelta
 import dagster as dg
 
 from nba_assets.clock import Clock
-from nba_assets.conditions import (  # noqa: F401  (re-exported: the conditions' public names)
-    MODELS_AT_ET,
-    RECENT_DAYS,
-    BeforeFirstTipoff,
-    ClockPassed,
-    InClockWindow,
-    daily_eager,
-    models_of_the_day,
-    open_partitions,
-    pre_tip_eager,
-    season_eager,
-)
+from nba_assets.conditions import MODELS_AT_ET, daily_eager, models_of_the_day, pre_tip_eager, season_eager
 from nba_assets.partitions import GAME_TZ
-from nba_assets.stored_schedule import (  # noqa: F401  (re-exported: what the stored lake says)
-    ET,
-    StoreFactory,
-    default_store,
-    first_tipoffs,
-    read_schedule,
-    read_table,
-    today_et,
-)
+from nba_assets.stored_schedule import ET, StoreFactory, default_store, first_tipoffs, read_schedule, today_et
 
-SCHEDULE_KEY = dg.AssetKey(["nba_raw", "nbac_schedule"])
+# Re-exported for the checks, the gameday tooling and the tests (defined in conditions / stored_schedule).
+__all__ = [
+    "DEADLINE_ASSETS",
+    "EDGE_GROUPS",
+    "ET",
+    "MODELS_AT_ET",
+    "apply_automation",
+    "condition_for",
+    "deadline_et",
+    "default_store",
+    "first_tipoffs",
+    "freshness_policy_for",
+    "read_schedule",
+    "redundant_parents",
+    "today_et",
+]
+
 INGEST_GROUP = "ingest"
 
 # The groups whose assets get no condition: they are requested by sensors.

@@ -172,3 +172,31 @@ def test_snapshot_leads_are_defined_once() -> None:
             if any(isinstance(t, ast.Name) and t.id == "SNAPSHOT_LEADS" for t in targets):
                 where.append(path.relative_to(PACKAGE).as_posix())
     assert where == ["edge.py"], where
+
+
+def test_the_predictors_do_not_reach_into_storage() -> None:
+    """The predictors are pure: no ``nba_assets.io`` import (the weekly artifact is
+    ``predictors.artifacts``, the week start ``facts.week_of``)."""
+    graph = import_graph()
+    reaching = {
+        name: sorted(m for m in imported if m.startswith("nba_assets.io"))
+        for name, imported in graph.items()
+        if name.startswith("nba_assets.predictors")
+    }
+    assert {k: v for k, v in reaching.items() if v} == {}
+
+
+def test_the_bench_imports_no_test_module() -> None:
+    bench = PACKAGE.parent / "bench"
+    where = []
+    for path in sorted(bench.glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            names = (
+                [a.name for a in node.names]
+                if isinstance(node, ast.Import)
+                else [node.module or ""]
+                if isinstance(node, ast.ImportFrom)
+                else []
+            )
+            where += [f"{path.name}:{node.lineno}" for n in names if n.startswith("nba_assets_tests")]
+    assert where == [], where

@@ -24,7 +24,7 @@ from nba_assets.io.storage import TableRef
 from nba_assets.partitions import window_dates
 from nba_assets.schemas import schema_for
 from nba_assets.sources.landing import LandedFile, fetch_records, latest_fetches
-from nba_assets.sources.models import PayloadError
+from nba_assets.sources.payloads import PayloadError
 from nba_assets.transforms.raw import (
     TEAM_MINUTES,
     box_completeness,

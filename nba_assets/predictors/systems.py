@@ -16,7 +16,7 @@ import polars as pl
 
 from nba_assets.facts import week_of, week_start
 from nba_assets.predictors import calibration, ensemble, gbm, moving_average, similarity, zone_matchup
-from nba_assets.predictors.context import league_context
+from nba_assets.predictors.league_context import league_context
 from nba_assets.predictors.model_weeks import FIRST_MODEL_WEEK
 from nba_assets.schemas import schema_for
 from nba_assets.transforms.lines import best_prices, consensus_lines
