@@ -99,10 +99,11 @@ def prediction_figures(lake: Path, repeat: int = 3) -> dict:
 
     import polars as pl
 
-    from nba_assets.assets.predictions import predict_days
-    from nba_assets.io.model_store import ModelStore, week_of
+    from nba_assets.facts import week_of
+    from nba_assets.io.model_store import ModelStore
     from nba_assets.io.storage import LocalParquetStore, TableRef
     from nba_assets.partitions import dates_between
+    from nba_assets.predictors.systems import predict_days
     from nba_assets.schemas import schema_for
 
     store = LocalParquetStore(lake)
@@ -147,7 +148,7 @@ def prediction_figures(lake: Path, repeat: int = 3) -> dict:
     runs, rows = [], 0
     for _ in range(repeat):
         started = time.perf_counter()
-        frame = predict_days(features, props, batched, models, calibrations)
+        frame = predict_days(features, props, batched, models, calibrations, created_at=datetime.now(UTC))
         runs.append(round(time.perf_counter() - started, 3))
         rows = frame.height
     return {
@@ -245,7 +246,7 @@ def noop_events() -> dict:
     """Figure 5 (see the module docstring)."""
     sys.path.insert(0, str(REPO))
     from nba_assets.instance import write_instance
-    from nba_assets_tests.postgres_server import running_postgres
+    from nba_assets.postgres_server import running_postgres
 
     figures: dict = {
         "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),

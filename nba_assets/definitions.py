@@ -70,7 +70,7 @@ def build_definitions(clock: Clock | None = None) -> dg.Definitions:
     # replay with NBA_EDGE_SENSORS=on): after ``make demo`` on an archive that ends 2024-12-15, a
     # deadline judged against 2026 would be red where nothing is wrong.
     live = edge_status == dg.DefaultSensorStatus.RUNNING
-    core = automation.refine_conditions(
+    core = automation.apply_automation(
         dg.Definitions(
             assets=assets,
             resources={

@@ -128,9 +128,10 @@ def waypoints(day: date, env: dict[str, str]) -> tuple[datetime, ...]:
     the last game (tip-off + 3 h). Tip-offs from the recorded lines (19:00 ET without)."""
     from nba_assets import sensors
     from nba_assets.automation import MODELS_AT_ET, deadline_et
+    from nba_assets.facts import DEFAULT_TIPOFF_ET
 
     lines = pl.read_parquet(LINES).filter(pl.col("game_date").cast(pl.Utf8) == day.isoformat())
-    default = datetime.combine(day, sensors.UNKNOWN_TIP_ET, ET).astimezone(UTC)
+    default = datetime.combine(day, DEFAULT_TIPOFF_ET, ET).astimezone(UTC)
     tips = sorted({t.astimezone(UTC) for t in lines["commence_utc"].to_list()}) or [default]
     info = sensors.GameDay(day, len(tips), len(tips), tips[0], tips[-1])
     times = env.get("NBA_SNAPSHOT_TIMES_ET")

@@ -6,7 +6,7 @@ from datetime import date, timedelta
 
 import dagster as dg
 
-from nba_assets.facts import HISTORY_DAYS  # noqa: F401  (re-exported: the wiring's history window)
+from nba_assets.facts import HISTORY_DAYS, dates_between  # noqa: F401  (re-exported: the wiring's history window)
 
 FIRST_GAME_DATE = "2021-10-19"
 GAME_TZ = "America/New_York"
@@ -27,7 +27,3 @@ def window_dates(context: dg.AssetExecutionContext) -> list[date]:
     """Every game date of the run's partition window, inclusive, in order."""
     window = context.partition_time_window
     return dates_between(window.start.date(), (window.end - timedelta(days=1)).date())
-
-
-def dates_between(first: date, last: date) -> list[date]:
-    return [first + timedelta(days=i) for i in range((last - first).days + 1)]

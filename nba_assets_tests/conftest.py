@@ -5,6 +5,8 @@ from pathlib import Path
 import polars as pl
 import pytest
 
+from nba_assets.real_data import raw_box_from_box_scores, schedule_from_box_scores  # noqa: F401  (the tests' helpers)
+
 REPO = Path(__file__).resolve().parent.parent
 DATA = REPO / "data"
 BOX_SCORES = DATA / "player_box_scores.parquet"
@@ -20,42 +22,6 @@ def box_scores() -> pl.DataFrame:
 @pytest.fixture(scope="session")
 def points_lines() -> pl.DataFrame:
     return pl.read_parquet(LINES).with_columns(pl.col("game_date").str.to_date())
-
-
-def schedule_from_box_scores(box: pl.DataFrame) -> pl.DataFrame:
-    """The nbac_schedule rows implied by real box scores (tip-off unknown, every game final)."""
-    from nba_assets.identity import nba_teams
-    from nba_assets.schemas import schema_for
-
-    ids = nba_teams().select("abbreviation", "team_id")
-    games = (
-        box.group_by("game_date", "game_id", "season", "home_team", "away_team")
-        .agg(
-            pl.col("pts").filter(pl.col("home_away") == "H").sum().alias("home_score"),
-            pl.col("pts").filter(pl.col("home_away") == "A").sum().alias("away_score"),
-        )
-        .join(ids.rename({"abbreviation": "home_team", "team_id": "home_team_id"}), on="home_team")
-        .join(ids.rename({"abbreviation": "away_team", "team_id": "away_team_id"}), on="away_team")
-        .with_columns(
-            pl.lit(None, pl.Datetime("us", "UTC")).alias("tipoff_utc"),
-            pl.lit(3, pl.Int64).alias("game_status"),
-            pl.lit(False).alias("postponed"),
-        )
-    )
-    schema = schema_for("nba_raw", "nbac_schedule")
-    return games.select(schema.names()).cast(dict(schema)).sort("game_date", "game_id")
-
-
-def raw_box_from_box_scores(box: pl.DataFrame) -> pl.DataFrame:
-    """Real box scores in the nba_raw.bdl_player_boxscores schema (ids already nba.com)."""
-    from nba_assets.identity import canonical_lookup
-    from nba_assets.schemas import schema_for
-
-    schema = schema_for("nba_raw", "bdl_player_boxscores")
-    out = canonical_lookup(box, "player_name").with_columns(
-        pl.col("game_id").cast(pl.Int64).alias("bdl_game_id"), pl.col("player_id").alias("bdl_player_id")
-    )
-    return out.select(schema.names()).cast(dict(schema))
 
 
 def empty_props() -> pl.DataFrame:

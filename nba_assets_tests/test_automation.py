@@ -451,11 +451,18 @@ def test_f_conditions_on_the_graph(tmp_path, monkeypatch):
     assert not repo.schedule_defs  # the 05:00 schedule is a sensor: it reads the clock
     assert {"nba_schedule_daily", "odds_snapshot_sensor", "box_score_sensor"} <= {s.name for s in repo.sensor_defs}
 
-    @lake_asset("nba_raw", "nbac_schedule", group="raw", description="opted out", automation_condition=None)
-    def by_hand(): ...
+    # One pass: an asset that declares its own condition keeps it as declared; the others get their phase's.
+    declared = dg.AutomationCondition.on_cron("0 9 * * *", "America/New_York")
 
-    refined = automation.refine_conditions(dg.Definitions(assets=[by_hand]))
-    assert refined.resolve_asset_graph().get(by_hand.key).automation_condition is None
+    @lake_asset("nba_raw", "nbac_schedule", group="raw", description="its own", automation_condition=declared)
+    def own(): ...
+
+    @lake_asset("nba_raw", "bdl_player_boxscores", group="raw", description="the phase's")
+    def phase(): ...
+
+    applied = automation.apply_automation(dg.Definitions(assets=[own, phase]), clock=Clock()).resolve_asset_graph()
+    assert applied.get(own.key).automation_condition == declared
+    assert applied.get(phase.key).automation_condition.get_label() == "daily_eager(3d)"
 
 
 def test_f_failed_check_alerts_fire_once_per_run_on_mixed_ticks(webhook):

@@ -22,7 +22,7 @@ from dagster._core.events import DagsterEventType
 
 from nba_assets import event_storage
 from nba_assets.instance import write_instance
-from nba_assets_tests.postgres_server import PG_BIN, binaries_present, running_postgres
+from nba_assets.postgres_server import PG_BIN, binaries_present, running_postgres
 
 START = "2024-10-01"
 DAYS = dg.DailyPartitionsDefinition(start_date=START, end_date="2024-11-15")

@@ -14,7 +14,7 @@ import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
 
-from nba_assets.identity import canonical_lookup
+from nba_assets.real_data import real_raw_tables
 from nba_assets.schemas import schema_for
 from nba_assets.transforms import analytics, contexts
 from nba_assets.transforms.asof import HISTORY_DAYS
@@ -27,7 +27,7 @@ from nba_assets.transforms.features import (
     zero_variance,
 )
 
-from .conftest import BOX_SCORES, LINES, raw_box_from_box_scores, schedule_from_box_scores
+from .conftest import BOX_SCORES, LINES
 
 pytestmark = pytest.mark.skipif(
     not (BOX_SCORES.is_file() and LINES.is_file()), reason="real data files are not present"
@@ -49,22 +49,6 @@ PHASE3_DAY_TABLES = ["player_game_summary", "team_offense_game_summary", "team_d
 
 
 # ------------------------------------------------------------------------------------ fixtures
-
-
-def real_raw_tables() -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
-    """(box, schedule, props): the real raw tables for every date of the data."""
-    box_scores = pl.read_parquet(BOX_SCORES).with_columns(pl.col("game_date").str.to_date())
-    lines = canonical_lookup(pl.read_parquet(LINES).with_columns(pl.col("game_date").str.to_date()), "player_name")
-    props = lines.with_columns(
-        (pl.col("commence_utc") - timedelta(minutes=60)).alias("snapshot_utc"),
-        pl.lit(60.0).alias("minutes_before_tipoff"),
-        pl.lit("us_dfs").alias("region"),
-        pl.lit(None, pl.Int64).alias("over_price"),
-        pl.lit(None, pl.Int64).alias("under_price"),
-    )
-    schema = schema_for("nba_raw", "odds_api_player_points_props")
-    props = props.select(schema.names()).cast(dict(schema))
-    return raw_box_from_box_scores(box_scores), schedule_from_box_scores(box_scores), props
 
 
 @pytest.fixture(scope="module")

@@ -293,66 +293,6 @@ def test_a_real_key_is_required_without_the_replay_server(tmp_path: Path) -> Non
         apis.odds()
 
 
-# ------------------------------------------------------------- balldontlie reference endpoints
-
-SHAPES = Path(__file__).resolve().parents[2] / "shared" / "reference" / "payloads"
-
-
-def test_players_and_teams_parse_the_recorded_shapes() -> None:
-    """The balldontlie players and teams parsers on real recorded responses
-    (../shared/reference/payloads, read in place, never copied): every typed field equals the body's
-    own value. (This used to compare the replay server's players with the file the server was built
-    from, which proved nothing about the parsers.)"""
-    from nba_assets.sources.models import PayloadError
-    from nba_assets.transforms.raw import parse_bdl_players, parse_bdl_teams
-
-    (players_path,) = sorted((SHAPES / "bdl_players").glob("*.json"))[:1]
-    body = json.loads(players_path.read_text())
-    players = parse_bdl_players([(players_path.name, body)], "2024-11-14")
-    assert players.height == len(body["data"]) > 0
-    for row, recorded in zip(
-        players.sort("bdl_player_id").iter_rows(named=True),
-        sorted(body["data"], key=lambda p: p["id"]),
-        strict=True,
-    ):
-        assert (row["bdl_player_id"], row["first_name"], row["last_name"]) == (
-            recorded["id"],
-            recorded["first_name"],
-            recorded["last_name"],
-        )
-        assert row["team"] == (recorded["team"] or {}).get("abbreviation")
-        assert row["position"] == (recorded["position"] or None)
-    assert players["player_lookup"].null_count() == 0
-
-    (teams_path,) = sorted((SHAPES / "bdl_teams").glob("*.json"))[:1]
-    teams_body = json.loads(teams_path.read_text())
-    teams = parse_bdl_teams(teams_path.name, teams_body, "2024-11-14")
-    assert teams.height == len(teams_body["data"]) > 0
-    by_id = {t["id"]: t for t in teams_body["data"]}
-    for row in teams.rename({"bdl_team_id": "id"}).iter_rows(named=True):
-        assert {k: row[k] for k in by_id[row["id"]]} == by_id[row["id"]]
-
-    del body["data"][0]["id"]
-    with pytest.raises(PayloadError, match=r"data\[0\]\.id"):
-        parse_bdl_players([(players_path.name, body)], "2024-11-14")
-
-
-def test_the_injuries_parser_reads_the_recorded_shape() -> None:
-    """No injury data exists in this project's sources; the parser is checked on the recorded shape
-    (../shared/reference/payloads, read in place, never copied)."""
-    from nba_assets.sources.models import PayloadError
-    from nba_assets.transforms.raw import parse_bdl_injuries
-
-    (path,) = sorted((SHAPES / "bdl_injuries").glob("*.json"))[:1]
-    body = json.loads(path.read_text())
-    frame = parse_bdl_injuries([(path.name, body)], "2024-11-14")
-    assert frame.height == len(body["data"]) > 0
-    assert frame["status"].null_count() == 0 and frame["player_lookup"].null_count() == 0
-    del body["data"][1]["status"]
-    with pytest.raises(PayloadError, match=r"field 'status' at data\[1\]\.status"):
-        parse_bdl_injuries([(path.name, body)], "2024-11-14")
-
-
 def test_landing_is_mirrored_write_once_to_gcs(
     archive: Path,  # noqa: F811
     tmp_path: Path,

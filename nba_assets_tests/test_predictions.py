@@ -8,16 +8,17 @@ quote per book, 60 minutes before tip-off, no prices).
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
 
-from nba_assets.assets.predictions import predict_days
-from nba_assets.io.model_store import Artifact, ModelStore, week_of
+from nba_assets.facts import week_of
+from nba_assets.io.model_store import ModelStore
 from nba_assets.predictors import gbm, walkforward
-from nba_assets.predictors.systems import SYSTEM_IDS, MissingModelError
+from nba_assets.predictors.artifacts import Artifact
+from nba_assets.predictors.systems import SYSTEM_IDS, MissingModelError, predict_days
 from nba_assets.schemas import schema_for
 from nba_assets.transforms.features import compute_phase34
 from nba_assets.transforms.grading import daily_performance, grade
@@ -33,6 +34,7 @@ WEEK = date(2024, 11, 18)  # the model week under test (a Monday)
 D = date(2024, 11, 20)  # the game date under test, inside WEEK
 TRAIN_DAYS = (WEEK - FIRST).days  # the tests train on every feature row before the week
 GRADE_DAYS = (date(2024, 10, 22), date(2024, 11, 27))
+NOW = datetime(2024, 11, 20, 23, 0, tzinfo=UTC)  # when the predictions are made (stamped as created_at)
 
 
 def props_from_lines(lines: pl.DataFrame) -> pl.DataFrame:
@@ -91,7 +93,7 @@ def _predict(real: dict, features: pl.DataFrame, summary: pl.DataFrame, root) ->
     day_features = features.filter(pl.col("game_date") == D)
     history = summary.filter(pl.col("game_date") < D)
     props = real["props"].filter(pl.col("game_date") == D)
-    frame = predict_days(day_features, props, history, models, calibration, first_model_week=WEEK)
+    frame = predict_days(day_features, props, history, models, calibration, first_model_week=WEEK, created_at=NOW)
     return frame.drop("created_at"), models
 
 
@@ -160,6 +162,7 @@ def test_missing_model_fails_loudly(real, tmp_path) -> None:
             {},
             calibration,
             first_model_week=WEEK,
+            created_at=NOW,
         )
     with pytest.raises(MissingModelError, match="system_calibration"):
         predict_days(
@@ -169,13 +172,13 @@ def test_missing_model_fails_loudly(real, tmp_path) -> None:
             {},
             {},
             first_model_week=WEEK,
+            created_at=NOW,
         )
 
 
 def test_grading_on_real_rows(real) -> None:
     """void (did not play), push (points equal the line), correct and incorrect calls, no_bet."""
     features, summary = real["features"], real["summary"]
-    from datetime import UTC, datetime
 
     days = features.filter(pl.col("game_date").is_between(*GRADE_DAYS))
     props = real["props"].filter(pl.col("game_date").is_between(*GRADE_DAYS))
@@ -184,7 +187,7 @@ def test_grading_on_real_rows(real) -> None:
         w: {"week_start": w.isoformat(), "ensemble": None, "systems": {}}
         for w in {week_of(d) for d in days["game_date"].unique()}
     }
-    preds = predict_days(days, props, history, {}, calib, first_model_week=date(2030, 1, 1))
+    preds = predict_days(days, props, history, {}, calib, first_model_week=date(2030, 1, 1), created_at=NOW)
     actuals = summary.filter(pl.col("game_date").is_between(*GRADE_DAYS))
     graded = grade(preds, actuals, datetime.now(UTC))
     played = actuals.select("game_id", "player_id", "pts")
@@ -413,7 +416,6 @@ def test_calibrated_p_over_is_shrunk_toward_the_past_over_rate(real, tmp_path) -
 def test_backtest_scores_against_the_constant_past_over_rate(real) -> None:
     """The backtest's constant for week W comes from lined games before W only, and the README table
     is rendered from the report."""
-    from datetime import UTC, datetime
 
     from nba_assets.transforms.grading import backtest, past_over_rates, readme_table
 
@@ -424,7 +426,7 @@ def test_backtest_scores_against_the_constant_past_over_rate(real) -> None:
     weeks = sorted({week_of(d) for d in days["game_date"].unique()})
     calib = walkforward.build(weeks, features, summary, summary, {}, never)
     preds = predict_days(days, props, summary.filter(pl.col("game_date") < GRADE_DAYS[1]), {}, calib,
-                         first_model_week=never)  # fmt: skip
+                         first_model_week=never, created_at=NOW)  # fmt: skip
     graded = grade(preds, summary.filter(pl.col("game_date").is_between(*GRADE_DAYS)), datetime.now(UTC))
     rates = past_over_rates(graded)
     first = rates.sort("_week").row(0, named=True)
@@ -443,3 +445,50 @@ def test_backtest_scores_against_the_constant_past_over_rate(real) -> None:
     assert set(report["targets"]) == {"ensemble_mae_below_line", "brier_below_constant", "policy_53_over_500"}
     table = readme_table(report)
     assert "| the line |" in table and "| `moving_average` |" in table and "not reached" in table
+
+
+def test_weekly_models_are_built_once_per_training_set(real, tmp_path) -> None:
+    """``build_models`` alone (no Dagster): a week before the first model week gets its record and no
+    model; two off-season weeks with the same training rows share one trained model; a stored week
+    whose fingerprint matches is reused as stored, one whose fingerprint differs is trained again."""
+    from nba_assets.predictors.model_weeks import FIRST_MODEL_WEEK, build_models, models_summary
+
+    features, summary = real["features"], real["summary"]
+    early, july, next_july = FIRST_MODEL_WEEK - timedelta(days=7), date(2024, 7, 15), date(2024, 7, 22)
+    out = build_models("lightgbm_v1", [early, july, next_july], features, summary)
+    assert out[early].metadata["status"] == "before_first_model_week" and out[early].files == {}
+    assert out[july].metadata["status"] == "trained" and out[july].metadata["train_rows"] >= gbm.MIN_TRAIN_ROWS
+    assert out[july].metadata["last_row_date"] < july.isoformat()  # never its own week
+    assert out[next_july].metadata["reused_from"] == july.isoformat()
+    assert out[next_july].files == out[july].files and out[next_july].metadata["week_start"] == next_july.isoformat()
+    assert "3 weeks built, 2 trained" in models_summary("lightgbm_v1", out)
+
+    store = ModelStore(tmp_path / "models")
+    file = gbm.MODELS["lightgbm_v1"]["file"]
+    store.write("nba_predictions", "m", july, Artifact({file: b"the stored model"}, out[july].metadata))
+    reused = build_models("lightgbm_v1", [july], features, summary, lambda w: store.read("nba_predictions", "m", w))
+    assert reused[july].files == {file: b"the stored model"}
+    stale = {**out[july].metadata, "fingerprint": "another training set"}
+    store.write("nba_predictions", "m", july, Artifact({file: b"the stored model"}, stale))
+    retrained = build_models("lightgbm_v1", [july], features, summary, lambda w: store.read("nba_predictions", "m", w))
+    assert retrained[july].files == out[july].files
+    assert retrained[july].metadata["fingerprint"] == out[july].metadata["fingerprint"]
+
+
+def test_calibration_artifacts_round_trip_through_the_model_store(real, tmp_path) -> None:
+    """A week's calibration document becomes its stored artifact and reads back unchanged."""
+    import json
+
+    from nba_assets.predictors.model_weeks import calibration_artifacts, calibrations
+
+    features, summary = real["features"], real["summary"]
+    models = _train_weeks(features, summary, [WEEK - timedelta(days=7), WEEK], tmp_path / "m")
+    docs = walkforward.build([WEEK], features, summary, summary, models, week_of(FIRST))
+    artifacts = calibration_artifacts(docs)
+    meta = artifacts[WEEK].metadata
+    assert meta["status"] == "calibrated" and meta["week_start"] == WEEK.isoformat()
+    assert set(meta["thresholds"]) == set(docs[WEEK]["systems"]) == set(SYSTEM_IDS)
+    store = ModelStore(tmp_path / "cal")
+    store.write("nba_predictions", "system_calibration", WEEK, artifacts[WEEK])
+    stored = {WEEK: store.read("nba_predictions", "system_calibration", WEEK)}
+    assert calibrations(stored) == {WEEK: json.loads(json.dumps(docs[WEEK]))}

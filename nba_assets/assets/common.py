@@ -1,13 +1,16 @@
-"""The wiring every asset shares: game-date partitions, single-run backfills, lake keys."""
+"""The wiring every asset shares: one factory for the game-date assets, one for the season-wide
+documents, and the inputs (same day, days before, every stored partition)."""
 
 import dagster as dg
 
-from nba_assets.automation import MANUAL_TAG, condition_for_group
 from nba_assets.partitions import game_date_partitions, history_before, window_dates
 from nba_assets.schemas import column_schema
 
-_PHASE_DEFAULT = object()
-
+# Stamped on every asset the factories declare: ``test_wiring`` walks the Definitions and finds no
+# game-date asset (and no season-wide document) declared any other way.
+DECLARED_BY = "nba/declared_by"
+GAME_DATE_ASSET = "game_date_asset"
+SEASON_DOCUMENT = "season_document"
 
 def lake_asset(
     dataset: str,
@@ -17,26 +20,61 @@ def lake_asset(
     description: str,
     ins=None,
     metadata=None,
-    automation_condition=_PHASE_DEFAULT,
+    columns: bool = True,
+    io_manager_key: str | None = None,
+    pool: str | None = None,
+    retry_policy: dg.RetryPolicy | None = None,
+    kinds: set[str] | None = None,
     **kwargs,
 ):
-    """``@asset`` for the lake table ``dataset/table``: daily game-date partitions, one run per
-    backfill, its declared schema published as ``dagster/column_schema``, and the automation
-    condition of its phase (``nba_assets.automation.condition_for_group``; pass
-    ``automation_condition=`` to override it, ``None`` for none)."""
-    if automation_condition is _PHASE_DEFAULT:
-        automation_condition = condition_for_group(group)
-    elif automation_condition is None:  # materialized by hand or by a sensor only
-        kwargs["tags"] = {**kwargs.get("tags", {}), MANUAL_TAG: "true"}
+    """``@asset`` for the game-date asset ``dataset/table`` (every partitioned asset of the graph is
+    declared here): daily game-date partitions, one run per backfill. Its automation condition is
+    not declared here: ``nba_assets.automation.apply_automation`` computes it from its group and
+    its parents in the graph, once the Definitions are known.
+
+    The variants are parameters: ``columns`` publishes the table's declared schema as
+    ``dagster/column_schema`` (False for what is not a lake table: landing bodies, models, export
+    files); ``io_manager_key`` (the models' ``model_store``), ``pool`` and ``retry_policy`` (the
+    ingest assets' API pools), ``kinds`` (else the definitions derive them from the key and backend).
+    Anything else (``deps``, ``check_specs``, ``required_resource_keys``) goes to ``dg.asset``."""
+    declared = {"dagster/column_schema": column_schema(dataset, table)} if columns else {}
+    given = {"io_manager_key": io_manager_key, "pool": pool, "retry_policy": retry_policy, "kinds": kinds}
+    optional = {k: v for k, v in given.items() if v is not None}
     return dg.asset(
         key=[dataset, table],
         partitions_def=game_date_partitions,
         backfill_policy=dg.BackfillPolicy.single_run(),
         group_name=group,
         ins=ins or {},
-        metadata={"dagster/column_schema": column_schema(dataset, table), **(metadata or {})},
+        metadata={**declared, **(metadata or {}), DECLARED_BY: GAME_DATE_ASSET},
         description=description,
-        automation_condition=automation_condition,
+        **optional,
+        **kwargs,
+    )
+
+
+def season_document(
+    dataset: str,
+    table: str,
+    *,
+    group: str,
+    description: str,
+    kinds: set[str],
+    ins=None,
+    **kwargs,
+):
+    """``@asset`` for a season-wide document (``backtest_report``, ``systems_performance_json``,
+    ``tonight_json``): unpartitioned, one run, reading every stored daily partition of its inputs
+    (``all_stored``); its as-of date is what is stored. Its condition (``season_eager``) comes from
+    ``nba_assets.automation.apply_automation``, as every asset's."""
+    return dg.asset(
+        key=[dataset, table],
+        backfill_policy=dg.BackfillPolicy.single_run(),
+        group_name=group,
+        kinds=kinds,
+        ins=ins or {},
+        metadata={DECLARED_BY: SEASON_DOCUMENT},
+        description=description,
         **kwargs,
     )
 

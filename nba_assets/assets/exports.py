@@ -10,9 +10,8 @@ import dagster as dg
 import polars as pl
 
 from nba_assets import config
-from nba_assets.assets.common import all_stored, days_before, same_day
-from nba_assets.automation import season_eager
-from nba_assets.partitions import HISTORY_DAYS, game_date_partitions
+from nba_assets.assets.common import all_stored, days_before, lake_asset, same_day, season_document
+from nba_assets.partitions import HISTORY_DAYS
 from nba_assets.transforms.exports import (
     best_bets_document,
     day_document,
@@ -46,11 +45,11 @@ def _replace_dir(target, documents: dict[str, dict]) -> None:
         shutil.rmtree(old, ignore_errors=True)
 
 
-@dg.asset(
-    key=["exports", "predictions_json"],
-    partitions_def=game_date_partitions,
-    backfill_policy=dg.BackfillPolicy.single_run(),
-    group_name="exports",
+@lake_asset(
+    "exports",
+    "predictions_json",
+    group="exports",
+    columns=False,
     ins={
         "predictions": same_day("nba_predictions", "player_prop_predictions"),
         "schedule": same_day("nba_raw", "nbac_schedule"),
@@ -90,14 +89,13 @@ def predictions_json(
     context.log.info(f"predictions_json: {2 * len(days)} files written under {root}")
 
 
-@dg.asset(
-    key=["exports", "tonight_json"],
-    backfill_policy=dg.BackfillPolicy.single_run(),
-    group_name="exports",
+@season_document(
+    "exports",
+    "tonight_json",
+    group="exports",
     kinds={"polars", "json"},
     deps=[dg.AssetKey(["exports", "predictions_json"])],
     ins={"accuracy": all_stored("nba_predictions", "prediction_accuracy")},
-    automation_condition=season_eager(),
     description="exports/v1/tonight/all-players.json and tonight/player/{player_lookup}.json: the latest game "
     "date exported (a document as of the latest day: one file set, never a daily partition), each player's "
     "page with his past graded calls.",
@@ -124,11 +122,11 @@ def tonight_json(context: dg.AssetExecutionContext, accuracy: pl.DataFrame) -> d
     )
 
 
-@dg.asset(
-    key=["exports", "results_json"],
-    partitions_def=game_date_partitions,
-    backfill_policy=dg.BackfillPolicy.single_run(),
-    group_name="exports",
+@lake_asset(
+    "exports",
+    "results_json",
+    group="exports",
+    columns=False,
     ins={
         "accuracy": same_day("nba_predictions", "prediction_accuracy"),
         "performance": same_day("nba_predictions", "system_daily_performance"),
@@ -160,16 +158,15 @@ def results_json(
     context.log.info(f"results_json: {len(days)} files written under {root}")
 
 
-@dg.asset(
-    key=["exports", "systems_performance_json"],
-    backfill_policy=dg.BackfillPolicy.single_run(),
-    group_name="exports",
+@season_document(
+    "exports",
+    "systems_performance_json",
+    group="exports",
     kinds={"polars", "json"},
     ins={
         "performance": all_stored("nba_predictions", "system_daily_performance"),
         "accuracy": all_stored("nba_predictions", "prediction_accuracy"),
     },
-    automation_condition=season_eager(),
     description="exports/v1/systems/performance.json: last 7 days, last 30 days and season per system, and the "
     "season's track record (hit rates with Wilson intervals, units, cumulative units, calibration), as of the "
     "latest graded game date stored (a season-wide document: one file, never a daily partition).",

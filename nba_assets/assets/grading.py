@@ -8,8 +8,7 @@ import dagster as dg
 import polars as pl
 
 from nba_assets import config
-from nba_assets.assets.common import all_stored, lake_asset, partition_metadata, same_day
-from nba_assets.automation import season_eager
+from nba_assets.assets.common import all_stored, lake_asset, partition_metadata, same_day, season_document
 from nba_assets.transforms.grading import (
     backtest,
     backtest_markdown,
@@ -51,16 +50,15 @@ def system_daily_performance(context: dg.AssetExecutionContext, accuracy: pl.Dat
     return daily_performance(accuracy)
 
 
-@dg.asset(
-    key=["nba_predictions", "backtest_report"],
-    backfill_policy=dg.BackfillPolicy.single_run(),
-    group_name="grading",
+@season_document(
+    "nba_predictions",
+    "backtest_report",
+    group="grading",
     kinds={"polars", "matplotlib"},
     ins={
         "accuracy": all_stored("nba_predictions", "prediction_accuracy"),
         "features": all_stored("nba_precompute", "ml_feature_store"),
     },
-    automation_condition=season_eager(),
     description="Walk-forward backtest over every graded game date stored (a season-wide report, not a daily "
     "partition): every system next to the line and a season-average baseline on the same player-games, hit "
     "rates with Wilson intervals, Brier vs 0.25, a P(over) calibration table; Markdown with the plot, also "

@@ -14,8 +14,8 @@ from pathlib import Path
 import dagster as dg
 import polars as pl
 
-from nba_assets.assets.common import same_day
-from nba_assets.partitions import game_date_partitions, window_dates
+from nba_assets.assets.common import lake_asset, same_day
+from nba_assets.partitions import window_dates
 from nba_assets.resources import NbaApis
 from nba_assets.sources.clients import ET, season_of
 from nba_assets.sources.http import BadBodyError, RequestRejected
@@ -26,7 +26,9 @@ SCHEDULE_FEED = "nba_schedule"
 STATS_FEED = "bdl_stats"
 PROPS_FEED = "odds_player_points"
 PROPS_REGIONS = "us,us_dfs"
-SNAPSHOT_LEADS = (timedelta(hours=6), timedelta(minutes=30))  # historical snapshots before each tip-off
+# A past day's historical snapshots, taken this long before each tip-off (the live plan of today's
+# snapshots is the edge's: ``nba_assets.edge.SNAPSHOT_LEADS``).
+HISTORICAL_SNAPSHOT_LEADS = (timedelta(hours=6), timedelta(minutes=30))
 # Steps whose requests still failed after the HTTP retries run again later (rate limits, outages).
 INGEST_RETRY = dg.RetryPolicy(max_retries=2, delay=30, backoff=dg.Backoff.EXPONENTIAL, jitter=dg.Jitter.PLUS_MINUS)
 
@@ -39,16 +41,17 @@ class OddsIngestConfig(dg.Config):
 
 
 def _ingest_asset(feed: str, *, description: str, pool: str, ins=None):
-    return dg.asset(
-        key=[LANDING, f"{feed}_payloads"],
-        partitions_def=game_date_partitions,
-        backfill_policy=dg.BackfillPolicy.single_run(),
-        group_name="ingest",
-        ins=ins or {},
+    """The landing asset of ``feed``: the game-date factory with the feed's API pool and the retry policy."""
+    return lake_asset(
+        LANDING,
+        f"{feed}_payloads",
+        group="ingest",
+        description=description,
+        ins=ins,
+        metadata={"landing_feed": feed},
+        columns=False,
         pool=pool,
         retry_policy=INGEST_RETRY,
-        description=description,
-        metadata={"landing_feed": feed},
     )
 
 
@@ -198,7 +201,7 @@ def _fetch_props_day(
                 files.append((client.event_player_points(event["id"], PROPS_REGIONS, day, now).path, "event_odds"))
                 snapshots += 1
             continue
-        for lead in SNAPSHOT_LEADS:
+        for lead in HISTORICAL_SNAPSHOT_LEADS:
             odds = client.event_player_points(event["id"], PROPS_REGIONS, day, commence - lead)
             files.append((odds.path, "event_odds"))
             snapshots += 1

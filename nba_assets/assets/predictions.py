@@ -1,62 +1,16 @@
 """Phase 5: the six systems' predictions against the pre-tip line."""
 
-import json
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 
 import dagster as dg
 import polars as pl
 
 from nba_assets.assets.common import days_before, lake_asset, partition_metadata, same_day
-from nba_assets.assets.models import FIRST_MODEL_WEEK, PREDICTIONS
+from nba_assets.assets.models import PREDICTIONS
 from nba_assets.facts import HISTORY_DAYS
-from nba_assets.io.model_store import week_of
-from nba_assets.predictors import systems, zone_matchup
-from nba_assets.predictors.systems import MissingModelError
-from nba_assets.schemas import schema_for
-from nba_assets.transforms.lines import best_prices, consensus_lines
-
-
-def _calibrations(stored: dict) -> dict[date, dict]:
-    return {week: json.loads(a.read("calibration.json")) for week, a in stored.items()}
-
-
-def predict_days(
-    features: pl.DataFrame,
-    props: pl.DataFrame,
-    history: pl.DataFrame,
-    models: dict[str, dict],
-    calibrations: dict[date, dict],
-    first_model_week: date = FIRST_MODEL_WEEK,
-) -> pl.DataFrame:
-    """Every system's prediction for every feature-store row (pure apart from reading stored models)."""
-    schema = schema_for(PREDICTIONS, "player_prop_predictions")
-    needed = sorted({week_of(d) for d in features["game_date"].unique().to_list() if week_of(d) >= first_model_week})
-    missing = [w for w in needed if w not in calibrations]
-    if missing:
-        raise MissingModelError(
-            f"no system_calibration for the week(s) {', '.join(w.isoformat() for w in missing)}: "
-            "materialize nba_predictions/system_calibration for them first"
-        )
-    lines = consensus_lines(props).filter(pl.col("player_id").is_not_null())
-    line_keys = lines.select("game_date", "game_id", "player_id", "points_line", "line_source", "n_books")
-    points = pl.concat(
-        [systems.base_predictions(features, history), systems.ml_predictions(features, models, first_model_week)]
-    )
-    weights = {w: c.get("ensemble") for w, c in calibrations.items()}
-    points = pl.concat([points, systems.ensemble_predictions(points, line_keys, weights)])
-    frame = systems.finalize(points, line_keys, calibrations)
-    prices = best_prices(props, lines)
-    ids = features.select(
-        "game_date", "game_id", "player_id", "player_lookup", "player_name", "team", "opponent", "feature_version"
-    )
-    return (
-        frame.join(ids, on=["game_date", "game_id", "player_id"], how="left")
-        .join(prices, on=["game_id", "player_lookup"], how="left")
-        .with_columns(pl.lit(datetime.now(UTC)).cast(pl.Datetime("us", "UTC")).alias("created_at"))
-        .select(schema.names())
-        .cast(dict(schema))
-        .sort("game_date", "game_id", "player_id", "system_id")
-    )
+from nba_assets.predictors import zone_matchup
+from nba_assets.predictors.model_weeks import calibrations
+from nba_assets.predictors.systems import predict_days
 
 
 @lake_asset(
@@ -85,9 +39,8 @@ def player_prop_predictions(
     xgboost: dict,
     calibration: dict,
 ) -> pl.DataFrame:
-    frame = predict_days(
-        features, props, history, {"lightgbm_v1": lightgbm, "xgboost_v1": xgboost}, _calibrations(calibration)
-    )
+    models = {"lightgbm_v1": lightgbm, "xgboost_v1": xgboost}
+    frame = predict_days(features, props, history, models, calibrations(calibration), created_at=datetime.now(UTC))
     missing = zone_matchup.missing_features(features)
     if missing:
         context.log.warning(f"zone_matchup_v1: the feature store lacks {missing}; those factors are 1")

@@ -24,14 +24,14 @@ from nba_assets.io.storage import TableRef
 from nba_assets.partitions import window_dates
 from nba_assets.schemas import schema_for
 from nba_assets.sources.landing import LandedFile, fetch_records, latest_fetches
-from nba_assets.sources.models import PayloadError
+from nba_assets.sources.payloads import PayloadError
 from nba_assets.transforms.raw import (
     TEAM_MINUTES,
-    attach_games_and_players,
     box_completeness,
     parse_bdl_stats_by_day,
     parse_event_snapshot,
     parse_schedule_by_day,
+    props_by_day,
     unresolved_names,
 )
 
@@ -308,32 +308,19 @@ def odds_api_player_points_props(
 ):
     root = _landing()
     window = window_dates(context)
-    frames = []
     scheduled = nbac_schedule.filter(~pl.col("postponed"))
     games_by_day = dict(scheduled.group_by("game_date").len().iter_rows())
-    files_by_day: dict[date, int] = {}
+    snapshots: dict[date, list[pl.DataFrame]] = {}
     held = _missing_upstream(context, "nbac_schedule", window)
     for day in sorted(games_by_day):
         try:
-            day_frames = _day_snapshots(root, day)
+            snapshots[day] = _day_snapshots(root, day)
         except PayloadError as error:
             held[day] = error
-            continue
-        files_by_day[day] = len(day_frames)
-        props = [f for f in day_frames if f.height]
-        if not props:
-            continue
-        day_props = pl.concat(props, how="diagonal_relaxed").unique(
-            ["event_id", "snapshot_utc", "bookmaker", "player_name_quoted", "line"], keep="last", maintain_order=True
-        )
-        rosters = (
-            box_history.filter(pl.col("game_date") < day).sort("game_date").select("player_lookup", "player_id", "team")
-        )
-        frames.append(attach_games_and_players(day_props, nbac_schedule, rosters))
+    files_by_day = {day: len(frames) for day, frames in snapshots.items()}
     for day, error in sorted(held.items()):
         _hold(context, "odds_player_points", day, error)
-    frame = pl.concat(frames) if frames else pl.DataFrame(schema=schema_for(RAW, "odds_api_player_points_props"))
-    frame = frame.filter(~pl.col("game_date").is_in(sorted(held)))
+    frame = props_by_day(snapshots, nbac_schedule, box_history).filter(~pl.col("game_date").is_in(sorted(held)))
     context.log.info(f"odds: parsed {sum(files_by_day.values())} landed files of {len(files_by_day)} game days")
 
     # Per day: what was parsed, what matched no scheduled game, whether anything landed at all.

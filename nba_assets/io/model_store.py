@@ -29,16 +29,12 @@ from typing import Any
 import dagster as dg
 
 from nba_assets import config
+from nba_assets.facts import dates_between, week_of
+from nba_assets.predictors.artifacts import Artifact
+
+__all__ = ["Artifact", "ModelStore", "ModelStoreIOManager", "StoredArtifact", "week_of"]
 
 METADATA_FILE = "metadata.json"
-
-
-@dataclass(frozen=True)
-class Artifact:
-    """What an asset hands the store for one week: files (name → bytes) and JSON metadata."""
-
-    files: dict[str, bytes]
-    metadata: dict[str, Any]
 
 
 @dataclass(frozen=True)
@@ -102,14 +98,9 @@ class ModelStore:
         )
 
 
-def week_of(day: date) -> date:
-    """Monday of the week containing ``day`` (model weeks start on Mondays)."""
-    return day - timedelta(days=day.weekday())
-
-
 def days_in_window(window: dg.TimeWindow) -> list[date]:
-    first, end = window.start.date(), window.end.date()
-    return [first + timedelta(days=i) for i in range((end - first).days)]
+    """The game dates of a window of game-date partitions (its end is exclusive)."""
+    return dates_between(window.start.date(), window.end.date() - timedelta(days=1))
 
 
 def weeks_in_window(window: dg.TimeWindow) -> list[date]:

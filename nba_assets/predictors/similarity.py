@@ -24,7 +24,7 @@ from datetime import timedelta
 import polars as pl
 
 from nba_assets.facts import HISTORY_DAYS
-from nba_assets.predictors.context import with_rest
+from nba_assets.predictors.league_context import with_rest
 
 SYSTEM_ID = "similarity_balanced_v1"
 LOOKBACK_DAYS = HISTORY_DAYS

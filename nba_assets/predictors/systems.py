@@ -9,14 +9,17 @@ confidence from the week's calibration.
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 
 import numpy as np
 import polars as pl
 
-from nba_assets.io.model_store import week_of  # noqa: F401  (re-exported)
+from nba_assets.facts import week_of, week_start
 from nba_assets.predictors import calibration, ensemble, gbm, moving_average, similarity, zone_matchup
-from nba_assets.predictors.context import league_context
+from nba_assets.predictors.league_context import league_context
+from nba_assets.predictors.model_weeks import FIRST_MODEL_WEEK
+from nba_assets.schemas import schema_for
+from nba_assets.transforms.lines import best_prices, consensus_lines
 
 SYSTEM_IDS = [
     moving_average.SYSTEM_ID,
@@ -73,17 +76,15 @@ def ml_predictions(
 ) -> pl.DataFrame:
     """xgboost_v1 / lightgbm_v1 for every feature row dated on or after ``first_week``.
 
-    models: system_id → {week start → StoredArtifact}. A row's model is the one of the week that
-    contains its date (trained on rows before that week). A week on or after ``first_week`` with no
+    models: system_id → {week start → ``predictors.artifacts.StoredWeek``}. A row's model is the one
+    of the week that contains its date (trained on rows before that week). A week on or after ``first_week`` with no
     stored model raises MissingModelError; a week whose stored model says it had too little
     history (status ``insufficient_history``) gets no ML prediction.
     """
     parts = []
     if features.height == 0:
         return pl.DataFrame(schema=POINT_SCHEMA)
-    f = features.with_columns(
-        (pl.col("game_date") - pl.duration(days=pl.col("game_date").dt.weekday() - 1)).alias("_week")
-    ).filter(pl.col("_week") >= first_week)
+    f = features.with_columns(week_start("game_date").alias("_week")).filter(pl.col("_week") >= first_week)
     for system_id in ML_SYSTEMS:
         spec = gbm.MODELS[system_id]
         for (week,), rows in f.partition_by("_week", as_dict=True).items():
@@ -131,7 +132,7 @@ def ensemble_predictions(
     if points.height == 0:
         return pl.DataFrame(schema=POINT_SCHEMA)
     w = ensemble.component_frame(wide(points)).join(lines.select(*KEYS, "points_line"), on=KEYS, how="left")
-    w = w.with_columns((pl.col("game_date") - pl.duration(days=pl.col("game_date").dt.weekday() - 1)).alias("_week"))
+    w = w.with_columns(week_start("game_date").alias("_week"))
     parts = []
     for (week,), rows in w.partition_by("_week", as_dict=True).items():
         weights = weights_by_week.get(week)
@@ -158,7 +159,7 @@ def finalize(points: pl.DataFrame, lines: pl.DataFrame, calibrations: dict[date,
     """
     out = points.join(lines, on=KEYS, how="left").with_columns(
         (pl.col("predicted_points") - pl.col("points_line")).alias("edge"),
-        (pl.col("game_date") - pl.duration(days=pl.col("game_date").dt.weekday() - 1)).alias("_week"),
+        week_start("game_date").alias("_week"),
     )
     parts = []
     for (week, system_id), rows in out.partition_by("_week", "system_id", as_dict=True).items():
@@ -202,3 +203,47 @@ def finalize(points: pl.DataFrame, lines: pl.DataFrame, calibrations: dict[date,
             pl.lit(None, pl.Float64).alias("p_threshold"),
         )
     return pl.concat(parts).drop("_week")
+
+
+def predict_days(
+    features: pl.DataFrame,
+    props: pl.DataFrame,
+    history: pl.DataFrame,
+    models: dict[str, dict],
+    calibrations: dict[date, dict],
+    *,
+    created_at: datetime,
+    first_model_week: date = FIRST_MODEL_WEEK,
+) -> pl.DataFrame:
+    """Every system's prediction for every feature-store row: the day's lines (consensus of the
+    pre-tip props), the six systems' points, the call against the line and the best price.
+
+    ``models``: system_id → {week → stored week}; ``calibrations``: week → calibration document.
+    A week on or after ``first_model_week`` without its calibration raises ``MissingModelError``;
+    ``created_at`` stamps the rows (the caller's clock)."""
+    schema = schema_for("nba_predictions", "player_prop_predictions")
+    needed = sorted({week_of(d) for d in features["game_date"].unique().to_list() if week_of(d) >= first_model_week})
+    missing = [w for w in needed if w not in calibrations]
+    if missing:
+        raise MissingModelError(
+            f"no system_calibration for the week(s) {', '.join(w.isoformat() for w in missing)}: "
+            "materialize nba_predictions/system_calibration for them first"
+        )
+    lines = consensus_lines(props).filter(pl.col("player_id").is_not_null())
+    line_keys = lines.select("game_date", "game_id", "player_id", "points_line", "line_source", "n_books")
+    points = pl.concat([base_predictions(features, history), ml_predictions(features, models, first_model_week)])
+    weights = {w: c.get("ensemble") for w, c in calibrations.items()}
+    points = pl.concat([points, ensemble_predictions(points, line_keys, weights)])
+    frame = finalize(points, line_keys, calibrations)
+    prices = best_prices(props, lines)
+    ids = features.select(
+        "game_date", "game_id", "player_id", "player_lookup", "player_name", "team", "opponent", "feature_version"
+    )
+    return (
+        frame.join(ids, on=["game_date", "game_id", "player_id"], how="left")
+        .join(prices, on=["game_id", "player_lookup"], how="left")
+        .with_columns(pl.lit(created_at).cast(pl.Datetime("us", "UTC")).alias("created_at"))
+        .select(schema.names())
+        .cast(dict(schema))
+        .sort("game_date", "game_id", "player_id", "system_id")
+    )

@@ -19,6 +19,7 @@ from datetime import date, timedelta
 import numpy as np
 import polars as pl
 
+from nba_assets.facts import week_start
 from nba_assets.predictors import calibration, ensemble, systems
 
 CAL_DAYS = 182
@@ -41,7 +42,7 @@ def _f64(s: pl.Series) -> np.ndarray:
 
 def _weeks(rows: pl.DataFrame) -> np.ndarray:
     """The Monday of each row's game date, as datetime64[D]."""
-    monday = rows.select(pl.col("game_date") - pl.duration(days=pl.col("game_date").dt.weekday() - 1)).to_series()
+    monday = rows.select(week_start("game_date")).to_series()
     return monday.to_numpy().astype("datetime64[D]")
 
 

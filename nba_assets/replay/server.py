@@ -697,11 +697,6 @@ class ReplayServer:
             return ReplayArchive(self.archive_dir).manifest
         return self._router.archive.manifest
 
-    @property
-    def odds_requests_used(self) -> int:
-        """Odds API quota spent on this server instance."""
-        return self._router.requests_used if self._router else 0
-
     def __enter__(self) -> ReplayServer:
         self.start()
         return self

@@ -81,18 +81,6 @@ class BallDontLieClient:
     def games(self, game_date: date) -> list[Fetched]:
         return self._paged("/v1/games", game_date)
 
-    def players(self, game_date: date, search: str | None = None) -> list[Fetched]:
-        """Every player (or those matching ``search``); landed under ``game_date``."""
-        return self._paged("/v1/players", game_date, [("search", search)] if search else [])
-
-    def teams(self, game_date: date) -> Fetched:
-        """The 30 teams (one unpaginated body)."""
-        return self.source.get_json("/v1/teams", {}, game_date)
-
-    def player_injuries(self, game_date: date) -> list[Fetched]:
-        """The current injury report (cursor-paginated)."""
-        return self._paged("/v1/player_injuries", game_date, [])
-
 
 class OddsApiClient:
     """The Odds API v4 (``apiKey`` query parameter); historical snapshots for past days."""

@@ -7,6 +7,7 @@ from datetime import datetime
 
 import polars as pl
 
+from nba_assets.facts import week_start
 from nba_assets.predictors.calibration import wilson
 from nba_assets.schemas import schema_for
 
@@ -184,7 +185,7 @@ def summarize(accuracy: pl.DataFrame) -> dict[str, float | int | None]:
 
 
 def _monday(col: str = "game_date") -> pl.Expr:
-    return pl.col(col) - pl.duration(days=pl.col(col).dt.weekday() - 1)
+    return week_start(col)
 
 
 def past_over_rates(accuracy: pl.DataFrame) -> pl.DataFrame:

@@ -1,6 +1,6 @@
 """Pure parsers: landed API bodies -> typed raw tables (phase 2).
 
-Every body is validated against its typed model (``nba_assets.sources.models``) first: a body
+Every body is validated against its typed model (``nba_assets.sources.payloads``) first: a body
 that lacks a field, or has one of the wrong type, raises ``PayloadError`` naming the landing
 file, the field path and the game date, so a partition fails loudly instead of storing junk.
 """
@@ -18,11 +18,8 @@ from pydantic import ValidationError
 
 from nba_assets.identity import bdl_teams, canonical_lookup, resolve_player_ids
 from nba_assets.schemas import schema_for
-from nba_assets.sources.models import (
-    BdlInjuriesPage,
-    BdlPlayersPage,
+from nba_assets.sources.payloads import (
     BdlStatsPage,
-    BdlTeamsBody,
     OddsEventOdds,
     OddsHistoricalEventOdds,
     PayloadError,
@@ -37,12 +34,10 @@ __all__ = [
     "PayloadError",
     "attach_games_and_players",
     "box_completeness",
-    "parse_bdl_injuries",
-    "parse_bdl_players",
     "parse_bdl_stats",
     "parse_bdl_stats_by_day",
-    "parse_bdl_teams",
     "parse_event_props",
+    "props_by_day",
     "parse_event_snapshot",
     "parse_schedule",
     "parse_schedule_by_day",
@@ -475,6 +470,28 @@ def attach_games_and_players(props: pl.DataFrame, schedule: pl.DataFrame, roster
 # ---------------------------------------------------------------- identity follow-up
 
 
+SNAPSHOT_KEY = ["event_id", "snapshot_utc", "bookmaker", "player_name_quoted", "line"]
+
+
+def props_by_day(
+    snapshots: Mapping[date, list[pl.DataFrame]], schedule: pl.DataFrame, box_history: pl.DataFrame
+) -> pl.DataFrame:
+    """The props table of the days of ``snapshots`` (each day's parsed event-odds bodies, oldest
+    first): a snapshot landed twice keeps its newest copy, and each day's quoted names resolve
+    against the schedule and the rosters of the box scores strictly before that day."""
+    frames = []
+    for day in sorted(snapshots):
+        props = [f for f in snapshots[day] if f.height]
+        if not props:
+            continue
+        day_props = pl.concat(props, how="diagonal_relaxed").unique(SNAPSHOT_KEY, keep="last", maintain_order=True)
+        rosters = (
+            box_history.filter(pl.col("game_date") < day).sort("game_date").select("player_lookup", "player_id", "team")
+        )
+        frames.append(attach_games_and_players(day_props, schedule, rosters))
+    return pl.concat(frames) if frames else pl.DataFrame(schema=schema_for("nba_raw", "odds_api_player_points_props"))
+
+
 def unresolved_names(props: pl.DataFrame, box: pl.DataFrame) -> pl.DataFrame:
     """One row per (game date, source, name) that matched no nba.com player id, with its row count."""
     parts = [
@@ -488,77 +505,3 @@ def unresolved_names(props: pl.DataFrame, box: pl.DataFrame) -> pl.DataFrame:
     return pl.concat([part.select(schema.names()).cast(dict(schema)) for part in parts]).sort(
         "game_date", "source", "player_name"
     )
-
-
-# ---------------------------------------------------------------- balldontlie reference endpoints
-
-
-def parse_bdl_players(pages: Iterable[tuple[str, Any]], partition: str) -> pl.DataFrame:
-    """``/v1/players`` pages (file, body) -> one row per player, with the nba.com-style lookup."""
-    rows = []
-    for file, body in pages:
-        for player in validate(BdlPlayersPage, body, file=f"balldontlie players {file}", partition=partition).data:
-            rows.append(
-                {
-                    "bdl_player_id": player.id,
-                    "first_name": player.first_name,
-                    "last_name": player.last_name,
-                    "position": player.position or None,
-                    "team": player.team.abbreviation if player.team else None,
-                }
-            )
-    schema = {
-        "bdl_player_id": pl.Int64,
-        "first_name": pl.String,
-        "last_name": pl.String,
-        "position": pl.String,
-        "team": pl.String,
-    }
-    frame = pl.DataFrame(rows, schema=schema, orient="row")
-    return canonical_lookup(
-        frame.with_columns(pl.concat_str("first_name", "last_name", separator=" ").alias("_n")), "_n"
-    ).drop("_n")
-
-
-def parse_bdl_teams(file: str, body: Any, partition: str) -> pl.DataFrame:
-    """``/v1/teams`` -> one row per team (balldontlie id, tricode, names, conference, division)."""
-    teams = validate(BdlTeamsBody, body, file=f"balldontlie teams {file}", partition=partition).data
-    return pl.DataFrame(
-        [t.model_dump() for t in teams],
-        schema={
-            "id": pl.Int64,
-            "abbreviation": pl.String,
-            "conference": pl.String,
-            "division": pl.String,
-            "city": pl.String,
-            "name": pl.String,
-            "full_name": pl.String,
-        },
-        orient="row",
-    ).rename({"id": "bdl_team_id"})
-
-
-def parse_bdl_injuries(pages: Iterable[tuple[str, Any]], partition: str) -> pl.DataFrame:
-    """``/v1/player_injuries`` pages -> one row per injured player (status, expected return, note)."""
-    rows = []
-    for file, body in pages:
-        for injury in validate(BdlInjuriesPage, body, file=f"balldontlie injuries {file}", partition=partition).data:
-            rows.append(
-                {
-                    "bdl_player_id": injury.player.id,
-                    "player_name": f"{injury.player.first_name} {injury.player.last_name}".strip(),
-                    "bdl_team_id": injury.player.team_id,
-                    "status": injury.status,
-                    "return_date": injury.return_date,
-                    "description": injury.description,
-                }
-            )
-    schema = {
-        "bdl_player_id": pl.Int64,
-        "player_name": pl.String,
-        "bdl_team_id": pl.Int64,
-        "status": pl.String,
-        "return_date": pl.String,
-        "description": pl.String,
-    }
-    return canonical_lookup(pl.DataFrame(rows, schema=schema, orient="row"), "player_name")

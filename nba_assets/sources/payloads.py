@@ -198,43 +198,6 @@ class BdlStatsPage(Model):
     meta: BdlMeta
 
 
-class BdlPlayer(Model):
-    id: Int64
-    first_name: str
-    last_name: str
-    position: str | None = None
-    height: str | None = None
-    weight: str | None = None
-    jersey_number: str | None = None
-    college: str | None = None
-    country: str | None = None
-    draft_year: Int64 | None = None
-    draft_round: Int64 | None = None
-    draft_number: Int64 | None = None
-    team: BdlTeam | None = None
-    team_id: Int64 | None = None
-
-
-class BdlPlayersPage(Model):
-    data: list[BdlPlayer]
-    meta: BdlMeta
-
-
-class BdlTeamsBody(Model):
-    data: list[BdlTeam]
-
-
-class BdlInjury(Model):
-    player: BdlPlayer
-    return_date: str | None
-    description: str | None
-    status: str
-
-
-class BdlInjuriesPage(Model):
-    data: list[BdlInjury]
-    meta: BdlMeta
-
 
 # ------------------------------------------------------------------------- The Odds API v4
 

@@ -1,0 +1,28 @@
+"""Weekly artifacts as the predictors see them (pure: no storage).
+
+An ``Artifact`` is what a model or calibration asset hands the store for one week; a
+``StoredWeek`` is what the predictors read back (the model store's ``StoredArtifact`` is one).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from typing import Any, Protocol
+
+
+@dataclass(frozen=True)
+class Artifact:
+    """One week's artifact: files (name → bytes) and JSON metadata."""
+
+    files: dict[str, bytes]
+    metadata: dict[str, Any]
+
+
+class StoredWeek(Protocol):
+    """A stored week's artifact: its metadata, and its files read on demand."""
+
+    week: date
+    metadata: dict[str, Any]
+
+    def read(self, name: str) -> bytes: ...
