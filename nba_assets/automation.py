@@ -40,7 +40,6 @@ from zoneinfo import ZoneInfo
 import dagster as dg
 import polars as pl
 
-from nba_assets import config
 from nba_assets.clock import Clock
 from nba_assets.partitions import GAME_TZ
 
@@ -67,10 +66,11 @@ StoreFactory = Callable[[], object]
 
 
 def default_store():
-    """The local lake at ``config.lake_dir()`` (the definitions pass the IO manager's own store)."""
-    from nba_assets.io.storage import LocalParquetStore
-
-    return LocalParquetStore(config.lake_dir())
+    """No store: a condition declared before the definitions exist (``lake_asset``) is rebuilt by
+    ``refine_conditions`` with the lake resource's store; reaching this means it was not."""
+    raise dg.DagsterInvariantViolationError(
+        "this automation condition has no store: the definitions pass the lake resource's (refine_conditions)"
+    )
 
 
 def _stored(store, table, days: list[date]) -> list[date]:

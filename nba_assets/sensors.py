@@ -26,7 +26,6 @@ key twice for a sensor, and the cursor keeps the keys already requested.
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
@@ -35,7 +34,7 @@ import dagster as dg
 import polars as pl
 
 from nba_assets import alerts, automation
-from nba_assets.automation import ET, StoreFactory, default_store, today_et
+from nba_assets.automation import ET, StoreFactory, today_et
 from nba_assets.clock import Clock
 
 SCHEDULE_PAYLOADS = dg.AssetKey(["landing", "nba_schedule_payloads"])
@@ -214,18 +213,20 @@ def _dump(keys: dict[str, list[str]], today: date, keep_days: int) -> str:
     return json.dumps({day: sorted(v) for day, v in sorted(keys.items()) if day >= oldest})
 
 
-def edge_default_status(replayed_clock: bool = False) -> dg.DefaultSensorStatus:
+def edge_default_status(
+    replayed_clock: bool = False, *, edge_sensors: str = "", replaying: bool = False
+) -> dg.DefaultSensorStatus:
     """Edge triggers call the real APIs: RUNNING by default against the real services or on a
     replayed clock (``make gameday``: the archive answers as the clock allows), STOPPED when
-    replaying an archive on the wall clock (``make dev`` on recorded data) unless ``NBA_EDGE_SENSORS=on``."""
-    value = os.environ.get(EDGE_ENV, "").strip().lower()
+    replaying an archive on the wall clock (``make dev`` on recorded data: ``replaying``) unless
+    ``edge_sensors`` (``NBA_EDGE_SENSORS``) is ``on``."""
+    value = edge_sensors.strip().lower()
     if value in {"on", "1", "true", "running"}:
         return dg.DefaultSensorStatus.RUNNING
     if value in {"off", "0", "false", "stopped"}:
         return dg.DefaultSensorStatus.STOPPED
     if replayed_clock:
         return dg.DefaultSensorStatus.RUNNING
-    replaying = bool(os.environ.get("NBA_REPLAY_DIR"))
     return dg.DefaultSensorStatus.STOPPED if replaying else dg.DefaultSensorStatus.RUNNING
 
 
@@ -233,7 +234,7 @@ def edge_default_status(replayed_clock: bool = False) -> dg.DefaultSensorStatus:
 
 
 def build_edge_triggers(
-    store: StoreFactory = default_store,
+    store: StoreFactory,
     *,
     interval: int = EDGE_SENSOR_INTERVAL,
     status: dg.DefaultSensorStatus | None = None,
@@ -241,7 +242,7 @@ def build_edge_triggers(
     snapshot_leads: Sequence[timedelta] = SNAPSHOT_LEADS,
 ) -> list[dg.SensorDefinition]:
     """The schedule, odds and box-score sensors. They read the time from the ``clock`` resource and
-    the stored schedule from ``store`` (the IO manager's)."""
+    the stored schedule from ``store`` (the lake resource's table store, the IO manager's own)."""
     status = status or edge_default_status()
 
     @dg.sensor(
@@ -370,8 +371,9 @@ def build_automation_sensors(
 # ------------------------------------------------------------------------------------- alerts
 
 
-def _run_url(run_id: str) -> str | None:
-    base = os.environ.get("NBA_DAGSTER_URL", "").rstrip("/")
+def _run_url(base: str, run_id: str) -> str | None:
+    """The run's page in the UI under ``base`` (``NBA_DAGSTER_URL``), None without one."""
+    base = base.rstrip("/")
     return f"{base}/runs/{run_id}" if base else None
 
 
@@ -401,7 +403,8 @@ def failed_checks(instance: dg.DagsterInstance, run_id: str) -> list[tuple[str, 
     return out
 
 
-def build_alert_sensors() -> list[dg.SensorDefinition]:
+def build_alert_sensors(dagster_url: str = "") -> list[dg.SensorDefinition]:
+    """Run-failure and failed-check alerts; ``dagster_url``: the UI the alerts link to."""
     @dg.run_failure_sensor(
         name="alert_on_run_failure",
         minimum_interval_seconds=ALERT_INTERVAL,
@@ -429,7 +432,7 @@ def build_alert_sensors() -> list[dg.SensorDefinition]:
                 partition=_partition_of(run),
                 error=error,
                 failed_steps=steps,
-                url=_run_url(run.run_id),
+                url=_run_url(dagster_url, run.run_id),
             ),
             logger=context.log,
         )
@@ -451,7 +454,9 @@ def build_alert_sensors() -> list[dg.SensorDefinition]:
             context.log.debug(f"run {run.run_id}: no failed check")
             return None
         alerts.send(
-            alerts.check_failure_alert(failures=checks, run_id=run.run_id, job=run.job_name, url=_run_url(run.run_id)),
+            alerts.check_failure_alert(
+                failures=checks, run_id=run.run_id, job=run.job_name, url=_run_url(dagster_url, run.run_id)
+            ),
             logger=context.log,
         )
 

@@ -29,9 +29,9 @@ from importlib.metadata import version
 import dagster as dg
 import polars as pl
 
-from nba_assets import config
 from nba_assets.facts import HISTORY_DAYS
-from nba_assets.io.model_store import Artifact, ModelStore, StoredArtifact, weeks_in_window
+from nba_assets.io.model_store import Artifact, StoredArtifact, weeks_in_window
+from nba_assets.lake import Lake
 from nba_assets.partitions import game_date_partitions
 from nba_assets.predictors import gbm, walkforward
 
@@ -151,10 +151,10 @@ def _model_asset(system_id: str, table: str):
         f"{gbm.TRAIN_DAYS} days before the week (joined to actual points); never sees the week itself.",
     )
     def _asset(
-        context: dg.AssetExecutionContext, features: pl.DataFrame, actuals: pl.DataFrame
+        context: dg.AssetExecutionContext, lake: Lake, features: pl.DataFrame, actuals: pl.DataFrame
     ) -> dict[date, Artifact]:
         columns = gbm.feature_columns()
-        store = ModelStore(config.lake_dir())
+        store = lake.models()  # the weeks already stored: an unchanged training set reuses its model
         out = build_models(
             system_id, run_weeks(context), features, actuals, lambda w: store.read(PREDICTIONS, table, w)
         )
