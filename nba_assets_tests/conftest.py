@@ -110,8 +110,23 @@ def local_lake(lake_dir, **config):
 
 
 def lake_resources(lake_dir, **config) -> dict:
-    """The storage resources of a test run on ``lake_dir``: the lake and both IO managers on it."""
+    """The resources of a test run on ``lake_dir``: the lake, both IO managers on it, the raw checks' defaults."""
     from nba_assets.io.manager import LakehouseIOManager, ModelStoreIOManager
+    from nba_assets.resources import RawCheckThresholds
 
     lake = local_lake(lake_dir, **config)
-    return {"lake": lake, "io_manager": LakehouseIOManager(lake=lake), "model_store": ModelStoreIOManager(lake=lake)}
+    return {
+        "lake": lake,
+        "io_manager": LakehouseIOManager(lake=lake),
+        "model_store": ModelStoreIOManager(lake=lake),
+        "raw_checks": RawCheckThresholds(),
+    }
+
+
+def lake_from_env():
+    """The ``Lake`` as the process environment configures the code location (for the backend
+    suites that pick local or BigQuery through ``NBA_BACKEND`` and its settings)."""
+    from nba_assets.config import settings_from_env
+    from nba_assets.lake import Lake
+
+    return Lake(**settings_from_env().lake_config())

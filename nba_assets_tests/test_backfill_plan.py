@@ -12,9 +12,9 @@ import time
 
 import dagster as dg
 import pytest
+from dagster._core.execution.asset_backfill import AssetBackfillData
 
 from .conftest import lake_settings
-from dagster._core.execution.asset_backfill import AssetBackfillData
 
 DAYS = ["2024-12-10", "2024-12-11", "2024-12-12"]
 PREDICTIONS = dg.AssetKey(["nba_predictions", "player_prop_predictions"])
