@@ -93,6 +93,7 @@ def build_definitions(clock: Clock | None = None, settings: Settings | None = No
     # replay with NBA_EDGE_SENSORS=on): after ``make demo`` on an archive that ends 2024-12-15, a
     # deadline judged against 2026 would be red where nothing is wrong.
     live = edge_status == dg.DefaultSensorStatus.RUNNING
+    deadline = automation.deadline_et(settings.predictions_deadline_et)
     core = automation.refine_conditions(
         dg.Definitions.merge(
             domain_definitions(),
@@ -101,11 +102,13 @@ def build_definitions(clock: Clock | None = None, settings: Settings | None = No
         ),
         # the UI's FreshnessPolicy is Dagster's and knows only the wall clock
         wall_clock_deadlines=live and not clock.replayed,
+        deadline=deadline,
         clock=clock,
         store=store,
     )
     core = with_policy(core, lake.backend_name)
-    deadline_checks = checks.build_deadline_checks(core.resolve_asset_graph().get_all_asset_keys()) if live else []
+    graph_keys = core.resolve_asset_graph().get_all_asset_keys()
+    deadline_checks = checks.build_deadline_checks(graph_keys, deadline) if live else []
     edge_interval = clock.sensor_interval(sensors.EDGE_SENSOR_INTERVAL)
     return dg.Definitions.merge(
         core,
@@ -121,7 +124,7 @@ def build_definitions(clock: Clock | None = None, settings: Settings | None = No
                     store, interval=edge_interval, status=edge_status, **settings.snapshot_plan()
                 ),
                 *checks.build_freshness_sensor(
-                    deadline_checks, status=edge_status, interval=clock.sensor_interval(300)
+                    deadline_checks, status=edge_status, interval=clock.sensor_interval(300), deadline=deadline
                 ),
                 *sensors.build_alert_sensors(dagster_url=settings.dagster_url),
             ],
