@@ -3,8 +3,6 @@ webhook (``nba_assets.alerts``)."""
 
 from __future__ import annotations
 
-import os
-
 import dagster as dg
 
 from nba_assets import alerts
@@ -12,8 +10,9 @@ from nba_assets import alerts
 ALERT_INTERVAL = 60
 
 
-def _run_url(run_id: str) -> str | None:
-    base = os.environ.get("NBA_DAGSTER_URL", "").rstrip("/")
+def _run_url(base: str, run_id: str) -> str | None:
+    """The run's page in the UI under ``base`` (``NBA_DAGSTER_URL``), None without one."""
+    base = base.rstrip("/")
     return f"{base}/runs/{run_id}" if base else None
 
 
@@ -43,7 +42,9 @@ def failed_checks(instance: dg.DagsterInstance, run_id: str) -> list[tuple[str, 
     return out
 
 
-def build_alert_sensors() -> list[dg.SensorDefinition]:
+def build_alert_sensors(dagster_url: str = "") -> list[dg.SensorDefinition]:
+    """Run-failure and failed-check alerts; ``dagster_url``: the UI the alerts link to."""
+
     @dg.run_failure_sensor(
         name="alert_on_run_failure",
         minimum_interval_seconds=ALERT_INTERVAL,
@@ -71,7 +72,7 @@ def build_alert_sensors() -> list[dg.SensorDefinition]:
                 partition=_partition_of(run),
                 error=error,
                 failed_steps=steps,
-                url=_run_url(run.run_id),
+                url=_run_url(dagster_url, run.run_id),
             ),
             logger=context.log,
         )
@@ -93,7 +94,9 @@ def build_alert_sensors() -> list[dg.SensorDefinition]:
             context.log.debug(f"run {run.run_id}: no failed check")
             return None
         alerts.send(
-            alerts.check_failure_alert(failures=checks, run_id=run.run_id, job=run.job_name, url=_run_url(run.run_id)),
+            alerts.check_failure_alert(
+                failures=checks, run_id=run.run_id, job=run.job_name, url=_run_url(dagster_url, run.run_id)
+            ),
             logger=context.log,
         )
 

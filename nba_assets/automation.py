@@ -17,7 +17,6 @@ that declares its own condition keeps it as declared.
 
 from __future__ import annotations
 
-import os
 import warnings
 from datetime import timedelta
 
@@ -148,6 +147,7 @@ def apply_automation(
     clock: Clock,
     store: StoreFactory = default_store,
     wall_clock_deadlines: bool = True,
+    deadline: tuple[int, int] | None = None,
 ) -> dg.Definitions:
     """Every asset's condition (``condition_for`` its group, partitioning and parents in the graph,
     on the definitions' clock and store) and the deadline assets' freshness policy, when
@@ -170,7 +170,7 @@ def apply_automation(
             )
         freshness = spec.freshness_policy
         if freshness is None and wall_clock_deadlines and len(key.path) == 2:
-            freshness = freshness_policy_for(*key.path)
+            freshness = freshness_policy_for(*key.path, deadline=deadline)
         return spec.replace_attributes(automation_condition=condition, freshness_policy=freshness)
 
     with warnings.catch_warnings():  # map_asset_specs is a "preview" API in Dagster 1.13
@@ -181,9 +181,12 @@ def apply_automation(
 # ------------------------------------------------------------------------------------- settings
 
 
-def deadline_et() -> tuple[int, int]:
-    """Today's predictions are due by this ET time (``NBA_PREDICTIONS_DEADLINE_ET``, default 07:00)."""
-    value = os.environ.get("NBA_PREDICTIONS_DEADLINE_ET", "07:00")
+DEFAULT_DEADLINE_ET = "07:00"
+
+
+def deadline_et(value: str = DEFAULT_DEADLINE_ET) -> tuple[int, int]:
+    """Today's predictions are due by this ET time, ``HH:MM`` (the definitions pass the settings'
+    ``NBA_PREDICTIONS_DEADLINE_ET``; default 07:00)."""
     try:
         hour, minute = (int(part) for part in value.split(":"))
         if not (0 <= hour < 24 and 0 <= minute < 60):
@@ -200,18 +203,22 @@ DEADLINE_ASSETS = (
 )
 
 
-def deadline_cron() -> str:
-    hour, minute = deadline_et()
+def deadline_cron(deadline: tuple[int, int] | None = None) -> str:
+    hour, minute = deadline or deadline_et()
     return f"{minute} {hour} * * *"
 
 
-def freshness_policy_for(dataset: str, table: str) -> dg.FreshnessPolicy | None:
+def freshness_policy_for(
+    dataset: str, table: str, deadline: tuple[int, int] | None = None
+) -> dg.FreshnessPolicy | None:
     """The UI's freshness policy of a deadline asset (not partition-aware: it looks at the latest
     materialization of any partition; the partition-aware deadline is the freshness check in
     ``nba_assets.checks``)."""
     if dg.AssetKey([dataset, table]) not in DEADLINE_ASSETS:
         return None
-    hour, minute = deadline_et()
+    hour, minute = deadline or deadline_et()
     # materialized since midnight ET (the day's first refresh) counts for that day's deadline
     window = max(timedelta(hours=hour, minutes=minute), timedelta(hours=1))
-    return dg.FreshnessPolicy.cron(deadline_cron=deadline_cron(), lower_bound_delta=window, timezone=GAME_TZ)
+    return dg.FreshnessPolicy.cron(
+        deadline_cron=deadline_cron((hour, minute)), lower_bound_delta=window, timezone=GAME_TZ
+    )

@@ -4,7 +4,8 @@ A check per deadline asset (``freshness_check``), partition-aware: at or after t
 (by the ``Clock`` resource) it wants partition D (with ``end_offset=1`` the latest partition is
 today), before it the previous day's. Days without games count too: the edge stores them empty by
 06:00 ET, so their (empty) predictions exist. The deadline is ``NBA_PREDICTIONS_DEADLINE_ET``
-(HH:MM, ET, default 07:00). The checks are non-blocking with severity ERROR;
+(HH:MM, ET, default 07:00), read by the settings and passed in by the definitions. The checks are
+non-blocking with severity ERROR;
 ``freshness_checks_sensor`` runs them once a day when the deadline passes (by the clock) and
 ``alert_on_failed_checks`` posts a failure to the webhook.
 
@@ -25,15 +26,15 @@ FRESHNESS_SENSOR = "freshness_checks_sensor"
 CHECK_NAME = "freshness_check"
 
 
-def expected_partition(now: datetime) -> date:
+def expected_partition(now: datetime, deadline: tuple[int, int] | None = None) -> date:
     """The game date whose partition must exist at ``now``: today after the deadline, else yesterday."""
     today = today_et(now)
-    hour, minute = deadline_et()
+    hour, minute = deadline or deadline_et()
     return today if now >= datetime.combine(today, time(hour, minute), ET) else today - timedelta(days=1)
 
 
-def _deadline_check(key: dg.AssetKey) -> dg.AssetChecksDefinition:
-    hour, minute = deadline_et()
+def _deadline_check(key: dg.AssetKey, deadline: tuple[int, int]) -> dg.AssetChecksDefinition:
+    hour, minute = deadline
 
     @dg.asset_check(
         asset=key,
@@ -44,7 +45,7 @@ def _deadline_check(key: dg.AssetKey) -> dg.AssetChecksDefinition:
     )
     def freshness_check(context: dg.AssetCheckExecutionContext, clock: Clock) -> dg.AssetCheckResult:
         now = clock.now(context.instance)
-        day = expected_partition(now).isoformat()
+        day = expected_partition(now, deadline).isoformat()
         records = context.instance.fetch_materializations(
             dg.AssetRecordsFilter(asset_key=key, asset_partitions=[day]), limit=1
         ).records
@@ -61,14 +62,20 @@ def _deadline_check(key: dg.AssetKey) -> dg.AssetChecksDefinition:
     return freshness_check
 
 
-def build_deadline_checks(asset_keys: Iterable[dg.AssetKey]) -> list[dg.AssetChecksDefinition]:
-    """Freshness checks of the deadline assets present in ``asset_keys``."""
+def build_deadline_checks(
+    asset_keys: Iterable[dg.AssetKey], deadline: tuple[int, int] | None = None
+) -> list[dg.AssetChecksDefinition]:
+    """Freshness checks of the deadline assets present in ``asset_keys`` (``deadline``: HH, MM ET)."""
     present = set(asset_keys)
-    return [_deadline_check(k) for k in DEADLINE_ASSETS if k in present]
+    return [_deadline_check(k, deadline or deadline_et()) for k in DEADLINE_ASSETS if k in present]
 
 
 def build_freshness_sensor(
-    checks: list[dg.AssetChecksDefinition], *, status: dg.DefaultSensorStatus, interval: int = 300
+    checks: list[dg.AssetChecksDefinition],
+    *,
+    status: dg.DefaultSensorStatus,
+    interval: int = 300,
+    deadline: tuple[int, int] | None = None,
 ) -> list[dg.SensorDefinition]:
     """Runs the deadline checks once a day, after the deadline by the clock (``deadline:<D>``)."""
     if not checks:
@@ -84,7 +91,7 @@ def build_freshness_sensor(
     )
     def freshness_checks_sensor(context: dg.SensorEvaluationContext, clock: Clock):
         now = clock.now(context.instance)
-        day, cursor = daily_tick_passed(context.cursor, now, time(*deadline_et()))
+        day, cursor = daily_tick_passed(context.cursor, now, time(*(deadline or deadline_et())))
         context.update_cursor(cursor)
         if day is None:
             return dg.SkipReason(f"{today_et(now)}: the deadline did not pass since the last evaluation")

@@ -19,7 +19,6 @@ custom automation conditions, the deadline checks, the ingest assets and the rep
 from __future__ import annotations
 
 import json
-import os
 import time as _time
 from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -171,8 +170,3 @@ class Clock(dg.ConfigurableResource):
         """Sensors' minimum interval: ``default`` on the wall clock, the replay's own when replaying."""
         state = self.state()
         return state.sensor_interval_seconds if state is not None else default
-
-
-def clock_from_env() -> Clock:
-    """The clock of the definitions: replayed when ``NBA_CLOCK_FILE`` names a state file."""
-    return Clock(state_file=os.environ.get("NBA_CLOCK_FILE", ""))

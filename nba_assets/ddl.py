@@ -179,14 +179,6 @@ class Naming:
         parts = [p for p in (self.project, self.dataset(dataset), table) if p]
         return "`" + ".".join(parts) + "`"
 
-    @classmethod
-    def from_env(cls) -> Naming:
-        return cls(
-            project=os.environ.get("GOOGLE_CLOUD_PROJECT") or None,
-            prefix=os.environ.get("NBA_BQ_DATASET_PREFIX", ""),
-            suffix=os.environ.get("NBA_BQ_DATASET_SUFFIX", ""),
-        )
-
 
 def create_schema_sql(dataset: str, naming: Naming = Naming()) -> str:
     return f"CREATE SCHEMA IF NOT EXISTS {naming.qualified(dataset)};\n"

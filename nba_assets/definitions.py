@@ -1,23 +1,32 @@
-"""The code location: every asset of the lake, its IO manager and the API resource, the edge
-triggers, the automation sensors per phase, the freshness checks and the alert sensors."""
+"""The code location, wired in one place.
+
+1. ``config.settings_from_env()`` reads the project's settings, once (tests pass their own
+   ``Settings``);
+2. ``dg.load_from_defs_folder`` loads every domain's assets from ``nba_assets/defs/<domain>/``
+   (``dg scaffold defs`` adds files there);
+3. the resources, configured from the settings: ``lake`` (tables, models, landing, exports,
+   reports), the two IO managers nested on it, ``apis`` (landing through the lake), ``clock``,
+   ``raw_checks``;
+4. one pass over the graph: each phase's automation condition on the definitions' clock and the
+   lake's store, freshness where deadlines are judged, and the kinds policy
+   (``Definitions.map_resolved_asset_specs``);
+5. the sensors and checks that need the graph or the store: the automation sensors per phase, the
+   edge triggers, the deadline checks and their sensor, the alerts.
+"""
 
 from __future__ import annotations
 
-import os
 import warnings
-from datetime import time, timedelta
+from pathlib import Path
 
 import dagster as dg
 
-from nba_assets import automation, checks, config, sensors
-from nba_assets.assets import analytics, availability, exports, grading, ingest, models, precompute, predictions, raw
-from nba_assets.clock import Clock, clock_from_env
-from nba_assets.io.manager import LakehouseIOManager, backend_name
-from nba_assets.io.model_store import ModelStoreIOManager
-from nba_assets.resources import apis_from_env
-
-ASSET_MODULES = [ingest, raw, analytics, precompute, availability, models, predictions, grading, exports]
-
+from nba_assets import automation, checks, sensors
+from nba_assets.clock import Clock
+from nba_assets.config import PROJECT_ROOT, Settings, settings_from_env
+from nba_assets.io.manager import LakehouseIOManager, ModelStoreIOManager
+from nba_assets.lake import Lake
+from nba_assets.resources import RawCheckThresholds, apis_for
 
 MODEL_KINDS = {"points_model_lightgbm": "lightgbm", "points_model_xgboost": "xgboost"}
 
@@ -38,57 +47,68 @@ def kinds_for(spec: dg.AssetSpec, backend: str) -> set[str]:
     return {"polars", "bigquery" if backend == "bigquery" else "parquet"}
 
 
-def with_kinds(defs: dg.Definitions, backend: str) -> dg.Definitions:
-    with warnings.catch_warnings():  # map_asset_specs is a "preview" API in Dagster 1.13
+def with_policy(defs: dg.Definitions, backend: str) -> dg.Definitions:
+    """The per-spec policy, applied to every asset spec in one place: kinds."""
+    with warnings.catch_warnings():  # map_resolved_asset_specs is a "preview" API in Dagster 1.13
         warnings.simplefilter("ignore", dg.PreviewWarning)
-        return defs.map_asset_specs(
+        return defs.map_resolved_asset_specs(
             func=lambda spec: spec.merge_attributes(kinds=kinds_for(spec, backend) - set(spec.kinds))
         )
 
 
-def _snapshot_plan() -> dict:
-    """The snapshot slots, when overridden (``NBA_SNAPSHOT_TIMES_ET=06:00,13:00``,
-    ``NBA_SNAPSHOT_LEADS_MIN=90,30``); the edge's own plan otherwise."""
-    plan: dict = {}
-    if os.environ.get("NBA_SNAPSHOT_TIMES_ET"):
-        plan["snapshot_times"] = tuple(time.fromisoformat(t) for t in os.environ["NBA_SNAPSHOT_TIMES_ET"].split(","))
-    leads = os.environ.get("NBA_SNAPSHOT_LEADS_MIN")
-    if leads:
-        plan["snapshot_leads"] = tuple(timedelta(minutes=int(m)) for m in leads.split(","))
-    return plan
+def resources_for(settings: Settings, clock: Clock) -> dict[str, dg.ConfigurableResource]:
+    """Every resource of the code location, from the settings (one ``Lake`` shared by all)."""
+    lake = Lake(**settings.lake_config())
+    return {
+        "lake": lake,
+        "io_manager": LakehouseIOManager(lake=lake),
+        "model_store": ModelStoreIOManager(lake=lake),
+        "apis": apis_for(settings, lake, clock),
+        "clock": clock,
+        "raw_checks": RawCheckThresholds(
+            unresolved_names_per_day=settings.unresolved_names_warn_threshold,
+            unmatched_odds_rows_per_day=settings.unmatched_odds_warn_threshold,
+        ),
+    }
 
 
-def build_definitions(clock: Clock | None = None) -> dg.Definitions:
-    """The code location. ``clock``: the one clock (default: ``NBA_CLOCK_FILE`` names a replayed
-    clock's state file, else the wall clock)."""
-    clock = clock or clock_from_env()
-    io_manager = LakehouseIOManager(lake_dir=str(config.lake_dir()))
-    store = io_manager.store  # sensors and the pre-tip condition read the schedule where it is stored
-    assets = dg.load_assets_from_modules(ASSET_MODULES)
-    edge_status = sensors.edge_default_status(replayed_clock=clock.replayed)
+def domain_definitions(project: Path = PROJECT_ROOT) -> dg.Definitions:
+    """Every domain's assets, from ``nba_assets/defs/`` (the ``[tool.dg]`` project's defs module)."""
+    return dg.load_from_defs_folder(path_within_project=project)
+
+
+def build_definitions(clock: Clock | None = None, settings: Settings | None = None) -> dg.Definitions:
+    """The code location. ``settings``: default, the environment's (``config.settings_from_env``);
+    ``clock``: the one clock (default: the settings' ``clock_file``, a replayed clock's state
+    file, else the wall clock)."""
+    settings = settings or settings_from_env()
+    clock = clock or Clock(state_file=settings.clock_file)
+    resources = resources_for(settings, clock)
+    lake: Lake = resources["lake"]
+    store = lake.tables  # sensors and the pre-tip condition read the schedule where it is stored
+    edge_status = sensors.edge_default_status(
+        replayed_clock=clock.replayed, edge_sensors=settings.edge_sensors, replaying=bool(settings.replay_dir)
+    )
     # Deadlines only where the edge fetches today's data (the real services, a replayed clock, or a
     # replay with NBA_EDGE_SENSORS=on): after ``make demo`` on an archive that ends 2024-12-15, a
     # deadline judged against 2026 would be red where nothing is wrong.
     live = edge_status == dg.DefaultSensorStatus.RUNNING
+    deadline = automation.deadline_et(settings.predictions_deadline_et)
     core = automation.apply_automation(
-        dg.Definitions(
-            assets=assets,
-            resources={
-                "io_manager": io_manager,
-                "model_store": ModelStoreIOManager(lake_dir=str(config.lake_dir())),
-                "apis": apis_from_env(clock),
-                "clock": clock,
-            },
+        dg.Definitions.merge(
+            domain_definitions(),
             # Steps of one run share a process: ~3 s less per step than the multiprocess executor here.
-            executor=dg.in_process_executor,
+            dg.Definitions(resources=resources, executor=dg.in_process_executor),
         ),
         # the UI's FreshnessPolicy is Dagster's and knows only the wall clock
         wall_clock_deadlines=live and not clock.replayed,
+        deadline=deadline,
         clock=clock,
         store=store,
     )
-    core = with_kinds(core, backend_name())
-    deadline_checks = checks.build_deadline_checks(core.resolve_asset_graph().get_all_asset_keys()) if live else []
+    core = with_policy(core, lake.backend_name)
+    graph_keys = core.resolve_asset_graph().get_all_asset_keys()
+    deadline_checks = checks.build_deadline_checks(graph_keys, deadline) if live else []
     edge_interval = clock.sensor_interval(sensors.EDGE_SENSOR_INTERVAL)
     return dg.Definitions.merge(
         core,
@@ -98,13 +118,15 @@ def build_definitions(clock: Clock | None = None) -> dg.Definitions:
                 *sensors.build_automation_sensors(
                     core,
                     interval=clock.sensor_interval(30),
-                    per_phase=os.environ.get("NBA_AUTOMATION_SENSORS", "per_phase") != "one",
+                    per_phase=settings.automation_sensors != "one",
                 ),
-                *sensors.build_edge_triggers(store, interval=edge_interval, status=edge_status, **_snapshot_plan()),
+                *sensors.build_edge_triggers(
+                    store, interval=edge_interval, status=edge_status, **settings.snapshot_plan()
+                ),
                 *checks.build_freshness_sensor(
-                    deadline_checks, status=edge_status, interval=clock.sensor_interval(300)
+                    deadline_checks, status=edge_status, interval=clock.sensor_interval(300), deadline=deadline
                 ),
-                *sensors.build_alert_sensors(),
+                *sensors.build_alert_sensors(dagster_url=settings.dagster_url),
             ],
         ),
     )

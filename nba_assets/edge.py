@@ -23,7 +23,6 @@ key twice for a sensor, and the cursor keeps the keys already requested.
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
@@ -37,7 +36,6 @@ from nba_assets.stored_schedule import (
     ET,
     GameDay,
     StoreFactory,
-    default_store,
     game_day,
     read_schedule,
     read_table,
@@ -194,18 +192,20 @@ def _dump(keys: dict[str, list[str]], today: date, keep_days: int) -> str:
     return json.dumps({day: sorted(v) for day, v in sorted(keys.items()) if day >= oldest})
 
 
-def edge_default_status(replayed_clock: bool = False) -> dg.DefaultSensorStatus:
+def edge_default_status(
+    replayed_clock: bool = False, *, edge_sensors: str = "", replaying: bool = False
+) -> dg.DefaultSensorStatus:
     """Edge triggers call the real APIs: RUNNING by default against the real services or on a
     replayed clock (``make gameday``: the archive answers as the clock allows), STOPPED when
-    replaying an archive on the wall clock (``make dev`` on recorded data) unless ``NBA_EDGE_SENSORS=on``."""
-    value = os.environ.get(EDGE_ENV, "").strip().lower()
+    replaying an archive on the wall clock (``make dev`` on recorded data: ``replaying``) unless
+    ``edge_sensors`` (``NBA_EDGE_SENSORS``) is ``on``."""
+    value = edge_sensors.strip().lower()
     if value in {"on", "1", "true", "running"}:
         return dg.DefaultSensorStatus.RUNNING
     if value in {"off", "0", "false", "stopped"}:
         return dg.DefaultSensorStatus.STOPPED
     if replayed_clock:
         return dg.DefaultSensorStatus.RUNNING
-    replaying = bool(os.environ.get("NBA_REPLAY_DIR"))
     return dg.DefaultSensorStatus.STOPPED if replaying else dg.DefaultSensorStatus.RUNNING
 
 
@@ -213,7 +213,7 @@ def edge_default_status(replayed_clock: bool = False) -> dg.DefaultSensorStatus:
 
 
 def build_edge_triggers(
-    store: StoreFactory = default_store,
+    store: StoreFactory,
     *,
     interval: int = EDGE_SENSOR_INTERVAL,
     status: dg.DefaultSensorStatus | None = None,
@@ -221,7 +221,7 @@ def build_edge_triggers(
     snapshot_leads: Sequence[timedelta] = SNAPSHOT_LEADS,
 ) -> list[dg.SensorDefinition]:
     """The schedule, odds and box-score sensors. They read the time from the ``clock`` resource and
-    the stored schedule from ``store`` (the IO manager's)."""
+    the stored schedule from ``store`` (the lake resource's table store, the IO manager's own)."""
     status = status or edge_default_status()
 
     @dg.sensor(

@@ -128,6 +128,7 @@ def waypoints(day: date, env: dict[str, str]) -> tuple[datetime, ...]:
     the last game (tip-off + 3 h). Tip-offs from the recorded lines (19:00 ET without)."""
     from nba_assets import sensors
     from nba_assets.automation import MODELS_AT_ET, deadline_et
+    from nba_assets.config import settings_from_env
     from nba_assets.facts import DEFAULT_TIPOFF_ET
 
     lines = pl.read_parquet(LINES).filter(pl.col("game_date").cast(pl.Utf8) == day.isoformat())
@@ -141,10 +142,11 @@ def waypoints(day: date, env: dict[str, str]) -> tuple[datetime, ...]:
         tuple(clock_time.fromisoformat(t) for t in times.split(",")) if times else sensors.SNAPSHOT_TIMES_ET,
         tuple(timedelta(minutes=int(m)) for m in leads.split(",")) if leads else sensors.SNAPSHOT_LEADS,
     )
+    deadline = deadline_et(settings_from_env({**os.environ, **env}).predictions_deadline_et)
     at = [
         datetime.combine(day, MODELS_AT_ET, ET),
         datetime.combine(day, sensors.SCHEDULE_AT_ET, ET),
-        datetime.combine(day, clock_time(*deadline_et()), ET),
+        datetime.combine(day, clock_time(*deadline), ET),
         *slots,
         tips[-1] + sensors.GAME_LENGTH,
     ]

@@ -1,19 +1,21 @@
 """Dagster resources: the API clients, pointed at the real services or at the replay server.
 
-With ``NBA_REPLAY_DIR`` set (or ``replay_dir`` configured) the resource starts a replay server
-on 127.0.0.1 for the run and points every client at it: the same httpx code path as production.
+With ``replay_dir`` configured (the definitions take it from ``NBA_REPLAY_DIR``) the resource
+starts a replay server on 127.0.0.1 for the run and points every client at it: the same httpx
+code path as production. Bodies land through the nested ``Lake`` resource (``landing/`` under the
+lake, mirrored to GCS when the lake has an object store).
 """
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import dagster as dg
 from pydantic import PrivateAttr
 
-from nba_assets import config
 from nba_assets.clock import Clock
+from nba_assets.config import UNMATCHED_ODDS_THRESHOLD_DEFAULT, UNRESOLVED_THRESHOLD_DEFAULT, Settings
+from nba_assets.lake import Lake
 from nba_assets.sources.clients import BallDontLieClient, NbaScheduleClient, OddsApiClient
 from nba_assets.sources.http import HttpSource, Landing
 
@@ -36,7 +38,7 @@ class NbaApis(dg.ConfigurableResource):
     nba_stats_base_url: str = ""
     odds_api_base_url: str = ""
     replay_dir: str = ""
-    lake_dir: str = ""
+    lake: Lake
     connect_timeout: float = 5.0
     read_timeout: float = 30.0
     max_attempts: int = 5
@@ -81,14 +83,18 @@ class NbaApis(dg.ConfigurableResource):
         return configured or REAL_BASE_URLS[name]
 
     def landing_root(self) -> Path:
-        """Where bodies and fetch records land: ``$NBA_LAKE_DIR/landing``."""
-        return (Path(self.lake_dir) if self.lake_dir else config.lake_dir()) / "landing"
+        """Where bodies and fetch records land: ``<lake>/landing``."""
+        return self.lake.landing_dir()
+
+    def mirror_landed(self, path: Path) -> str | None:
+        """Copies a landed file (body, metadata, fetch record) to the lake's object store, write-once."""
+        return self.lake.mirror_landed(path)
 
     def _source(self, name: str, configured: str, **kwargs) -> HttpSource:
         source = HttpSource(
             name=name,
             base_url=self._base(name, configured),
-            landing=Landing(self.landing_root()),
+            landing=Landing(self.landing_root(), copy=self.mirror_landed),
             connect_timeout=self.connect_timeout,
             read_timeout=self.read_timeout,
             max_attempts=self.max_attempts,
@@ -125,21 +131,30 @@ class NbaApis(dg.ConfigurableResource):
         return OddsApiClient(self._source("odds_api", self.odds_api_base_url, params={"apiKey": key}))
 
 
-def apis_from_env(clock: Clock | None = None) -> NbaApis:
-    """The resource as configured by the environment (secrets through ``dg.EnvVar``)."""
+class RawCheckThresholds(dg.ConfigurableResource):
+    """How much the raw tables' checks tolerate before they warn (``NBA_UNRESOLVED_NAMES_WARN_THRESHOLD``,
+    ``NBA_UNMATCHED_ODDS_WARN_THRESHOLD`` in the definitions' settings)."""
 
-    def env(name: str):
-        return dg.EnvVar(name) if os.environ.get(name) else ""
+    unresolved_names_per_day: int = UNRESOLVED_THRESHOLD_DEFAULT
+    unmatched_odds_rows_per_day: int = UNMATCHED_ODDS_THRESHOLD_DEFAULT
 
-    replay = config.replay_dir()
+
+def apis_for(settings: Settings, lake: Lake, clock: Clock | None = None) -> NbaApis:
+    """The resource as the settings configure it (secrets through ``dg.EnvVar``: resolved by Dagster
+    at run time, never copied into the definitions)."""
+
+    def secret(name: str):
+        return dg.EnvVar(name) if name in settings.secrets else ""
+
+    urls = settings.base_urls
     return NbaApis(
-        balldontlie_api_key=env("BALLDONTLIE_API_KEY"),
-        odds_api_key=env("ODDS_API_KEY"),
-        balldontlie_base_url=os.environ.get("BALLDONTLIE_BASE_URL", ""),
-        nba_cdn_base_url=os.environ.get("NBA_CDN_BASE_URL", ""),
-        nba_stats_base_url=os.environ.get("NBA_STATS_BASE_URL", ""),
-        odds_api_base_url=os.environ.get("ODDS_API_BASE_URL", ""),
-        replay_dir=str(replay) if replay else "",
-        lake_dir=str(config.lake_dir()),
+        balldontlie_api_key=secret("BALLDONTLIE_API_KEY"),
+        odds_api_key=secret("ODDS_API_KEY"),
+        balldontlie_base_url=urls.get("balldontlie", ""),
+        nba_cdn_base_url=urls.get("nba_cdn", ""),
+        nba_stats_base_url=urls.get("nba_stats", ""),
+        odds_api_base_url=urls.get("odds_api", ""),
+        replay_dir=settings.replay_dir,
+        lake=lake,
         clock_file=clock.state_file if clock else "",
     )

@@ -9,9 +9,9 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
+import dagster as dg
 import polars as pl
 
-from nba_assets import config
 from nba_assets.facts import DEFAULT_TIPOFF_ET
 from nba_assets.partitions import GAME_TZ
 
@@ -21,10 +21,11 @@ StoreFactory = Callable[[], object]
 
 
 def default_store():
-    """The local lake at ``config.lake_dir()`` (the definitions pass the IO manager's own store)."""
-    from nba_assets.io.storage import LocalParquetStore
-
-    return LocalParquetStore(config.lake_dir())
+    """No store: the definitions pass the lake resource's to every condition and sensor that reads
+    the stored schedule (``automation.apply_automation``); reaching this means one was not."""
+    raise dg.DagsterInvariantViolationError(
+        "this automation condition has no store: the definitions pass the lake resource's (apply_automation)"
+    )
 
 
 def today_et(now: datetime) -> date:

@@ -1,4 +1,8 @@
-"""A short summary of what the lake holds for a date range (printed by ``make demo`` / ``make run``)."""
+"""A short summary of what the lake holds for a date range (printed by ``make demo`` / ``make run``).
+
+Read through the ``Lake`` resource: the tables through the storage seam (local Parquet or
+BigQuery, as ``NBA_BACKEND`` configures the code location), the models, exports and reports from
+the lake's objects."""
 
 from __future__ import annotations
 
@@ -8,18 +12,25 @@ from datetime import date
 
 import polars as pl
 
-from nba_assets import config
-from nba_assets.io.model_store import ModelStore, week_of
-from nba_assets.io.storage import LocalParquetStore, TableRef
+from nba_assets.config import Settings, settings_from_env
+from nba_assets.io.model_store import week_of
+from nba_assets.io.storage import TableRef
+from nba_assets.lake import EXPORTS_PREFIX, Lake
 from nba_assets.partitions import dates_between
 from nba_assets.schemas import TABLES, schema_for
 from nba_assets.transforms.grading import summarize
 
 
-def summary(start: date, end: date) -> str:
-    store = LocalParquetStore(config.lake_dir())
+def lake_for(settings: Settings) -> Lake:
+    return Lake(**settings.lake_config())
+
+
+def summary(start: date, end: date, lake: Lake) -> str:
+    store = lake.tables()
     days = dates_between(start, end)
-    lines = [f"lake: {config.lake_dir()}", f"partitions: {start}..{end} ({len(days)} days)"]
+    bigquery = lake.backend_name == "bigquery"
+    where = f"{lake.root}" + (f" (tables: BigQuery, project {lake.bq_project})" if bigquery else "")
+    lines = [f"lake: {where}", f"partitions: {start}..{end} ({len(days)} days)"]
     frames: dict[tuple[str, str], pl.DataFrame] = {}
     width = max(len(f"{d}.{t}") for d, t in TABLES)
     for dataset, table in TABLES:
@@ -32,7 +43,7 @@ def summary(start: date, end: date) -> str:
             f"  {dataset + '.' + table:<{width}} {frame.height:>9,} rows {len(stored):>5} partitions "
             f"({days_with_rows} with rows)"
         )
-    models = ModelStore(config.lake_dir())
+    models = lake.models()
     for table in ("points_model_lightgbm", "points_model_xgboost", "system_calibration"):
         weeks = [w for w in models.stored_weeks("nba_predictions", table) if week_of(start) <= w <= end]
         trained = [
@@ -43,18 +54,21 @@ def summary(start: date, end: date) -> str:
         lines.append(
             f"  nba_predictions.{table:<{width - 16}} {len(weeks):>9,} weeks ({len(trained)} trained/calibrated)"
         )
-    exports = config.exports_dir()
-    n_files = len(list((exports / "predictions").glob("*.json"))) if (exports / "predictions").exists() else 0
+    objects = lake.exports()
+    exports = lake.exports_dir()
+    n_files = sum(1 for k in objects.list(f"{EXPORTS_PREFIX}/predictions/") if k.endswith(".json"))
     lines.append(
         f"exports: {exports} ({n_files} predictions files; tonight: {exports / 'tonight' / 'all-players.json'})"
     )
-    performance = exports / "systems" / "performance.json"
-    if performance.exists():
-        doc = json.loads(performance.read_text())
-        lines.append(f"season-wide: {performance} as of {doc['as_of']} ({len(doc['systems'])} systems)")
-    report = config.lake_dir() / "reports" / "backtest" / "latest.json"
-    if report.exists():
-        doc = json.loads(report.read_text())
+    performance = f"{EXPORTS_PREFIX}/systems/performance.json"
+    if objects.exists(performance):
+        doc = json.loads(objects.get(performance))
+        lines.append(f"season-wide: {objects.path(performance)} as of {doc['as_of']} ({len(doc['systems'])} systems)")
+    reports = lake.reports()
+    report_key = "reports/backtest/latest.json"
+    if reports.exists(report_key):
+        report = reports.path(report_key)
+        doc = json.loads(reports.get(report_key))
         lines.append(
             f"season-wide: backtest report {doc['first_day']}..{doc['last_day']} on {doc['same_rows']:,} "
             f"player-games ({report.with_suffix('.md')})"
@@ -76,7 +90,8 @@ def main() -> None:
     parser.add_argument("--start", type=date.fromisoformat, required=True)
     parser.add_argument("--end", type=date.fromisoformat, required=True)
     args = parser.parse_args()
-    print(summary(args.start, args.end))
+    # A command-line entry point: the lake as the environment configures the code location.
+    print(summary(args.start, args.end, lake_for(settings_from_env())))
 
 
 if __name__ == "__main__":

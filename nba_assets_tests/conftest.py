@@ -58,3 +58,41 @@ def seed_lake(store, tables: dict, days: list) -> None:
     for (dataset, table), frame in tables.items():
         frame = frame.filter(pl.col("game_date").is_between(days[0], days[-1]))
         store.write_partitions(TableRef(dataset, table), frame, days, schema_for(dataset, table))
+
+
+def lake_settings(lake_dir, **overrides):
+    """The code location's settings for a test lake: the project's defaults, ``lake_dir`` and
+    ``overrides`` (tests configure the definitions, not the project's environment variables)."""
+    from nba_assets.config import Settings
+
+    return Settings(lake_dir=str(lake_dir), **overrides)
+
+
+def local_lake(lake_dir, **config):
+    """The ``Lake`` resource on a local test lake (Parquet tables, local objects)."""
+    from nba_assets.lake import Lake
+
+    return Lake(lake_dir=str(lake_dir), **config)
+
+
+def lake_resources(lake_dir, **config) -> dict:
+    """The resources of a test run on ``lake_dir``: the lake, both IO managers on it, the raw checks' defaults."""
+    from nba_assets.io.manager import LakehouseIOManager, ModelStoreIOManager
+    from nba_assets.resources import RawCheckThresholds
+
+    lake = local_lake(lake_dir, **config)
+    return {
+        "lake": lake,
+        "io_manager": LakehouseIOManager(lake=lake),
+        "model_store": ModelStoreIOManager(lake=lake),
+        "raw_checks": RawCheckThresholds(),
+    }
+
+
+def lake_from_env():
+    """The ``Lake`` as the process environment configures the code location (for the backend
+    suites that pick local or BigQuery through ``NBA_BACKEND`` and its settings)."""
+    from nba_assets.config import settings_from_env
+    from nba_assets.lake import Lake
+
+    return Lake(**settings_from_env().lake_config())

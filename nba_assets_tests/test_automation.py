@@ -12,6 +12,7 @@ evaluation, as the daemon would launch it.
 
 from __future__ import annotations
 
+import dataclasses
 import http.server
 import json
 import os
@@ -31,7 +32,7 @@ from nba_assets.automation import ET
 from nba_assets.clock import Clock
 from nba_assets.replay import build_archive
 
-from .conftest import BOX_SCORES, LINES
+from .conftest import BOX_SCORES, LINES, lake_settings
 
 pytestmark = pytest.mark.skipif(
     not (BOX_SCORES.is_file() and LINES.is_file()), reason="real data files are not present"
@@ -168,13 +169,10 @@ def game_day(tmp_path_factory: pytest.TempPathFactory):
     with pytest.MonkeyPatch.context() as mp, ExitStack() as stack:
         fast = memory_dir(stack)
         lake = fast / "lake"
-        mp.setenv("NBA_LAKE_DIR", str(lake))
-        mp.setenv("NBA_REPLAY_DIR", str(archive))
-        mp.setenv("NBA_EDGE_SENSORS", "on")
         mp.delenv("NBA_ALERT_WEBHOOK_URL", raising=False)
         from nba_assets.definitions import build_definitions
 
-        defs = build_definitions()
+        defs = build_definitions(settings=lake_settings(lake, replay_dir=str(archive), edge_sensors="on"))
         (fast / "dagster_home").mkdir()
         instance = stack.enter_context(dg.instance_for_test(temp_dir=str(fast / "dagster_home")))
         job = defs.resolve_implicit_global_asset_job_def()
@@ -227,7 +225,7 @@ def test_a_simulated_game_day(game_day: GameDay):
         days={day},
     )
 
-    info = sensors.game_day(D, automation.read_schedule(automation.default_store(), [D])[0])
+    info = sensors.game_day(D, automation.read_schedule(game_day.defs.resources["lake"].tables(), [D])[0])
     assert info.played == 12 and info.first_tip is not None
     first_tip = info.first_tip.astimezone(ET)
     assert et(D, 17) <= first_tip <= et(D, 20)
@@ -424,11 +422,10 @@ def test_e_alerts_log_only_without_webhook(monkeypatch, caplog):
 
 def test_f_conditions_on_the_graph(tmp_path, monkeypatch):
     """Every asset past the edge has its phase's condition, the graph rules hold, one sensor per phase."""
-    monkeypatch.setenv("NBA_LAKE_DIR", str(tmp_path / "lake"))
     from nba_assets.assets.common import lake_asset
     from nba_assets.definitions import build_definitions
 
-    defs = build_definitions()
+    defs = build_definitions(settings=lake_settings(tmp_path / "lake"))
     graph = defs.resolve_asset_graph()
     keys = graph.get_all_asset_keys()
     for key in keys:
@@ -509,17 +506,14 @@ def test_g_a_replayed_archive_is_not_judged_by_the_wall_clock(tmp_path, monkeypa
     against the real services (or a replay with the edge on) the deadline is checked."""
     from nba_assets.definitions import build_definitions
 
-    monkeypatch.setenv("NBA_LAKE_DIR", str(tmp_path / "lake"))
-    monkeypatch.setenv("NBA_REPLAY_DIR", str(tmp_path / "replay"))
-    monkeypatch.delenv("NBA_EDGE_SENSORS", raising=False)
+    replay = lake_settings(tmp_path / "lake", replay_dir=str(tmp_path / "replay"))
 
     def deadlines(defs: dg.Definitions) -> tuple[set, set]:
         checks = {k for k in defs.resolve_asset_graph().asset_check_keys if k.name == "freshness_check"}
         policies = {s.key for s in defs.resolve_all_asset_specs() if s.freshness_policy is not None}
         return checks, policies
 
-    checks, policies = deadlines(build_definitions())
+    checks, policies = deadlines(build_definitions(settings=replay))
     assert not checks and not policies
-    monkeypatch.setenv("NBA_EDGE_SENSORS", "on")
-    checks, policies = deadlines(build_definitions())
+    checks, policies = deadlines(build_definitions(settings=dataclasses.replace(replay, edge_sensors="on")))
     assert {c.asset_key for c in checks} == policies == {PREDICTIONS, EXPORT}

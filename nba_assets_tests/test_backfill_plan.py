@@ -14,6 +14,8 @@ import dagster as dg
 import pytest
 from dagster._core.execution.asset_backfill import AssetBackfillData
 
+from .conftest import lake_settings
+
 DAYS = ["2024-12-10", "2024-12-11", "2024-12-12"]
 PREDICTIONS = dg.AssetKey(["nba_predictions", "player_prop_predictions"])
 SEASON_WIDE = {
@@ -25,11 +27,9 @@ SEASON_WIDE = {
 
 @pytest.fixture(scope="module")
 def graph(tmp_path_factory):
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("NBA_LAKE_DIR", str(tmp_path_factory.mktemp("lake")))
-        from nba_assets.definitions import build_definitions
+    from nba_assets.definitions import build_definitions
 
-        return build_definitions().resolve_asset_graph()
+    return build_definitions(settings=lake_settings(tmp_path_factory.mktemp("lake"))).resolve_asset_graph()
 
 
 def _plan(graph, roots: list[dg.AssetKey]):

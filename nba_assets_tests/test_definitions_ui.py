@@ -7,18 +7,16 @@ import tomllib
 import dagster as dg
 import pytest
 
-from .conftest import REPO
+from .conftest import REPO, lake_settings
 
 STORAGE_KINDS = {"parquet", "bigquery", "json", "file", "gcs", "matplotlib", "lightgbm", "xgboost"}
 
 
 @pytest.fixture(scope="module")
 def defs(tmp_path_factory) -> dg.Definitions:
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("NBA_LAKE_DIR", str(tmp_path_factory.mktemp("lake")))
-        from nba_assets.definitions import build_definitions
+    from nba_assets.definitions import build_definitions
 
-        return build_definitions()
+    return build_definitions(settings=lake_settings(tmp_path_factory.mktemp("lake")))
 
 
 def test_every_asset_has_kinds_and_a_description(defs) -> None:

@@ -42,15 +42,19 @@ RUN_SCRIPT = textwrap.dedent(
     import dagster as dg
     from nba_assets.assets import ingest, raw
     from nba_assets.io.manager import LakehouseIOManager
-    from nba_assets.resources import NbaApis
+    from nba_assets.lake import Lake
+    from nba_assets.resources import NbaApis, RawCheckThresholds
 
     lake, archive, first, last = sys.argv[1:5]
+    apis = NbaApis(replay_dir=archive, lake=Lake(lake_dir=lake), balldontlie_api_key="k", odds_api_key="k")
     with dg.DagsterInstance.ephemeral() as instance:
         result = dg.materialize(
             [*dg.load_assets_from_modules([ingest, raw])],
             resources={
-                "io_manager": LakehouseIOManager(lake_dir=lake),
-                "apis": NbaApis(replay_dir=archive, lake_dir=lake, balldontlie_api_key="k", odds_api_key="k"),
+                "lake": Lake(lake_dir=lake),
+                "io_manager": LakehouseIOManager(lake=Lake(lake_dir=lake)),
+                "raw_checks": RawCheckThresholds(),
+                "apis": apis,
             },
             instance=instance,
             tags={"dagster/asset_partition_range_start": first, "dagster/asset_partition_range_end": last},

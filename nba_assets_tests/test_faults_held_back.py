@@ -19,12 +19,11 @@ import polars as pl
 import pytest
 
 from nba_assets.assets import ingest, raw
-from nba_assets.io.manager import LakehouseIOManager
 from nba_assets.io.storage import LocalParquetStore, TableRef
 from nba_assets.partitions import dates_between
 from nba_assets.replay import ReplayServer, build_archive
 
-from .conftest import BOX_SCORES, LINES
+from .conftest import BOX_SCORES, LINES, lake_resources
 from .test_ingest import INGEST_KEYS, RANGE_END, RANGE_START, RAW_KEYS, read
 from .test_ingest_faults import fault_apis
 
@@ -71,7 +70,7 @@ def _run(
         result = dg.materialize(
             [*dg.load_assets_from_modules([ingest, raw])],
             selection=[dg.AssetKey(list(k)) for k in KEYS],
-            resources={"io_manager": LakehouseIOManager(lake_dir=str(lake)), "apis": fault_apis(server, lake)},
+            resources={**lake_resources(lake), "apis": fault_apis(server, lake)},
             instance=instance,
             tags={RANGE_START: first.isoformat(), RANGE_END: last.isoformat()},
         )
@@ -204,7 +203,7 @@ def test_rejections_validate_only_what_has_landed(
         result = dg.materialize(
             [*dg.load_assets_from_modules([ingest, raw])],
             selection=[dg.AssetKey(list(k)) for k in (INGEST_KEYS[0], RAW_KEYS[0], REJECTIONS)],
-            resources={"io_manager": LakehouseIOManager(lake_dir=str(lake)), "apis": fault_apis(server, lake)},
+            resources={**lake_resources(lake), "apis": fault_apis(server, lake)},
             instance=instance,
             tags={RANGE_START: WINDOW[0].isoformat(), RANGE_END: WINDOW[1].isoformat()},
         )

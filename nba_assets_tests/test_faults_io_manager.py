@@ -22,7 +22,7 @@ from nba_assets.partitions import dates_between
 from nba_assets.schemas import schema_for
 
 from . import bq_emulator
-from .conftest import raw_box_from_box_scores
+from .conftest import lake_from_env, raw_box_from_box_scores
 from .test_storage_contract import bq_emulator_endpoint  # noqa: F401 - the emulator fixture
 
 KEY = ("nba_raw", "bdl_player_boxscores")
@@ -58,7 +58,8 @@ def _materialize(rows: pl.DataFrame, held: set[date]) -> dg.ExecuteInProcessResu
         return rows.filter(~pl.col("game_date").is_in(sorted(held)))
 
     with dg.DagsterInstance.ephemeral() as instance:
-        return dg.materialize([box], instance=instance, tags=TAGS, resources={"io_manager": LakehouseIOManager()})
+        resources = {"io_manager": LakehouseIOManager(lake=lake_from_env())}
+        return dg.materialize([box], instance=instance, tags=TAGS, resources=resources)
 
 
 def test_a_held_back_day_is_not_written_and_a_stored_one_is_kept(backend, box_scores, tmp_path, monkeypatch) -> None:
@@ -68,7 +69,8 @@ def test_a_held_back_day_is_not_written_and_a_stored_one_is_kept(backend, box_sc
     table, schema = TableRef(*KEY), schema_for(*KEY)
 
     def stored(day: date) -> pl.DataFrame:
-        return LakehouseIOManager().store().read_window(table, [day], schema).sort("game_id", "player_id")
+        store = LakehouseIOManager(lake=lake_from_env()).store()
+        return store.read_window(table, [day], schema).sort("game_id", "player_id")
 
     # A lake that had the day: the held-back day keeps its rows, the others are replaced.
     _new_lake(backend, monkeypatch, tmp_path)
@@ -85,5 +87,5 @@ def test_a_held_back_day_is_not_written_and_a_stored_one_is_kept(backend, box_sc
     # A fresh lake: the held-back day has no partition at all.
     _new_lake(backend, monkeypatch, tmp_path)
     assert _materialize(home, {HELD}).success
-    assert LakehouseIOManager().store().missing_partitions(table, DAYS) == [HELD]
+    assert LakehouseIOManager(lake=lake_from_env()).store().missing_partitions(table, DAYS) == [HELD]
     assert stored(LAST).height == home.filter(pl.col("game_date") == LAST).height > 0

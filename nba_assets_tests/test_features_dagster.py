@@ -17,13 +17,12 @@ import pytest
 from polars.testing import assert_frame_equal
 
 from nba_assets.assets import analytics, precompute
-from nba_assets.io.manager import LakehouseIOManager
 from nba_assets.io.storage import LocalParquetStore, TableRef
 from nba_assets.partitions import dates_between, game_date_partitions
 from nba_assets.schemas import schema_for
 from nba_assets.transforms.features import FEATURES, RANGES
 
-from .conftest import BOX_SCORES, LINES
+from .conftest import BOX_SCORES, LINES, lake_resources
 from .test_features_leakage import AGREED, real_raw_tables
 
 pytestmark = [
@@ -51,7 +50,7 @@ def _definitions(lake: Path) -> dg.Definitions:
     raw = [dg.AssetSpec(key=["nba_raw", t], partitions_def=game_date_partitions) for t in RAW]
     return dg.Definitions(
         assets=[*dg.load_assets_from_modules([analytics, precompute]), *raw],
-        resources={"io_manager": LakehouseIOManager(lake_dir=str(lake))},
+        resources=lake_resources(lake),
         executor=dg.in_process_executor,
     )
 

@@ -18,15 +18,14 @@ import pytest
 from polars.testing import assert_frame_equal
 
 from nba_assets.assets import ingest, raw
-from nba_assets.io.manager import LakehouseIOManager
 from nba_assets.io.storage import LocalParquetStore, TableRef
 from nba_assets.partitions import dates_between
 from nba_assets.replay import build_archive
-from nba_assets.resources import NbaApis
+from nba_assets.resources import NbaApis, RawCheckThresholds
 from nba_assets.schemas import schema_for
 from nba_assets.sources.landing import write_fetch
 
-from .conftest import BOX_SCORES, LINES
+from .conftest import BOX_SCORES, LINES, lake_resources, local_lake
 
 pytestmark = pytest.mark.skipif(
     not (BOX_SCORES.is_file() and LINES.is_file()), reason="real data files are not present"
@@ -79,14 +78,14 @@ def run(
     monkeypatch: pytest.MonkeyPatch,
     raise_on_error: bool = True,
     run_config: dict | None = None,
+    raw_checks: RawCheckThresholds | None = None,
 ) -> dg.ExecuteInProcessResult:
     """Materializes ``keys`` (the rest of ingest + raw loads from the lake) over first..last, one run."""
-    monkeypatch.setenv("NBA_LAKE_DIR", str(lake))
     with dg.DagsterInstance.ephemeral() as instance:
         return dg.materialize(
             [*dg.load_assets_from_modules([ingest, raw])],
             selection=[dg.AssetKey(list(k)) for k in keys],
-            resources={"io_manager": LakehouseIOManager(lake_dir=str(lake)), "apis": apis},
+            resources={**lake_resources(lake), "apis": apis, **({"raw_checks": raw_checks} if raw_checks else {})},
             instance=instance,
             tags={RANGE_START: first.isoformat(), RANGE_END: last.isoformat()},
             raise_on_error=raise_on_error,
@@ -97,7 +96,7 @@ def run(
 def replay_apis(archive: Path, lake: Path, **kwargs) -> NbaApis:
     return NbaApis(
         replay_dir=str(archive),
-        lake_dir=str(lake),
+        lake=local_lake(lake),
         balldontlie_api_key=FAKE_BDL_KEY,
         odds_api_key=FAKE_ODDS_KEY,
         backoff_base=0.01,
@@ -109,7 +108,7 @@ def offline_apis(lake: Path) -> NbaApis:
     """Every API pointed at a closed port: any request would fail."""
     url = closed_port_url()
     return NbaApis(
-        lake_dir=str(lake),
+        lake=local_lake(lake),
         balldontlie_api_key=FAKE_BDL_KEY,
         odds_api_key=FAKE_ODDS_KEY,
         balldontlie_base_url=url,
@@ -304,9 +303,9 @@ def test_an_unresolved_quoted_name_lands_in_its_table_and_the_check_warns(
     lake = tmp_path / "lake"
     shutil.copytree(ingested, lake)
 
-    monkeypatch.setenv("NBA_UNRESOLVED_NAMES_WARN_THRESHOLD", "0")
     keys = [INGEST_KEYS[2], ("nba_raw", "odds_api_player_points_props"), ("nba_raw", "unresolved_player_names")]
-    result = run(lake, replay_apis(edited, lake), keys, *DAYS, monkeypatch, run_config=REFETCH)
+    strict = RawCheckThresholds(unresolved_names_per_day=0)  # NBA_UNRESOLVED_NAMES_WARN_THRESHOLD=0
+    result = run(lake, replay_apis(edited, lake), keys, *DAYS, monkeypatch, run_config=REFETCH, raw_checks=strict)
     assert result.success
     unresolved = read(lake, ("nba_raw", "unresolved_player_names"), dates_between(*DAYS))
     assert unresolved.select("source", "player_name").rows() == [("odds_api", f"{last} {first}")]

@@ -19,7 +19,6 @@ import pytest
 from polars.testing import assert_frame_equal
 
 from nba_assets.assets import ingest, raw
-from nba_assets.io.manager import LakehouseIOManager
 from nba_assets.io.storage import LocalParquetStore, TableRef
 from nba_assets.partitions import dates_between
 from nba_assets.replay import Fault, ReplayServer
@@ -28,6 +27,7 @@ from nba_assets.sources.clients import BallDontLieClient, OddsApiClient
 from nba_assets.sources.http import BadBodyError, HttpSource, Landing, SourceError
 from nba_assets.transforms.raw import parse_event_props
 
+from .conftest import lake_resources, local_lake
 from .test_ingest import (
     DAYS,
     FAKE_BDL_KEY,
@@ -158,7 +158,7 @@ def test_an_empty_props_response_is_no_lines_yet(archive: Path, tmp_path: Path) 
 def fault_apis(server: ReplayServer, lake: Path, **kwargs) -> NbaApis:
     url = server.base_url
     return NbaApis(
-        lake_dir=str(lake),
+        lake=local_lake(lake),
         balldontlie_api_key=FAKE_BDL_KEY,
         odds_api_key=FAKE_ODDS_KEY,
         balldontlie_base_url=url,
@@ -260,7 +260,7 @@ def test_api_keys_never_reach_logs_landing_tags_or_exceptions(
             result = dg.materialize(
                 [*dg.load_assets_from_modules([ingest, raw])],
                 selection=[dg.AssetKey(list(k)) for k in INGEST_KEYS + RAW_KEYS[:2]],
-                resources={"io_manager": LakehouseIOManager(lake_dir=str(lake)), "apis": fault_apis(server, lake)},
+                resources={**lake_resources(lake), "apis": fault_apis(server, lake)},
                 instance=instance,
                 tags={
                     "dagster/asset_partition_range_start": DAYS[0].isoformat(),
@@ -288,7 +288,7 @@ def test_api_keys_never_reach_logs_landing_tags_or_exceptions(
 
 
 def test_a_real_key_is_required_without_the_replay_server(tmp_path: Path) -> None:
-    apis = NbaApis(lake_dir=str(tmp_path), odds_api_base_url="http://127.0.0.1:9")
+    apis = NbaApis(lake=local_lake(tmp_path), odds_api_base_url="http://127.0.0.1:9")
     with pytest.raises(dg.DagsterInvariantViolationError, match="ODDS_API_KEY is not set"):
         apis.odds()
 
@@ -299,28 +299,25 @@ def test_landing_is_mirrored_write_once_to_gcs(
     monkeypatch: pytest.MonkeyPatch,
     gcs_emulator_host: str,  # noqa: F811
 ) -> None:
-    """With the GCS object store configured (emulator on 127.0.0.1), every landed body, its metadata
-    and the fetch record also land in the bucket under the same keys."""
+    """With the lake's GCS object store configured (emulator on 127.0.0.1), every landed body, its
+    metadata and the fetch record also land in the bucket under the same keys (the copy the
+    ``apis`` resource hands its sources and ``write_fetch``)."""
     import uuid
 
-    from nba_assets import config
     from nba_assets.io.objects import GcsObjectStore
     from nba_assets.sources.landing import write_fetch
 
     from .test_objects import BUCKET
 
     prefix = f"ingest-{uuid.uuid4().hex[:8]}/"
-    for name, value in {
-        "NBA_LAKE_DIR": str(tmp_path / "lake"),
-        "NBA_GCS_BUCKET": BUCKET,
-        "NBA_GCS_PREFIX": prefix,
-        "STORAGE_EMULATOR_HOST": gcs_emulator_host,
-    }.items():
-        monkeypatch.setenv(name, value)
-    landing = config.landing_dir()
+    monkeypatch.setenv("STORAGE_EMULATOR_HOST", gcs_emulator_host)  # the Google client's own switch
+    lake = local_lake(tmp_path / "lake", object_store="gcs", gcs_bucket=BUCKET, gcs_prefix=prefix, gcs_emulated=True)
+    landing = lake.landing_dir()
     with ReplayServer(archive) as server:
-        fetched = source("balldontlie", server.base_url, landing, headers=BDL).get_json(*STATS, DAYS[0])
-    record = write_fetch(landing, "bdl_stats", DAYS[0], [(fetched.path, "stats_page")])
+        http = source("balldontlie", server.base_url, landing, headers=BDL)
+        http.landing.copy = lake.mirror_landed
+        fetched = http.get_json(*STATS, DAYS[0])
+    record = write_fetch(landing, "bdl_stats", DAYS[0], [(fetched.path, "stats_page")], copy=lake.mirror_landed)
     bucket = GcsObjectStore(BUCKET, prefix=prefix)
     body_key = fetched.path.relative_to(landing.parent).as_posix()
     meta_key = body_key.replace(".json.gz", ".meta.json")

@@ -146,76 +146,77 @@ def test_cache_control_by_kind():
     assert objects.content_type_for("landing/bdl/2024-11-10/x.json.gz") == "application/gzip"
 
 
-def test_object_store_from_env(tmp_path, monkeypatch, gcs_emulator_host):
-    for var in ("NBA_BACKEND", "NBA_OBJECT_STORE", "NBA_GCS_BUCKET", "NBA_GCS_PREFIX", "NBA_GCS_EXPORTS_BUCKET"):
-        monkeypatch.delenv(var, raising=False)
-    monkeypatch.setenv("NBA_LAKE_DIR", str(tmp_path / "lake"))
-    local = objects.object_store_from_env()
-    assert isinstance(local, LocalObjectStore) and local.root == (tmp_path / "lake").resolve()
-    monkeypatch.setenv("NBA_BACKEND", "bigquery")  # the table backend does not move the objects
-    assert isinstance(objects.object_store_from_env(), LocalObjectStore)
-    monkeypatch.setenv("NBA_OBJECT_STORE", "gcs")
+def test_the_settings_pick_the_object_store():
+    """``NBA_OBJECT_STORE`` (default ``gcs`` once ``NBA_GCS_BUCKET`` is set), read by the one settings
+    function from the mapping it is given; the table backend does not move the objects."""
+    from nba_assets.config import settings_from_env
+
+    assert settings_from_env({"NBA_BACKEND": "bigquery"}).object_store == "local"
+    gcs = settings_from_env({"NBA_GCS_BUCKET": BUCKET, "NBA_GCS_PREFIX": "p/", "STORAGE_EMULATOR_HOST": "x"})
+    assert (gcs.object_store, gcs.gcs_bucket, gcs.gcs_prefix, gcs.gcs_emulated) == ("gcs", BUCKET, "p/", True)
+    assert settings_from_env({"NBA_GCS_BUCKET": BUCKET, "NBA_OBJECT_STORE": "local"}).object_store == "local"
+
+
+def test_the_lake_resource_mirrors_by_its_config(tmp_path, monkeypatch, gcs_emulator_host):
+    from nba_assets.lake import Lake
+
+    monkeypatch.setenv("STORAGE_EMULATOR_HOST", gcs_emulator_host)  # the Google client's own switch
+    local = Lake(lake_dir=str(tmp_path / "lake"))
+    assert local.exports().mirror is None and local.landing().root == (tmp_path / "lake").resolve()
     with pytest.raises(ObjectStoreError, match="needs NBA_GCS_BUCKET"):
-        objects.object_store_from_env()
-    monkeypatch.delenv("NBA_OBJECT_STORE")
-    monkeypatch.setenv("NBA_GCS_BUCKET", BUCKET)
-    monkeypatch.setenv("STORAGE_EMULATOR_HOST", gcs_emulator_host)
-    gcs = objects.object_store_from_env()
-    assert isinstance(gcs, GcsObjectStore) and gcs.bucket == BUCKET
-    monkeypatch.setenv("NBA_GCS_EXPORTS_BUCKET", "nba-public")
-    assert objects.object_store_from_env(purpose="exports").bucket == "nba-public"
-    assert objects.object_store_from_env(purpose="landing").bucket == BUCKET
-    monkeypatch.setenv("NBA_OBJECT_STORE", "s3")
+        Lake(lake_dir=str(tmp_path), object_store="gcs").exports()
+    gcs = Lake(lake_dir=str(tmp_path), object_store="gcs", gcs_bucket=BUCKET, gcs_emulated=True)
+    assert isinstance(gcs.landing().mirror, GcsObjectStore) and gcs.landing().mirror.bucket == BUCKET
+    gcs_config = {"object_store": "gcs", "gcs_bucket": BUCKET, "gcs_emulated": True}
+    public = Lake(lake_dir=str(tmp_path), gcs_exports_bucket="nba-public", **gcs_config)
+    assert public.exports().mirror.bucket == "nba-public"
+    assert public.landing().mirror.bucket == public.reports().mirror.bucket == BUCKET
     with pytest.raises(ObjectStoreError, match="expected 'local' or 'gcs'"):
-        objects.object_store_from_env()
+        Lake(lake_dir=str(tmp_path), object_store="s3").exports()
 
 
-def test_mirror_file_copies_lake_files_to_gcs(tmp_path, monkeypatch, gcs_emulator_host, real_game):
-    lake = tmp_path / "lake"
-    monkeypatch.setenv("NBA_LAKE_DIR", str(lake))
-    for var in ("NBA_BACKEND", "NBA_OBJECT_STORE", "NBA_GCS_EXPORTS_BUCKET"):
-        monkeypatch.delenv(var, raising=False)
-    exported = lake / "exports" / "v1" / "tonight" / "all-players.json"
-    exported.parent.mkdir(parents=True)
-    exported.write_text(json.dumps(real_game))
-    assert objects.mirror_file(exported, purpose="exports") is None  # local store: the file is the object
-    prefix = f"mirror-{uuid.uuid4().hex[:8]}"
-    monkeypatch.setenv("NBA_OBJECT_STORE", "gcs")
-    monkeypatch.setenv("NBA_GCS_BUCKET", BUCKET)
-    monkeypatch.setenv("NBA_GCS_PREFIX", prefix)
+def _gcs_lake(lake, prefix):
+    from nba_assets.lake import Lake
+
+    return Lake(lake_dir=str(lake), object_store="gcs", gcs_bucket=BUCKET, gcs_prefix=prefix, gcs_emulated=True)
+
+
+def test_lake_objects_are_local_files_copied_to_gcs(tmp_path, monkeypatch, gcs_emulator_host, real_game):
+    from nba_assets.lake import Lake
+
     monkeypatch.setenv("STORAGE_EMULATOR_HOST", gcs_emulator_host)
-    uri = objects.mirror_file(exported, purpose="exports")
-    assert uri == f"gs://{BUCKET}/{prefix}/exports/v1/tonight/all-players.json"
+    lake = tmp_path / "lake"
+    key = "exports/v1/tonight/all-players.json"
+    path = Lake(lake_dir=str(lake)).exports().put_json(key, real_game)
+    assert path == (lake / key).resolve() and json.loads(path.read_text()) == real_game  # local: the file is the object
+    prefix = f"mirror-{uuid.uuid4().hex[:8]}"
+    exports = _gcs_lake(lake, prefix).exports()
+    exports.put_json(key, real_game)
     store = GcsObjectStore(BUCKET, prefix=prefix)
-    assert json.loads(store.get("exports/v1/tonight/all-players.json")) == real_game
-    assert store.cache_control("exports/v1/tonight/all-players.json") == objects.TONIGHT_CACHE
+    assert json.loads(store.get(key)) == real_game == json.loads((lake / key).read_text())
+    assert store.cache_control(key) == objects.TONIGHT_CACHE
+    assert store.get(key) == (lake / key).read_bytes()  # the same bytes in both places
     landed = lake / "landing" / "bdl" / "2024-11-01" / "x.json.gz"
     landed.parent.mkdir(parents=True)
     landed.write_bytes(gzip.compress(b"{}", mtime=0))
-    objects.mirror_file(landed, purpose="landing", if_absent=True)
+    landing = _gcs_lake(lake, prefix).landing()
+    assert landing.copy_file(landed, if_absent=True) == f"gs://{BUCKET}/{prefix}/landing/bdl/2024-11-01/x.json.gz"
+    assert store.cache_control("landing/bdl/2024-11-01/x.json.gz") == objects.LANDING_CACHE
     with pytest.raises(ObjectExistsError):
-        objects.mirror_file(landed, purpose="landing", if_absent=True)
+        landing.copy_file(landed, if_absent=True)
     with pytest.raises(ObjectStoreError, match="is not under the lake"):
-        objects.mirror_file(tmp_path / "elsewhere.json", purpose="exports")
-    other_lake = tmp_path / "other" / "exports" / "v1" / "results" / "2024-11-01.json"
-    other_lake.parent.mkdir(parents=True)
-    other_lake.write_text(json.dumps(real_game))
-    assert objects.mirror_file(other_lake, purpose="exports").endswith(f"{prefix}/exports/v1/results/2024-11-01.json")
+        landing.copy_file(tmp_path / "elsewhere.json")
 
 
-def test_exports_write_json_lands_in_gcs_with_its_cache_control(tmp_path, monkeypatch, gcs_emulator_host, real_game):
-    from nba_assets.transforms.exports import write_json
-
-    lake = tmp_path / "lake"
-    prefix = f"exports-{uuid.uuid4().hex[:8]}"
-    for var in ("NBA_OBJECT_STORE", "NBA_GCS_EXPORTS_BUCKET"):
-        monkeypatch.delenv(var, raising=False)
-    monkeypatch.setenv("NBA_LAKE_DIR", str(lake))
-    monkeypatch.setenv("NBA_GCS_BUCKET", BUCKET)
-    monkeypatch.setenv("NBA_GCS_PREFIX", prefix)
+def test_a_replaced_folder_is_swapped_locally_and_each_file_mirrored(tmp_path, monkeypatch, gcs_emulator_host):
     monkeypatch.setenv("STORAGE_EMULATOR_HOST", gcs_emulator_host)
-    write_json(lake / "exports" / "v1" / "tonight" / "all-players.json", real_game)
+    lake, prefix = tmp_path / "lake", f"folder-{uuid.uuid4().hex[:8]}"
+    exports = _gcs_lake(lake, prefix).exports()
+    folder = "exports/v1/tonight/player"
+    exports.replace_folder(folder, {"a": {"n": 1}, "b": {"n": 2}})
+    exports.replace_folder(folder, {"b": {"n": 3}})
+    assert exports.list(folder + "/") == [f"{folder}/b.json"]  # a's local file is gone with the old folder
+    assert json.loads(exports.get(f"{folder}/b.json")) == {"n": 3}
     store = GcsObjectStore(BUCKET, prefix=prefix)
-    assert json.loads(store.get("exports/v1/tonight/all-players.json")) == real_game
-    assert store.cache_control("exports/v1/tonight/all-players.json") == objects.TONIGHT_CACHE
-    assert json.loads((lake / "exports" / "v1" / "tonight" / "all-players.json").read_text()) == real_game
+    assert json.loads(store.get(f"{folder}/b.json")) == {"n": 3}
+    assert store.cache_control(f"{folder}/b.json") == objects.TONIGHT_CACHE

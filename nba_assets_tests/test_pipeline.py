@@ -29,7 +29,7 @@ from nba_assets.partitions import dates_between, game_date_partitions
 from nba_assets.replay import build_archive
 from nba_assets.schemas import TABLES, schema_for
 
-from .conftest import BOX_SCORES, LINES
+from .conftest import BOX_SCORES, LINES, local_lake
 
 pytestmark = [
     pytest.mark.slow,
@@ -411,7 +411,7 @@ def test_history_window_loads_as_one_frame_equal_to_single_days(main_lake: MainL
     (key_range,) = upstream.get_partition_key_ranges(game_date_partitions)
     assert (key_range.start, key_range.end) == ((day - timedelta(days=365)).isoformat(), "2024-10-31")
 
-    manager = LakehouseIOManager(lake_dir=str(main_lake.lake))
+    manager = LakehouseIOManager(lake=local_lake(main_lake.lake))
     instance = main_lake.instance
     context = dg.build_input_context(
         asset_key=history,

@@ -26,7 +26,7 @@ from nba_assets.partitions import dates_between
 from nba_assets.schemas import TABLES, schema_for
 
 from . import bq_emulator
-from .conftest import raw_box_from_box_scores
+from .conftest import local_lake, raw_box_from_box_scores
 
 TABLE = TableRef("nba_raw", "bdl_player_boxscores")
 SCHEMA = schema_for("nba_raw", "bdl_player_boxscores")
@@ -358,14 +358,17 @@ def test_generated_sql_runs_and_apply_is_idempotent(bq_emulator_endpoint, tmp_pa
 
 @pytest.mark.bigquery
 def test_io_manager_on_bigquery_materializes_and_loads_a_window(bq_emulator_endpoint, raw_box, monkeypatch):
-    """Same assets, same IO manager: only NBA_BACKEND and its settings change."""
+    """Same assets, same IO manager: only the lake resource's backend and its settings change."""
     from nba_assets.assets.common import days_before, lake_asset
     from nba_assets.io.manager import LakehouseIOManager
 
-    monkeypatch.setenv("NBA_BACKEND", "bigquery")
-    monkeypatch.setenv("GOOGLE_CLOUD_PROJECT", bq_emulator.PROJECT)
-    monkeypatch.setenv("NBA_BQ_ENDPOINT", bq_emulator_endpoint)
-    monkeypatch.setenv("NBA_BQ_DATASET_PREFIX", f"t{uuid.uuid4().hex[:10]}_")
+    lake = local_lake(
+        "/nonexistent-local-lake",  # nothing is written locally: the tables live in BigQuery
+        backend="bigquery",
+        bq_project=bq_emulator.PROJECT,
+        bq_endpoint=bq_emulator_endpoint,
+        bq_dataset_prefix=f"t{uuid.uuid4().hex[:10]}_",
+    )
 
     @lake_asset("nba_raw", "bdl_player_boxscores", group="raw", description="real box scores")
     def box(context) -> pl.DataFrame:
@@ -385,7 +388,8 @@ def test_io_manager_on_bigquery_materializes_and_loads_a_window(bq_emulator_endp
 
     tags = {"dagster/asset_partition_range_start": "2024-01-01", "dagster/asset_partition_range_end": "2024-01-03"}
     with dg.instance_for_test() as instance:
-        result = dg.materialize([box], instance=instance, tags=tags, resources={"io_manager": LakehouseIOManager()})
+        resources = {"io_manager": LakehouseIOManager(lake=lake)}
+        result = dg.materialize([box], instance=instance, tags=tags, resources=resources)
         assert result.success
         events = result.get_asset_materialization_events()
         assert [e.partition for e in events] == ["2024-01-01", "2024-01-02", "2024-01-03"]
@@ -398,7 +402,7 @@ def test_io_manager_on_bigquery_materializes_and_loads_a_window(bq_emulator_endp
             selection=[summary],
             instance=instance,
             partition_key="2024-01-04",
-            resources={"io_manager": LakehouseIOManager()},
+            resources={"io_manager": LakehouseIOManager(lake=lake)},
         )
         assert result.success
         (event,) = result.get_asset_materialization_events()
@@ -407,16 +411,18 @@ def test_io_manager_on_bigquery_materializes_and_loads_a_window(bq_emulator_endp
         assert meta["history_rows"].value == _cut(raw_box, date(2024, 1, 1), date(2024, 1, 3)).height
 
 
-def test_backend_is_chosen_by_nba_backend(monkeypatch, tmp_path):
+def test_backend_is_chosen_by_the_lake_config(tmp_path):
+    """``NBA_BACKEND`` is read by the settings (from the mapping given) into the lake resource's
+    ``backend``; the IO manager uses the lake's store."""
+    from nba_assets.config import settings_from_env
     from nba_assets.io.manager import LakehouseIOManager
+    from nba_assets.lake import Lake
 
-    for var in ("NBA_BACKEND", "GOOGLE_CLOUD_PROJECT", "GCLOUD_PROJECT"):
-        monkeypatch.delenv(var, raising=False)
-    assert isinstance(LakehouseIOManager(lake_dir=str(tmp_path)).store(), LocalParquetStore)
-    monkeypatch.setenv("NBA_BACKEND", "bigquery")
+    assert settings_from_env({}).backend == "local"
+    bq = settings_from_env({"NBA_BACKEND": "BigQuery", "GCLOUD_PROJECT": "p", "NBA_BQ_DATASET_PREFIX": "x_"})
+    assert (bq.backend, bq.bq_project, bq.bq_dataset_prefix) == ("bigquery", "p", "x_")
+    assert isinstance(LakehouseIOManager(lake=local_lake(tmp_path)).store(), LocalParquetStore)
     with pytest.raises(StorageError, match="NBA_BACKEND=bigquery needs GOOGLE_CLOUD_PROJECT"):
-        LakehouseIOManager(lake_dir=str(tmp_path)).store()
-    monkeypatch.setenv("NBA_BACKEND", "snowflake")
+        Lake(lake_dir=str(tmp_path), backend="bigquery").tables()
     with pytest.raises(ValueError, match=r"NBA_BACKEND='snowflake': expected one of \['local', 'bigquery'\]"):
-        LakehouseIOManager(lake_dir=str(tmp_path)).store()
-    assert isinstance(LakehouseIOManager(lake_dir=str(tmp_path), backend="local").store(), LocalParquetStore)
+        Lake(lake_dir=str(tmp_path), backend="snowflake").tables()

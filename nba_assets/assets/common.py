@@ -12,6 +12,7 @@ DECLARED_BY = "nba/declared_by"
 GAME_DATE_ASSET = "game_date_asset"
 SEASON_DOCUMENT = "season_document"
 
+
 def lake_asset(
     dataset: str,
     table: str,

@@ -1,16 +1,15 @@
-"""Phase 6: JSON files for the web front end under ``$NBA_LAKE_DIR/exports/v1/`` (schemas: docs/schemas/)."""
+"""Phase 6: JSON files for the web front end under ``exports/v1/`` of the lake (schemas: docs/schemas/),
+written through the ``lake`` resource (a local file, and its GCS copy when the lake mirrors objects)."""
 
 import json
-import os
-import shutil
-import uuid
 from datetime import UTC, date, datetime
 
 import dagster as dg
 import polars as pl
 
-from nba_assets import config
 from nba_assets.assets.common import all_stored, days_before, lake_asset, same_day, season_document
+from nba_assets.lake import EXPORTS_PREFIX as EXPORTS
+from nba_assets.lake import Lake
 from nba_assets.partitions import HISTORY_DAYS
 from nba_assets.transforms.exports import (
     best_bets_document,
@@ -20,7 +19,6 @@ from nba_assets.transforms.exports import (
     performance_document,
     player_documents,
     results_document,
-    write_json,
 )
 
 LAST_GAMES_DAYS = HISTORY_DAYS
@@ -28,21 +26,6 @@ LAST_GAMES_DAYS = HISTORY_DAYS
 
 def _by_day(frame: pl.DataFrame) -> dict[date, pl.DataFrame]:
     return {k[0]: v for k, v in frame.partition_by("game_date", as_dict=True).items()}
-
-
-def _replace_dir(target, documents: dict[str, dict]) -> None:
-    """Write every document into a fresh directory and swap it in (old players' files disappear)."""
-    staging = target.parent / f".{target.name}.{uuid.uuid4().hex}"
-    staging.mkdir(parents=True)
-    for name, document in documents.items():
-        (staging / f"{name}.json").write_text(json.dumps(document, indent=1))
-    old = None
-    if target.exists():
-        old = target.parent / f".{target.name}.old.{uuid.uuid4().hex}"
-        os.replace(target, old)
-    os.replace(staging, target)
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
 
 
 @lake_asset(
@@ -62,12 +45,13 @@ def _replace_dir(target, documents: dict[str, dict]) -> None:
 )
 def predictions_json(
     context: dg.AssetExecutionContext,
+    lake: Lake,
     predictions: pl.DataFrame,
     schedule: pl.DataFrame,
     features: pl.DataFrame,
     history: pl.DataFrame,
 ) -> None:
-    root = config.exports_dir()
+    exports = lake.exports()
     generated = datetime.now(UTC)
     days = sorted(schedule["game_date"].unique().to_list())
     pred_by_day, sched_by_day, feat_by_day = _by_day(predictions), _by_day(schedule), _by_day(features)
@@ -76,8 +60,8 @@ def predictions_json(
         document = day_document(
             day, day_pred, sched_by_day[day], generated, feat_by_day.get(day, features.clear()), history
         )
-        write_json(root / "predictions" / f"{day.isoformat()}.json", document)
-        write_json(root / "best-bets" / f"{day.isoformat()}.json", best_bets_document(day, day_pred, generated))
+        exports.put_json(f"{EXPORTS}/predictions/{day.isoformat()}.json", document)
+        exports.put_json(f"{EXPORTS}/best-bets/{day.isoformat()}.json", best_bets_document(day, day_pred, generated))
         context.add_asset_metadata(
             {
                 "dagster/row_count": day_pred.height,
@@ -86,7 +70,7 @@ def predictions_json(
             },
             partition_key=day.isoformat(),
         )
-    context.log.info(f"predictions_json: {2 * len(days)} files written under {root}")
+    context.log.info(f"predictions_json: {2 * len(days)} files written under {lake.exports_dir()}")
 
 
 @season_document(
@@ -100,18 +84,18 @@ def predictions_json(
     "date exported (a document as of the latest day: one file set, never a daily partition), each player's "
     "page with his past graded calls.",
 )
-def tonight_json(context: dg.AssetExecutionContext, accuracy: pl.DataFrame) -> dg.MaterializeResult:
-    root = config.exports_dir()
-    latest = latest_exported_day(root / "predictions")
+def tonight_json(context: dg.AssetExecutionContext, lake: Lake, accuracy: pl.DataFrame) -> dg.MaterializeResult:
+    exports = lake.exports()
+    latest = latest_exported_day(exports.list(f"{EXPORTS}/predictions/"))
     if latest is None:
         context.log.warning("tonight_json: no predictions/{date}.json is exported yet")
         return dg.MaterializeResult(metadata={"game_date": "none"})
-    document = json.loads((root / "predictions" / f"{latest.isoformat()}.json").read_text())
-    tonight = root / "tonight" / "all-players.json"
-    write_json(tonight, document)
+    document = json.loads(exports.get(f"{EXPORTS}/predictions/{latest.isoformat()}.json"))
+    tonight = exports.put_json(f"{EXPORTS}/tonight/all-players.json", document)
     lookups = [p["player_lookup"] for g in document["games"] for p in g["players"]]
     calls = past_calls(accuracy, latest, lookups)
-    _replace_dir(root / "tonight" / "player", player_documents(document, calls))
+    # one folder swapped in whole: the files of players no longer playing tonight disappear
+    exports.replace_folder(f"{EXPORTS}/tonight/player", player_documents(document, calls))
     return dg.MaterializeResult(
         metadata={
             "game_date": latest.isoformat(),
@@ -137,11 +121,12 @@ def tonight_json(context: dg.AssetExecutionContext, accuracy: pl.DataFrame) -> d
 )
 def results_json(
     context: dg.AssetExecutionContext,
+    lake: Lake,
     accuracy: pl.DataFrame,
     performance: pl.DataFrame,
     predictions: pl.DataFrame,
 ) -> None:
-    root = config.exports_dir()
+    exports = lake.exports()
     generated = datetime.now(UTC)
     days = sorted(accuracy["game_date"].unique().to_list())
     acc_by_day, perf_by_day, pred_by_day = _by_day(accuracy), _by_day(performance), _by_day(predictions)
@@ -153,9 +138,9 @@ def results_json(
             generated,
             pred_by_day.get(day, predictions.clear()),
         )
-        write_json(root / "results" / f"{day.isoformat()}.json", document)
+        exports.put_json(f"{EXPORTS}/results/{day.isoformat()}.json", document)
         context.add_asset_metadata({"dagster/row_count": acc_by_day[day].height}, partition_key=day.isoformat())
-    context.log.info(f"results_json: {len(days)} files written under {root}")
+    context.log.info(f"results_json: {len(days)} files written under {lake.exports_dir()}")
 
 
 @season_document(
@@ -172,12 +157,12 @@ def results_json(
     "latest graded game date stored (a season-wide document: one file, never a daily partition).",
 )
 def systems_performance_json(
-    context: dg.AssetExecutionContext, performance: pl.DataFrame, accuracy: pl.DataFrame
+    context: dg.AssetExecutionContext, lake: Lake, performance: pl.DataFrame, accuracy: pl.DataFrame
 ) -> dg.MaterializeResult:
-    root = config.exports_dir()
-    path = root / "systems" / "performance.json"
+    exports = lake.exports()
+    key = f"{EXPORTS}/systems/performance.json"
     graded = performance.filter(pl.col("graded") > 0)
-    previous = json.loads(path.read_text())["as_of"] if path.exists() else None
+    previous = json.loads(exports.get(key))["as_of"] if exports.exists(key) else None
     if graded.height == 0:
         context.log.warning("systems_performance_json: no graded day is stored; the document is not written")
         return dg.MaterializeResult(metadata={"updated": False, "as_of": previous or "none"})
@@ -187,7 +172,7 @@ def systems_performance_json(
         context.log.warning(f"systems_performance_json: stored data ends {as_of}, the document is as of {previous}")
         return dg.MaterializeResult(metadata={"updated": False, "as_of": previous})
     document = performance_document(as_of, graded, datetime.now(UTC), accuracy)
-    write_json(path, document)
+    path = exports.put_json(key, document)
     return dg.MaterializeResult(
         metadata={
             "updated": True,

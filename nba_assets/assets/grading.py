@@ -7,8 +7,8 @@ from datetime import UTC, datetime
 import dagster as dg
 import polars as pl
 
-from nba_assets import config
 from nba_assets.assets.common import all_stored, lake_asset, partition_metadata, same_day, season_document
+from nba_assets.lake import Lake
 from nba_assets.transforms.grading import (
     backtest,
     backtest_markdown,
@@ -17,6 +17,8 @@ from nba_assets.transforms.grading import (
     grade,
     summarize,
 )
+
+REPORT = "reports/backtest"  # the backtest report's folder in the lake (and in its object store)
 
 
 @lake_asset(
@@ -65,7 +67,7 @@ def system_daily_performance(context: dg.AssetExecutionContext, accuracy: pl.Dat
     "under reports/backtest/ in the lake.",
 )
 def backtest_report(
-    context: dg.AssetExecutionContext, accuracy: pl.DataFrame, features: pl.DataFrame
+    context: dg.AssetExecutionContext, lake: Lake, accuracy: pl.DataFrame, features: pl.DataFrame
 ) -> dg.MaterializeResult:
     report = backtest(accuracy, features)
     graded = accuracy.filter(pl.col("played")) if accuracy.height else accuracy
@@ -73,7 +75,8 @@ def backtest_report(
         context.log.warning("backtest_report: no graded prediction is stored")
         return dg.MaterializeResult(metadata={"same_rows": 0, "first_day": "none", "last_day": "none"})
     first, last = graded["game_date"].min(), graded["game_date"].max()
-    out = config.lake_dir() / "reports" / "backtest"
+    reports = lake.reports()
+    out = reports.path(REPORT)
     out.mkdir(parents=True, exist_ok=True)
     markdown = backtest_markdown(report)
     metadata = {
@@ -86,11 +89,12 @@ def backtest_report(
     if report["systems"]:
         plot = out / "latest.png"
         backtest_plot(report, plot)
+        reports.copy_file(plot)
         # The plot inside the Markdown, so the UI shows it (a file path would not render there).
         image = base64.b64encode(plot.read_bytes()).decode()
         markdown = f"{markdown}\n\n![backtest](data:image/png;base64,{image})"
-    (out / "latest.md").write_text(markdown + "\n")
+    reports.put(f"{REPORT}/latest.md", (markdown + "\n").encode())
     span = {"first_day": first.isoformat(), "last_day": last.isoformat()}
-    (out / "latest.json").write_text(json.dumps({**report, **span}, indent=1) + "\n")
+    reports.put(f"{REPORT}/latest.json", (json.dumps({**report, **span}, indent=1) + "\n").encode())
     metadata["report"] = dg.MetadataValue.md(markdown)
     return dg.MaterializeResult(metadata=metadata)

@@ -88,7 +88,7 @@ def nba_schedule_payloads(context: dg.AssetExecutionContext, apis: NbaApis) -> d
             raise _final(exc) from exc
         landed += 1
         for day in season_days:
-            write_fetch(root, SCHEDULE_FEED, day, [(fetched.path, "schedule")])
+            write_fetch(root, SCHEDULE_FEED, day, [(fetched.path, "schedule")], copy=apis.mirror_landed)
     context.log.info(f"schedule: landed {landed} season bodies for {len(days)} days")
     return dg.MaterializeResult(metadata={"files_landed": landed, "days": len(days), "landing": str(root)})
 
@@ -115,7 +115,7 @@ def bdl_stats_payloads(
         except Exception as exc:
             raise _final(exc) from exc
         pages += len(fetched)
-        write_fetch(root, STATS_FEED, day, [(f.path, "stats_page") for f in fetched])
+        write_fetch(root, STATS_FEED, day, [(f.path, "stats_page") for f in fetched], copy=apis.mirror_landed)
     context.log.info(f"balldontlie stats: landed {pages} pages for {len(days)} final game days")
     return dg.MaterializeResult(metadata={"files_landed": pages, "game_days_fetched": len(days)})
 
@@ -159,7 +159,7 @@ def odds_player_points_payloads(
             raise _final(exc) from exc
         landed += len(files)
         snapshots += day_snapshots
-        write_fetch(root, PROPS_FEED, day, files)
+        write_fetch(root, PROPS_FEED, day, files, copy=apis.mirror_landed)
     context.log.info(
         f"odds api: landed {landed} bodies, {snapshots} event snapshots, {skipped} past days already landed, "
         f"quota {client.quota}"

@@ -25,10 +25,10 @@ from datetime import date
 import dagster as dg
 import polars as pl
 
-from nba_assets import config
 from nba_assets.assets.common import lake_asset
 from nba_assets.facts import HISTORY_DAYS
-from nba_assets.io.model_store import ModelStore, weeks_in_window
+from nba_assets.io.model_store import weeks_in_window
+from nba_assets.lake import Lake
 from nba_assets.predictors import gbm, walkforward
 from nba_assets.predictors.artifacts import Artifact
 from nba_assets.predictors.model_weeks import (
@@ -81,9 +81,9 @@ def _model_asset(system_id: str, table: str):
         f"{gbm.TRAIN_DAYS} days before the week (joined to actual points); never sees the week itself.",
     )
     def _asset(
-        context: dg.AssetExecutionContext, features: pl.DataFrame, actuals: pl.DataFrame
+        context: dg.AssetExecutionContext, lake: Lake, features: pl.DataFrame, actuals: pl.DataFrame
     ) -> dict[date, Artifact]:
-        store = ModelStore(config.lake_dir())
+        store = lake.models()  # the weeks already stored: an unchanged training set reuses its model
         out = build_models(
             system_id, run_weeks(context), features, actuals, lambda w: store.read(PREDICTIONS, table, w)
         )

@@ -6,7 +6,6 @@ props from every snapshot ever landed for the day (snapshots accumulate). Every 
 whole partition window in one run (``BackfillPolicy.single_run()``).
 """
 
-import os
 import re
 from collections import defaultdict
 from datetime import UTC, date, datetime
@@ -15,13 +14,18 @@ from pathlib import Path
 import dagster as dg
 import polars as pl
 
-from nba_assets import config
 from nba_assets.assets.common import days_before, lake_asset, same_day
 from nba_assets.assets.ingest import PROPS_FEED, SCHEDULE_FEED, STATS_FEED, final_game_days
 from nba_assets.facts import HISTORY_DAYS
-from nba_assets.io.manager import default_store, hold_back
+from nba_assets.io.manager import hold_back
 from nba_assets.io.storage import TableRef
+from nba_assets.lake import Lake
 from nba_assets.partitions import window_dates
+from nba_assets.resources import (
+    UNMATCHED_ODDS_THRESHOLD_DEFAULT,
+    UNRESOLVED_THRESHOLD_DEFAULT,
+    RawCheckThresholds,
+)
 from nba_assets.schemas import schema_for
 from nba_assets.sources.landing import LandedFile, fetch_records, latest_fetches
 from nba_assets.sources.payloads import PayloadError
@@ -39,37 +43,21 @@ RAW = "nba_raw"
 ROSTER_HISTORY_DAYS = HISTORY_DAYS
 UNRESOLVED_CHECK = "unresolved_names_per_day"
 UNRESOLVED_THRESHOLD_ENV = "NBA_UNRESOLVED_NAMES_WARN_THRESHOLD"
-UNRESOLVED_THRESHOLD_DEFAULT = 5
 UNMATCHED_ODDS_CHECK = "odds_events_match_schedule"
 UNMATCHED_ODDS_THRESHOLD_ENV = "NBA_UNMATCHED_ODDS_WARN_THRESHOLD"
-UNMATCHED_ODDS_THRESHOLD_DEFAULT = 0
 ODDS_LANDED_CHECK = "odds_landed_for_game_days"
 HELD_BACK_CHECK = "held_back_days"
 BOX_COMPLETE_CHECK = "box_scores_complete"
 
 
-def unresolved_threshold() -> int:
-    """Most unresolved names a day may have before the check warns (``$NBA_UNRESOLVED_NAMES_WARN_THRESHOLD``)."""
-    return int(os.environ.get(UNRESOLVED_THRESHOLD_ENV) or UNRESOLVED_THRESHOLD_DEFAULT)
-
-
-def unmatched_odds_threshold() -> int:
-    """Most odds rows per day whose event matches no scheduled game before the check warns."""
-    return int(os.environ.get(UNMATCHED_ODDS_THRESHOLD_ENV) or UNMATCHED_ODDS_THRESHOLD_DEFAULT)
-
-
-def _landing() -> Path:
-    return config.landing_dir()
-
-
-def _require(records: dict[date, object], days: list[date], asset: str) -> None:
+def _require(records: dict[date, object], days: list[date], asset: str, root: Path) -> None:
     missing = [d for d in days if d not in records]
     if missing:
         shown = ", ".join(d.isoformat() for d in missing[:5])
         raise dg.Failure(
             description=(
                 f"no complete landing of {asset} for {len(missing)} game date(s) ({shown}"
-                f"{', ...' if len(missing) > 5 else ''}) under {_landing()}: materialize {asset} for them first"
+                f"{', ...' if len(missing) > 5 else ''}) under {root}: materialize {asset} for them first"
             ),
             allow_retries=False,
         )
@@ -93,13 +81,11 @@ def _hold(context: dg.AssetExecutionContext, source: str, day: date, error: Payl
     )
 
 
-def _missing_upstream(context: dg.AssetExecutionContext, table: str, days: list[date]) -> dict[date, PayloadError]:
+def _missing_upstream(lake: Lake, table: str, days: list[date]) -> dict[date, PayloadError]:
     """Days whose ``nba_raw.<table>`` partition is not stored (held back, or never materialized):
     they are held back here too, so a table never stores a day its input could not give. Asked of
-    the run's own IO manager's store."""
-    io_manager = getattr(context.resources, "io_manager", None)
-    store = io_manager.store() if hasattr(io_manager, "store") else default_store()
-    missing = store.missing_partitions(TableRef(RAW, table), days)
+    the lake resource's table store (the IO manager's own)."""
+    missing = lake.tables().missing_partitions(TableRef(RAW, table), days)
     return {
         d: PayloadError(
             f"nba_raw.{table} has no partition for game date {d} (held back or never materialized)",
@@ -121,7 +107,7 @@ def schedule_window(
     fetch fails (else it is skipped)."""
     records = latest_fetches(root, SCHEDULE_FEED, days)
     if require:
-        _require(records, days, "landing/nba_schedule_payloads")
+        _require(records, days, "landing/nba_schedule_payloads", root)
     days_by_file: dict[str, set[date]] = defaultdict(set)
     for day, record in records.items():
         for file in record.files:
@@ -151,7 +137,7 @@ def stats_window(
     days = final_game_days(schedule)
     records = latest_fetches(root, STATS_FEED, days)
     if require:
-        _require(records, days, "landing/bdl_stats_payloads")
+        _require(records, days, "landing/bdl_stats_payloads", root)
     pages = {day: [(f"landing/{f.path}", f.raw(root)) for f in records[day].files] for day in days if day in records}
     return parse_bdl_stats_by_day(pages, schedule)
 
@@ -166,9 +152,9 @@ def stats_window(
         "Validated per game: a day with a bad game is held back (see nba_raw/payload_rejections)."
     ),
 )
-def nbac_schedule(context: dg.AssetExecutionContext) -> pl.DataFrame:
+def nbac_schedule(context: dg.AssetExecutionContext, lake: Lake) -> pl.DataFrame:
     days = window_dates(context)
-    frame, rejected = schedule_window(_landing(), days)
+    frame, rejected = schedule_window(lake.landing_dir(), days)
     for day, error in sorted(rejected.items()):
         _hold(context, "nba_schedule", day, error)
     context.log.info(
@@ -184,7 +170,6 @@ def nbac_schedule(context: dg.AssetExecutionContext) -> pl.DataFrame:
     group="raw",
     deps=[dg.AssetKey(["landing", "bdl_stats_payloads"])],
     ins={"nbac_schedule": same_day(RAW, "nbac_schedule")},
-    required_resource_keys={"io_manager"},
     check_specs=[
         dg.AssetCheckSpec(
             BOX_COMPLETE_CHECK,
@@ -202,9 +187,9 @@ def nbac_schedule(context: dg.AssetExecutionContext) -> pl.DataFrame:
         "A day whose pages fail validation is held back (see nba_raw/payload_rejections)."
     ),
 )
-def bdl_player_boxscores(context: dg.AssetExecutionContext, nbac_schedule: pl.DataFrame):
-    frame, rejected = stats_window(_landing(), nbac_schedule)
-    held = {**_missing_upstream(context, "nbac_schedule", window_dates(context)), **rejected}
+def bdl_player_boxscores(context: dg.AssetExecutionContext, lake: Lake, nbac_schedule: pl.DataFrame):
+    frame, rejected = stats_window(lake.landing_dir(), nbac_schedule)
+    held = {**_missing_upstream(lake, "nbac_schedule", window_dates(context)), **rejected}
     for day, error in sorted(held.items()):
         _hold(context, "bdl_stats" if day in rejected else "nba_schedule", day, error)
     unresolved = frame.filter(pl.col("player_id").is_null())
@@ -278,7 +263,6 @@ def _utc(value: str | None) -> datetime | None:
         "nbac_schedule": same_day(RAW, "nbac_schedule"),
         "box_history": days_before(RAW, "bdl_player_boxscores", ROSTER_HISTORY_DAYS),
     },
-    required_resource_keys={"io_manager"},
     check_specs=[
         dg.AssetCheckSpec(
             UNMATCHED_ODDS_CHECK,
@@ -304,14 +288,18 @@ def _utc(value: str | None) -> datetime | None:
     ),
 )
 def odds_api_player_points_props(
-    context: dg.AssetExecutionContext, nbac_schedule: pl.DataFrame, box_history: pl.DataFrame
+    context: dg.AssetExecutionContext,
+    lake: Lake,
+    raw_checks: RawCheckThresholds,
+    nbac_schedule: pl.DataFrame,
+    box_history: pl.DataFrame,
 ):
-    root = _landing()
+    root = lake.landing_dir()
     window = window_dates(context)
     scheduled = nbac_schedule.filter(~pl.col("postponed"))
     games_by_day = dict(scheduled.group_by("game_date").len().iter_rows())
     snapshots: dict[date, list[pl.DataFrame]] = {}
-    held = _missing_upstream(context, "nbac_schedule", window)
+    held = _missing_upstream(lake, "nbac_schedule", window)
     for day in sorted(games_by_day):
         try:
             snapshots[day] = _day_snapshots(root, day)
@@ -343,7 +331,7 @@ def odds_api_player_points_props(
         context.add_asset_metadata(outcomes[day], partition_key=day.isoformat())
     yield dg.Output(frame)
 
-    threshold = unmatched_odds_threshold()
+    threshold = raw_checks.unmatched_odds_rows_per_day
     over = {d: o for d, o in outcomes.items() if o["unmatched_event_rows"] > threshold}
     yield dg.AssetCheckResult(
         check_name=UNMATCHED_ODDS_CHECK,
@@ -393,10 +381,12 @@ def odds_api_player_points_props(
         "same-game fuzzy steps: one row per game date, source and name, with how many rows carried it."
     ),
 )
-def unresolved_player_names(context: dg.AssetExecutionContext, props: pl.DataFrame, box: pl.DataFrame):
+def unresolved_player_names(
+    context: dg.AssetExecutionContext, raw_checks: RawCheckThresholds, props: pl.DataFrame, box: pl.DataFrame
+):
     frame = unresolved_names(props, box)
     yield dg.Output(frame)
-    threshold = unresolved_threshold()
+    threshold = raw_checks.unresolved_names_per_day
     per_day = frame.group_by("game_date").agg(pl.col("player_name").n_unique().alias("names")).sort("game_date")
     over = per_day.filter(pl.col("names") > threshold)
     yield dg.AssetCheckResult(
@@ -463,9 +453,9 @@ def rejection_rows(source: str, rejected: dict[date, PayloadError]) -> list[dict
         "Those days are held back from the raw tables; the landing files are kept."
     ),
 )
-def payload_rejections(context: dg.AssetExecutionContext, nbac_schedule: pl.DataFrame):
+def payload_rejections(context: dg.AssetExecutionContext, lake: Lake, nbac_schedule: pl.DataFrame):
     # What has landed is validated as the raw tables validate it; what has not landed yet is no rejection.
-    root = _landing()
+    root = lake.landing_dir()
     days = window_dates(context)
     _, schedule_bad = schedule_window(root, days, require=False)
     rows = rejection_rows("nba_schedule", schedule_bad)

@@ -23,9 +23,10 @@ Tables are created and evolved (additive columns only) from ``nba_assets.ddl`` o
 process; a stored column whose type disagrees with schemas.py is a ``StorageError`` naming the
 table and the column.
 
-Settings (environment): ``GOOGLE_CLOUD_PROJECT``, ``NBA_BQ_LOCATION`` (default US),
-``NBA_BQ_DATASET_PREFIX`` / ``NBA_BQ_DATASET_SUFFIX``, ``NBA_BQ_JOB_TIMEOUT_S`` (default 600),
-``NBA_BQ_ENDPOINT`` (an emulator's URL; anonymous credentials). Credentials the standard Google way
+Settings (the ``Lake`` resource's ``bq_*`` config; the definitions read them from
+``GOOGLE_CLOUD_PROJECT``, ``NBA_BQ_LOCATION`` (default US), ``NBA_BQ_DATASET_PREFIX`` /
+``NBA_BQ_DATASET_SUFFIX``, ``NBA_BQ_JOB_TIMEOUT_S`` (default 600), ``NBA_BQ_ENDPOINT`` (an
+emulator's URL; anonymous credentials) in ``config.settings_from_env``). Credentials the standard Google way
 (Application Default Credentials: a service account attached to the runtime, or
 ``GOOGLE_APPLICATION_CREDENTIALS``).
 """
@@ -75,16 +76,20 @@ class BigQuerySettings:
 
     @classmethod
     def from_env(cls) -> BigQuerySettings:
-        project = os.environ.get("GOOGLE_CLOUD_PROJECT") or os.environ.get("GCLOUD_PROJECT")
-        if not project:
+        """The settings as the environment configures the code location (``config.settings_from_env``):
+        for the command-line tools (``nba_assets.warehouse``) and the live suite."""
+        from nba_assets.config import settings_from_env
+
+        settings = settings_from_env()
+        if not settings.bq_project:
             raise StorageError("NBA_BACKEND=bigquery needs GOOGLE_CLOUD_PROJECT (the project holding the datasets)")
         return cls(
-            project=project,
-            location=os.environ.get("NBA_BQ_LOCATION", "US"),
-            dataset_prefix=os.environ.get("NBA_BQ_DATASET_PREFIX", ""),
-            dataset_suffix=os.environ.get("NBA_BQ_DATASET_SUFFIX", ""),
-            job_timeout_s=float(os.environ.get("NBA_BQ_JOB_TIMEOUT_S", "600")),
-            endpoint=os.environ.get("NBA_BQ_ENDPOINT") or None,
+            project=settings.bq_project,
+            location=settings.bq_location,
+            dataset_prefix=settings.bq_dataset_prefix,
+            dataset_suffix=settings.bq_dataset_suffix,
+            job_timeout_s=settings.bq_job_timeout_s,
+            endpoint=settings.bq_endpoint or None,
         )
 
     def client(self):

@@ -9,21 +9,28 @@
   such as the 365 days strictly before D) arrive as **one** ``polars.DataFrame`` from one scan.
 
 The storage backend sits behind ``PartitionedTableStore``; this class only maps Dagster's
-contexts onto it. ``NBA_BACKEND`` (or the ``backend`` config field) picks it: ``local`` (default,
-Parquet under ``$NBA_LAKE_DIR``) or ``bigquery`` (``nba_assets.io.bigquery``, settings from
-``GOOGLE_CLOUD_PROJECT``, ``NBA_BQ_LOCATION``, ``NBA_BQ_DATASET_PREFIX``/``SUFFIX``).
+contexts onto it. The nested ``Lake`` resource (``nba_assets/lake.py``) picks it from its config:
+``backend: local`` (Parquet under ``lake_dir``) or ``bigquery`` (``nba_assets.io.bigquery``).
 """
 
 from __future__ import annotations
 
-import os
 from datetime import date
 
 import dagster as dg
 import polars as pl
 
-from nba_assets import config
-from nba_assets.io.storage import LocalParquetStore, PartitionedTableStore, TableRef
+from nba_assets.io.model_store import (
+    Artifact,
+    ModelStore,
+    StoredArtifact,
+    artifact_metadata,
+    days_in_window,
+    week_of,
+    weeks_in_window,
+)
+from nba_assets.io.storage import PartitionedTableStore, TableRef
+from nba_assets.lake import Lake
 from nba_assets.partitions import dates_between
 from nba_assets.schemas import schema_for
 
@@ -70,35 +77,18 @@ def held_back_days(context: dg.OutputContext, days: list[date]) -> list[date]:
     return out
 
 
-def default_store() -> PartitionedTableStore:
-    """The store of ``$NBA_BACKEND`` / ``$NBA_LAKE_DIR`` (what the IO manager uses by default)."""
-    return LakehouseIOManager().store()
-
-
-BACKENDS = ("local", "bigquery")
 # Input metadata of an unpartitioned consumer (``assets.common.all_stored``): read every stored partition.
 STORED_PARTITIONS = "nba/stored_partitions"
 
 
-def backend_name(configured: str = "") -> str:
-    name = (configured or os.environ.get("NBA_BACKEND") or "local").strip().lower()
-    if name not in BACKENDS:
-        raise ValueError(f"NBA_BACKEND={name!r}: expected one of {list(BACKENDS)}")
-    return name
-
-
 class LakehouseIOManager(dg.ConfigurableIOManager):
-    """Partitioned polars tables in the lake (local Parquet; BigQuery in production)."""
+    """Partitioned polars tables in the lake (local Parquet; BigQuery in production): the ``lake``
+    resource's table store, nested so the IO manager and every sensor read the same one."""
 
-    lake_dir: str = ""
-    backend: str = ""
+    lake: Lake
 
     def store(self) -> PartitionedTableStore:
-        if backend_name(self.backend) == "bigquery":
-            from nba_assets.io.bigquery import BigQuerySettings, store_from_settings
-
-            return store_from_settings(BigQuerySettings.from_env())
-        return LocalParquetStore(self.lake_dir or config.lake_dir())
+        return self.lake.tables()
 
     def handle_output(self, context: dg.OutputContext, obj: pl.DataFrame) -> None:
         if not isinstance(obj, pl.DataFrame):
@@ -180,3 +170,46 @@ class LakehouseIOManager(dg.ConfigurableIOManager):
         except dg.DagsterInvariantViolationError:
             # A window that lies wholly before the first partition maps to no upstream keys.
             return []
+
+
+class ModelStoreIOManager(dg.ConfigurableIOManager):
+    """Weekly model / calibration artifacts in the lake (``dict[week, Artifact]`` in and out)."""
+
+    lake: Lake
+
+    def store(self) -> ModelStore:
+        return self.lake.models()
+
+    def handle_output(self, context: dg.OutputContext, obj: dict[date, Artifact]) -> None:
+        if not isinstance(obj, dict):
+            raise TypeError(f"{context.asset_key.to_user_string()}: expected dict[week, Artifact], got {type(obj)}")
+        dataset, table = context.asset_key.path
+        store = self.store()
+        for week, artifact in sorted(obj.items()):
+            store.write(dataset, table, week, artifact)
+        # Each game-date partition shows the artifact of its week (the one a prediction that day uses).
+        step = context.step_context
+        for day in days_in_window(context.asset_partitions_time_window):
+            artifact = obj.get(week_of(day))
+            if artifact is not None:
+                step.add_asset_metadata(
+                    artifact_metadata(artifact.metadata), asset_key=context.asset_key, partition_key=day.isoformat()
+                )
+        context.log.info(
+            f"{dataset}.{table}: wrote {len(obj)} weeks "
+            f"({min(obj).isoformat() if obj else '-'}..{max(obj).isoformat() if obj else '-'}) to {store.root}"
+        )
+
+    def load_input(self, context: dg.InputContext) -> dict[date, StoredArtifact]:
+        dataset, table = context.asset_key.path
+        try:
+            window = context.asset_partitions_time_window
+        except dg.DagsterInvariantViolationError:
+            return {}  # the window lies wholly before the first model week
+        store = self.store()
+        found = {}
+        for week in weeks_in_window(window):
+            stored = store.read(dataset, table, week)
+            if stored is not None:
+                found[week] = stored
+        return found

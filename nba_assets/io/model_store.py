@@ -1,6 +1,6 @@
 """The model store: weekly artifacts (trained models, calibrations) in the lake, with their metadata.
 
-Layout: ``$NBA_LAKE_DIR/nba_predictions/<asset>/week=YYYY-MM-DD/`` holding the artifact's files
+Layout: ``<lake>/nba_predictions/<asset>/week=YYYY-MM-DD/`` holding the artifact's files
 (e.g. ``model.txt`` for LightGBM, ``model.json`` for XGBoost, ``calibration.json``) and
 ``metadata.json`` (train window, rows, validation MAE, feature list, feature_version, ...).
 A week's directory is staged and swapped in with ``os.replace``: a reader sees the old week or
@@ -28,11 +28,10 @@ from typing import Any
 
 import dagster as dg
 
-from nba_assets import config
 from nba_assets.facts import dates_between, week_of
 from nba_assets.predictors.artifacts import Artifact
 
-__all__ = ["Artifact", "ModelStore", "ModelStoreIOManager", "StoredArtifact", "week_of"]
+__all__ = ["Artifact", "ModelStore", "StoredArtifact", "week_of"]
 
 METADATA_FILE = "metadata.json"
 
@@ -108,50 +107,7 @@ def weeks_in_window(window: dg.TimeWindow) -> list[date]:
     return sorted({week_of(d) for d in days_in_window(window)})
 
 
-class ModelStoreIOManager(dg.ConfigurableIOManager):
-    """Weekly model / calibration artifacts in the lake (``dict[week, Artifact]`` in and out)."""
-
-    lake_dir: str = ""
-
-    def store(self) -> ModelStore:
-        return ModelStore(self.lake_dir or config.lake_dir())
-
-    def handle_output(self, context: dg.OutputContext, obj: dict[date, Artifact]) -> None:
-        if not isinstance(obj, dict):
-            raise TypeError(f"{context.asset_key.to_user_string()}: expected dict[week, Artifact], got {type(obj)}")
-        dataset, table = context.asset_key.path
-        store = self.store()
-        for week, artifact in sorted(obj.items()):
-            store.write(dataset, table, week, artifact)
-        # Each game-date partition shows the artifact of its week (the one a prediction that day uses).
-        step = context.step_context
-        for day in days_in_window(context.asset_partitions_time_window):
-            artifact = obj.get(week_of(day))
-            if artifact is not None:
-                step.add_asset_metadata(
-                    _dagster_metadata(artifact.metadata), asset_key=context.asset_key, partition_key=day.isoformat()
-                )
-        context.log.info(
-            f"{dataset}.{table}: wrote {len(obj)} weeks "
-            f"({min(obj).isoformat() if obj else '-'}..{max(obj).isoformat() if obj else '-'}) to {store.root}"
-        )
-
-    def load_input(self, context: dg.InputContext) -> dict[date, StoredArtifact]:
-        dataset, table = context.asset_key.path
-        try:
-            window = context.asset_partitions_time_window
-        except dg.DagsterInvariantViolationError:
-            return {}  # the window lies wholly before the first model week
-        store = self.store()
-        found = {}
-        for week in weeks_in_window(window):
-            stored = store.read(dataset, table, week)
-            if stored is not None:
-                found[week] = stored
-        return found
-
-
-def _dagster_metadata(meta: dict[str, Any]) -> dict[str, Any]:
+def artifact_metadata(meta: dict[str, Any]) -> dict[str, Any]:
     """The JSON metadata as Dagster metadata values (lists and dicts as JSON)."""
     out: dict[str, Any] = {}
     for key, value in meta.items():

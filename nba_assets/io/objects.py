@@ -6,14 +6,15 @@ Keys are ``/``-separated paths relative to the store's root, the same on every b
 - ``exports/v1/predictions/<YYYY-MM-DD>.json``, ``exports/v1/results/<YYYY-MM-DD>.json``,
   ``exports/v1/tonight/*.json``: public JSON for the web front end.
 
-``LocalObjectStore`` keeps them under a directory (``$NBA_LAKE_DIR``, so the keys are exactly the
-paths the local lake has always used); ``GcsObjectStore`` under a bucket (and optional prefix), with
+``LocalObjectStore`` keeps them under a directory (the lake's, so the keys are exactly the paths
+the local lake has always used); ``GcsObjectStore`` under a bucket (and optional prefix), with
 the ``Cache-Control`` of ``cache_control_for`` on every object. Credentials the standard Google way
 (Application Default Credentials); ``STORAGE_EMULATOR_HOST`` points the client at an emulator.
 
-Selection (``object_store_from_env``): ``NBA_OBJECT_STORE=local|gcs``; default ``gcs`` when
-``NBA_GCS_BUCKET`` is set, else ``local``. GCS needs ``NBA_GCS_BUCKET`` (``NBA_GCS_PREFIX`` optional;
-``NBA_GCS_EXPORTS_BUCKET`` puts the public exports in a bucket of their own).
+``LakeObjects`` is what the pipeline writes through: a file under the lake, copied to the mirror
+(GCS) when one is configured. The ``Lake`` resource (``nba_assets/lake.py``) builds it from its
+config (``object_store: local|gcs``, ``gcs_bucket``, ``gcs_exports_bucket``, ``gcs_prefix``; the
+definitions read them from ``NBA_OBJECT_STORE``, ``NBA_GCS_BUCKET``, ... in ``config.py``).
 """
 
 from __future__ import annotations
@@ -21,11 +22,11 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
-from functools import lru_cache
 from pathlib import Path, PurePosixPath
 from typing import Any, Protocol
 
@@ -107,8 +108,7 @@ class ObjectStore(Protocol):
 
 def put_json(store: ObjectStore, key: str, document: Any, **kwargs: Any) -> str:
     """A JSON document with the content type and ``Cache-Control`` of its kind."""
-    body = json.dumps(document, indent=1, sort_keys=False).encode()
-    return store.put(key, body, content_type=JSON, cache_control=cache_control_for(key), **kwargs)
+    return store.put(key, json_bytes(document), content_type=JSON, cache_control=cache_control_for(key), **kwargs)
 
 
 @dataclass
@@ -242,85 +242,98 @@ class GcsObjectStore:
         return blob.cache_control if blob is not None else None
 
 
-def gcs_client():
-    """A storage client: the emulator's (anonymous) when ``STORAGE_EMULATOR_HOST`` is set, else ADC."""
+def gcs_client(project: str = "", emulated: bool | None = None):
+    """A storage client: an emulator's (anonymous credentials) when ``emulated``, else Application
+    Default Credentials. ``emulated=None`` follows the Google library's own switch,
+    ``STORAGE_EMULATOR_HOST`` (which also gives the client its endpoint)."""
     from google.cloud import storage
 
-    if os.environ.get("STORAGE_EMULATOR_HOST"):
+    if emulated is None:
+        emulated = bool(os.environ.get("STORAGE_EMULATOR_HOST"))
+    if emulated:
         from google.auth.credentials import AnonymousCredentials
 
-        return storage.Client(
-            project=os.environ.get("GOOGLE_CLOUD_PROJECT", "emulated"), credentials=AnonymousCredentials()
+        return storage.Client(project=project or "emulated", credentials=AnonymousCredentials())
+    return storage.Client(project=project or None)
+
+
+@dataclass
+class LakeObjects:
+    """Objects as files under the lake (``root/<key>``, each written atomically), copied to
+    ``mirror`` (GCS) under the same key with the content type and ``Cache-Control`` of its kind.
+
+    The local file is what the pipeline reads back (``get``, ``list``); the mirror is what the
+    web front end and the archive read. Without a mirror, the local file is the object."""
+
+    root: Path
+    mirror: ObjectStore | None = None
+
+    def __post_init__(self) -> None:
+        self.root = Path(self.root)
+        self._local = LocalObjectStore(self.root)
+
+    def path(self, key: str) -> Path:
+        return self._local.path(key)
+
+    def key(self, path: str | os.PathLike[str]) -> str:
+        """The key of a file under the lake (its path relative to ``root``)."""
+        source = Path(path).resolve()
+        try:
+            return source.relative_to(self.root.resolve()).as_posix()
+        except ValueError:
+            raise ObjectStoreError(f"{source} is not under the lake {self.root}: no object key for it") from None
+
+    def put(self, key: str, data: bytes, *, if_absent: bool = False) -> Path:
+        """Writes ``data`` at ``key`` (locally, then to the mirror); returns the local path."""
+        self._local.put(key, data, if_absent=if_absent)
+        self._copy(key, data, if_absent=if_absent)
+        return self.path(key)
+
+    def put_json(self, key: str, document: Any) -> Path:
+        return self.put(key, json_bytes(document))
+
+    def copy_file(self, path: str | os.PathLike[str], *, if_absent: bool = False) -> str | None:
+        """Copies a file already written under the lake to the mirror; None without a mirror."""
+        key = self.key(path)
+        return self._copy(key, Path(path).read_bytes(), if_absent=if_absent)
+
+    def _copy(self, key: str, data: bytes, *, if_absent: bool) -> str | None:
+        if self.mirror is None:
+            return None
+        return self.mirror.put(
+            key, data, content_type=content_type_for(key), cache_control=cache_control_for(key), if_absent=if_absent
         )
-    return storage.Client(project=os.environ.get("GOOGLE_CLOUD_PROJECT") or None)
+
+    def replace_folder(self, prefix: str, documents: dict[str, Any]) -> Path:
+        """Every ``<name>.json`` of ``documents`` in a fresh folder ``prefix/`` swapped in at once
+        (files of names no longer given disappear locally); each file is also mirrored."""
+        target = self.path(prefix.rstrip("/"))
+        staging = target.parent / f".{target.name}.{uuid.uuid4().hex}"
+        staging.mkdir(parents=True)
+        bodies = {f"{name}.json": json_bytes(document) for name, document in documents.items()}
+        for name, body in bodies.items():
+            (staging / name).write_bytes(body)
+        old = None
+        if target.exists():
+            old = target.parent / f".{target.name}.old.{uuid.uuid4().hex}"
+            os.replace(target, old)
+        os.replace(staging, target)
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
+        for name, body in bodies.items():
+            self._copy(f"{prefix.rstrip('/')}/{name}", body, if_absent=False)
+        return target
+
+    def get(self, key: str) -> bytes:
+        return self._local.get(key)
+
+    def exists(self, key: str) -> bool:
+        return self._local.exists(key)
+
+    def list(self, prefix: str = "") -> list[str]:
+        return self._local.list(prefix)
 
 
-def object_store_from_env(lake_dir: str | os.PathLike[str] | None = None, *, purpose: str = "landing") -> ObjectStore:
-    """The store for ``purpose`` (``landing`` or ``exports``) selected by the environment.
-
-    On GCS the exports may live in their own, publicly readable bucket (``NBA_GCS_EXPORTS_BUCKET``,
-    default ``NBA_GCS_BUCKET``) while the landing zone stays private."""
-    from nba_assets import config
-
-    if purpose not in ("landing", "exports"):
-        raise ObjectStoreError(f"unknown object store purpose {purpose!r}: expected 'landing' or 'exports'")
-
-    default = "gcs" if os.environ.get("NBA_GCS_BUCKET") else "local"
-    kind = (os.environ.get("NBA_OBJECT_STORE") or default).strip().lower()
-    if kind == "local":
-        return LocalObjectStore(Path(lake_dir) if lake_dir else config.lake_dir())
-    if kind == "gcs":
-        bucket = os.environ.get("NBA_GCS_BUCKET")
-        if purpose == "exports":
-            bucket = os.environ.get("NBA_GCS_EXPORTS_BUCKET") or bucket
-        if not bucket:
-            raise ObjectStoreError("the GCS object store needs NBA_GCS_BUCKET (the bucket for landing and exports)")
-        return GcsObjectStore(bucket, prefix=os.environ.get("NBA_GCS_PREFIX", ""))
-    raise ObjectStoreError(f"NBA_OBJECT_STORE={kind!r}: expected 'local' or 'gcs'")
-
-
-@lru_cache(maxsize=8)
-def _cached_store(purpose: str, env: tuple[tuple[str, str], ...]) -> ObjectStore:
-    return object_store_from_env(purpose=purpose)
-
-
-_ENV_KEYS = (
-    "NBA_BACKEND",
-    "NBA_OBJECT_STORE",
-    "NBA_GCS_BUCKET",
-    "NBA_GCS_EXPORTS_BUCKET",
-    "NBA_GCS_PREFIX",
-    "NBA_LAKE_DIR",
-    "STORAGE_EMULATOR_HOST",
-    "GOOGLE_CLOUD_PROJECT",
-)
-
-
-def mirror_file(path: str | os.PathLike[str], *, purpose: str, if_absent: bool = False) -> str | None:
-    """Copy a file just written under the local lake to the configured object store.
-
-    A no-op (returns None) when the store is the local lake itself; otherwise the key is the path
-    relative to ``$NBA_LAKE_DIR`` (``exports/v1/...``, ``landing/...``) and the object gets the
-    content type and ``Cache-Control`` of its kind. Returns the object's URI."""
-    from nba_assets import config
-
-    store = _cached_store(purpose, tuple((k, os.environ.get(k, "")) for k in _ENV_KEYS))
-    if isinstance(store, LocalObjectStore):
-        return None
-    source = Path(path).resolve()
-    try:
-        key = source.relative_to(config.lake_dir()).as_posix()
-    except ValueError:  # a lake configured apart from $NBA_LAKE_DIR: key from the landing/exports folder
-        anchors = [i for i, part in enumerate(source.parts) if part == purpose]
-        if not anchors:
-            raise ObjectStoreError(
-                f"{source} is not under the lake {config.lake_dir()} nor a {purpose}/ folder: no object key for it"
-            ) from None
-        key = PurePosixPath(*source.parts[anchors[-1] :]).as_posix()
-    return store.put(
-        key,
-        source.read_bytes(),
-        content_type=content_type_for(key),
-        cache_control=cache_control_for(key),
-        if_absent=if_absent,
-    )
+def json_bytes(document: Any) -> bytes:
+    """A JSON document as the exports write it (indent 1, keys in the document's order)."""
+    return json.dumps(document, indent=1, sort_keys=False).encode()

@@ -1,7 +1,7 @@
 """Shared HTTP behaviour of the API clients: timeouts, bounded retries, landing of raw bodies.
 
 Every response body is written untouched (gzip) to the landing zone before anything parses it:
-``$NBA_LAKE_DIR/landing/<source>/<game_date>/<utc timestamp>-<request digest>.json.gz`` with a
+``<lake>/landing/<source>/<game_date>/<utc timestamp>-<request digest>.json.gz`` with a
 ``.meta.json`` beside it (URL with secrets redacted, status, headers). Landing files are never
 overwritten or deleted by the pipeline.
 """
@@ -55,19 +55,15 @@ def redact_url(url: httpx.URL) -> str:
     return str(url.copy_with(params=params))
 
 
-def mirror(path: Path) -> None:
-    """Copies a landed file to the configured object store (GCS in production), write-once; a no-op
-    when the store is the local lake itself (see ``nba_assets.io.objects``)."""
-    from nba_assets.io.objects import mirror_file
-
-    mirror_file(path, purpose="landing", if_absent=True)
-
-
 @dataclass
 class Landing:
-    """Writes raw response bodies under ``root/<source>/<game_date>/``; never overwrites."""
+    """Writes raw response bodies under ``root/<source>/<game_date>/``; never overwrites.
+
+    ``copy``: called with each file once it is in place (the ``Lake`` resource's write-once copy to
+    the object store); this module itself never reaches storage beyond the landing folder."""
 
     root: Path
+    copy: Callable[[Path], object] | None = None
 
     def write(self, source: str, game_date: date, response: httpx.Response) -> Path:
         folder = self.root / source / game_date.isoformat()
@@ -90,7 +86,8 @@ class Landing:
             tmp = target.with_name(target.name + ".tmp")
             tmp.write_bytes(data)
             os.replace(tmp, target)
-            mirror(target)
+            if self.copy is not None:
+                self.copy(target)
         return path
 
 

@@ -18,13 +18,11 @@ import gzip
 import json
 import os
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
-
-from nba_assets.sources.http import mirror
 
 FETCHES = "_fetches"
 
@@ -58,8 +56,15 @@ class FetchRecord:
     record_path: Path
 
 
-def write_fetch(root: Path, feed: str, game_date: date, files: Iterable[tuple[Path | None, str]]) -> Path:
-    """Appends the record of one complete fetch of ``feed`` for ``game_date`` (files: (landed path, kind))."""
+def write_fetch(
+    root: Path,
+    feed: str,
+    game_date: date,
+    files: Iterable[tuple[Path | None, str]],
+    copy: Callable[[Path], object] | None = None,
+) -> Path:
+    """Appends the record of one complete fetch of ``feed`` for ``game_date`` (files: (landed path, kind)).
+    ``copy``: called with the record once it is in place (the lake's write-once copy to its object store)."""
     folder = root / FETCHES / feed / game_date.isoformat()
     folder.mkdir(parents=True, exist_ok=True)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
@@ -73,7 +78,8 @@ def write_fetch(root: Path, feed: str, game_date: date, files: Iterable[tuple[Pa
     tmp = path.with_name(path.name + ".tmp")
     tmp.write_text(json.dumps(record, indent=1))
     os.replace(tmp, path)
-    mirror(path)
+    if copy is not None:
+        copy(path)
     return path
 
 

@@ -198,7 +198,6 @@ class BdlStatsPage(Model):
     meta: BdlMeta
 
 
-
 # ------------------------------------------------------------------------- The Odds API v4
 
 

@@ -19,17 +19,17 @@ Every document carries ``version`` and ``generated_at``; their shapes are the JS
 
 from __future__ import annotations
 
-import json
 import math
-import os
-import uuid
+import re
+from collections.abc import Iterable
 from datetime import date, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import polars as pl
 
 from nba_assets.transforms.asof import HISTORY_DAYS
+
+_DAY_FILE = re.compile(r"(?:^|/)predictions/(\d{4}-\d{2}-\d{2})\.json$")
 
 EXPORT_VERSION = "v1"
 HEADLINE_SYSTEMS = ["ensemble_v1", "moving_average"]
@@ -572,21 +572,7 @@ def performance_document(
     return out
 
 
-def write_json(path: Path, document: dict) -> None:
-    """Atomic write: a reader never sees half a file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
-    tmp.write_text(json.dumps(document, indent=1, sort_keys=False))
-    os.replace(tmp, path)
-    from nba_assets.io.objects import mirror_file
-
-    mirror_file(path, purpose="exports")  # the GCS copy with its Cache-Control; a no-op without NBA_GCS_BUCKET
-
-
-def latest_exported_day(predictions_dir: Path) -> date | None:
-    days = (
-        [date.fromisoformat(p.stem) for p in predictions_dir.glob("????-??-??.json")]
-        if predictions_dir.exists()
-        else []
-    )
+def latest_exported_day(keys: Iterable[str]) -> date | None:
+    """The latest game date among exported ``.../predictions/YYYY-MM-DD.json`` keys."""
+    days = [date.fromisoformat(m.group(1)) for k in keys if (m := _DAY_FILE.search(k))]
     return max(days) if days else None
