@@ -9,7 +9,8 @@ single-run backfill, as ``make run`` launches it.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -82,21 +83,27 @@ def write_raw(lake: Path, raw: tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame], 
     write_tables(lake, {("nba_raw", RAW[0]): schedule, ("nba_raw", RAW[1]): box, ("nba_raw", RAW[2]): props}, days)
 
 
-def definitions(lake: Path) -> dg.Definitions:
-    """The code location's own Definitions, storing in ``lake``."""
+@contextmanager
+def definitions(lake: Path) -> Iterator[dg.Definitions]:
+    """The code location's own Definitions, storing in ``lake`` while the context is open."""
     from nba_assets.definitions import build_definitions
 
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("NBA_LAKE_DIR", str(lake))
-        return build_definitions()
+        yield build_definitions()
 
 
-def run(lake: Path, first: date, last: date, keys: Iterable[tuple[str, str]] = PHASE34) -> dg.ExecuteInProcessResult:
-    """One run of the location's assets ``keys`` over first..last (a single-run backfill)."""
-    defs = definitions(lake)
-    selection = {dg.AssetKey(list(k)) for k in keys}
-    job = defs.resolve_implicit_global_asset_job_def().get_subset(asset_selection=selection)
-    with dg.DagsterInstance.ephemeral() as instance:
+def run(
+    lake: Path, first: date, last: date, keys: Iterable[tuple[str, str]] | dg.AssetSelection = PHASE34
+) -> dg.ExecuteInProcessResult:
+    """One run of the location's assets ``keys`` (table keys or a selection) over first..last, as
+    one single-run backfill."""
+    with definitions(lake) as defs, dg.DagsterInstance.ephemeral() as instance:
+        if isinstance(keys, dg.AssetSelection):
+            selection = set(keys.resolve(defs.resolve_asset_graph()))
+        else:
+            selection = {dg.AssetKey(list(k)) for k in keys}
+        job = defs.resolve_implicit_global_asset_job_def().get_subset(asset_selection=selection)
         result = job.execute_in_process(
             instance=instance, tags={RANGE_START: first.isoformat(), RANGE_END: last.isoformat()}
         )
