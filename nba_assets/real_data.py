@@ -51,17 +51,23 @@ def raw_box_from_box_scores(box: pl.DataFrame) -> pl.DataFrame:
     return out.select(schema.names()).cast(dict(schema))
 
 
-def real_raw_tables() -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
-    """(box, schedule, props): the real raw tables for every date of the data."""
-    box_scores = pl.read_parquet(BOX_SCORES).with_columns(pl.col("game_date").str.to_date())
-    lines = canonical_lookup(pl.read_parquet(LINES).with_columns(pl.col("game_date").str.to_date()), "player_name")
-    props = lines.with_columns(
+def props_from_lines(lines: pl.DataFrame) -> pl.DataFrame:
+    """The real PrizePicks/Underdog lines as ``nba_raw.odds_api_player_points_props`` rows, the way
+    the replay archive records them: one pre-tip quote per book, stamped 60 minutes before tip-off
+    (the source keeps no quote time), no prices."""
+    schema = schema_for("nba_raw", "odds_api_player_points_props")
+    out = canonical_lookup(lines, "player_name").with_columns(
         (pl.col("commence_utc") - timedelta(minutes=60)).alias("snapshot_utc"),
         pl.lit(60.0).alias("minutes_before_tipoff"),
         pl.lit("us_dfs").alias("region"),
         pl.lit(None, pl.Int64).alias("over_price"),
         pl.lit(None, pl.Int64).alias("under_price"),
     )
-    schema = schema_for("nba_raw", "odds_api_player_points_props")
-    props = props.select(schema.names()).cast(dict(schema))
-    return raw_box_from_box_scores(box_scores), schedule_from_box_scores(box_scores), props
+    return out.select(schema.names()).cast(dict(schema))
+
+
+def real_raw_tables() -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
+    """(box, schedule, props): the real raw tables for every date of the data."""
+    box_scores = pl.read_parquet(BOX_SCORES).with_columns(pl.col("game_date").str.to_date())
+    lines = pl.read_parquet(LINES).with_columns(pl.col("game_date").str.to_date())
+    return raw_box_from_box_scores(box_scores), schedule_from_box_scores(box_scores), props_from_lines(lines)

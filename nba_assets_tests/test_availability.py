@@ -13,6 +13,7 @@ import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
 
+from nba_assets.real_data import props_from_lines
 from nba_assets.schemas import schema_for
 from nba_assets.transforms.availability import (
     MINUTES_TRAIN_DAYS,
@@ -24,7 +25,6 @@ from nba_assets.transforms.availability import (
 )
 
 from .conftest import BOX_SCORES, LINES, schedule_from_box_scores, seed_lake
-from .test_predictions import props_from_lines
 
 pytestmark = pytest.mark.skipif(
     not (BOX_SCORES.is_file() and LINES.is_file()), reason="real data files are not present"

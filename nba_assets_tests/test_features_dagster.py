@@ -2,28 +2,26 @@
 
 The raw tables (real box scores, the schedule they imply, the real lines as pre-tip snapshots) are
 written into a temporary lake; only the phase-3/4 assets are materialized, by real
-``execute_in_process`` runs on an ephemeral instance, the range as one single-run backfill.
+``execute_in_process`` runs of the code location's own assets (``graph.run``) on an ephemeral
+instance, the range as one single-run backfill.
 """
 
 from __future__ import annotations
 
 import shutil
 from datetime import date, timedelta
-from pathlib import Path
 
-import dagster as dg
 import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
 
 from nba_assets.assets import analytics, precompute
-from nba_assets.io.storage import LocalParquetStore, TableRef
-from nba_assets.partitions import dates_between, game_date_partitions
-from nba_assets.schemas import schema_for
+from nba_assets.partitions import dates_between
 from nba_assets.transforms.features import FEATURES, RANGES
 
-from .conftest import BOX_SCORES, LINES, lake_resources
-from .test_features_leakage import AGREED, real_raw_tables
+from . import graph
+from .conftest import BOX_SCORES, LINES
+from .test_features_leakage import AGREED
 
 pytestmark = [
     pytest.mark.slow,
@@ -32,59 +30,22 @@ pytestmark = [
 
 HISTORY = (date(2024, 4, 1), date(2024, 4, 14))
 MAIN = (date(2024, 10, 22), date(2024, 10, 24))
-RAW = ["nbac_schedule", "bdl_player_boxscores", "odds_api_player_points_props"]
-MINE = sorted(
-    key
-    for key in (
-        *[("nba_analytics", t) for t in ("player_game_summary", "team_offense_game_summary")],
-        *[("nba_analytics", t) for t in ("team_defense_game_summary", "upcoming_player_game_context")],
-        ("nba_analytics", "upcoming_team_game_context"),
-        *[("nba_precompute", t) for t in ("player_daily_cache", "player_shot_profile", "team_defense_profile")],
-        *[("nba_precompute", t) for t in ("player_composite_factors", "ml_feature_store")],
-    )
-)
-RANGE_START, RANGE_END = "dagster/asset_partition_range_start", "dagster/asset_partition_range_end"
-
-
-def _definitions(lake: Path) -> dg.Definitions:
-    raw = [dg.AssetSpec(key=["nba_raw", t], partitions_def=game_date_partitions) for t in RAW]
-    return dg.Definitions(
-        assets=[*dg.load_assets_from_modules([analytics, precompute]), *raw],
-        resources=lake_resources(lake),
-        executor=dg.in_process_executor,
-    )
-
-
-def _run(lake: Path, first: date, last: date) -> dg.ExecuteInProcessResult:
-    job = _definitions(lake).resolve_implicit_global_asset_job_def()
-    with dg.DagsterInstance.ephemeral() as instance:
-        result = job.execute_in_process(
-            instance=instance, tags={RANGE_START: first.isoformat(), RANGE_END: last.isoformat()}
-        )
-    assert result.success
-    return result
-
-
-def _read(lake: Path, key: tuple[str, str], days: list[date]) -> pl.DataFrame:
-    return LocalParquetStore(lake).read_window(TableRef(*key), days, schema_for(*key))
+MINE = sorted(graph.PHASE34)
 
 
 @pytest.fixture(scope="module")
 def lakes(tmp_path_factory):
-    box, schedule, props = real_raw_tables()
+    box, schedule, props = graph.real_raw_tables()
     work = tmp_path_factory.mktemp("features_dagster")
     lake = work / "lake"
-    store = LocalParquetStore(lake)
-    days = dates_between(*HISTORY) + dates_between(*MAIN)
-    for name, frame in zip(RAW, (schedule, box, props), strict=True):
-        key = ("nba_raw", name)
-        store.write_partitions(TableRef(*key), frame.filter(pl.col("game_date").is_in(days)), days, schema_for(*key))
-    _run(lake, *HISTORY)
+    for days in (dates_between(*HISTORY), dates_between(*MAIN)):
+        graph.write_raw(lake, (box, schedule, props), days)
+    graph.run(lake, *HISTORY)
     daily = work / "lake_daily"
     shutil.copytree(lake, daily)
-    ranged = _run(lake, *MAIN)
+    ranged = graph.run(lake, *MAIN)
     for day in dates_between(*MAIN):
-        _run(daily, day, day)
+        graph.run(daily, day, day)
     return lake, daily, ranged
 
 
@@ -92,10 +53,10 @@ def test_a_range_run_equals_day_by_day_runs(lakes):
     lake, daily, _ = lakes
     days = dates_between(*MAIN)
     for key in MINE:
-        ranged, single = _read(lake, key, days), _read(daily, key, days)
+        ranged, single = graph.read(lake, key, days), graph.read(daily, key, days)
         assert ranged.height > 0, key
         assert_frame_equal(ranged, single, check_exact=True)
-    store = _read(lake, ("nba_precompute", "ml_feature_store"), days)
+    store = graph.read(lake, ("nba_precompute", "ml_feature_store"), days)
     assert set(AGREED) <= set(store.columns)
     # 2024-10-22 is the season's first night: history is last April's games.
     first = store.filter(pl.col("game_date") == MAIN[0])

@@ -1,9 +1,10 @@
-"""Phases 3-4 on real data: no leakage, backfill equals day by day, hand-checked formulas, coverage.
+"""Phases 3-4 on real data, through the code location's own assets: no leakage, a backfill equals
+one-day runs, hand-checked formulas, coverage, plausible ranges.
 
-Everything is cut from ``data/``: the raw tables are the real box scores (in the
-``bdl_player_boxscores`` schema), the schedule they imply and the real PrizePicks/Underdog lines as
-pre-tip snapshots (stamped 60 minutes before tip-off, as the replay archive does: the source keeps
-no quote time).
+Everything is cut from ``data/`` (``graph.real_raw_tables``): the real box scores, the schedule
+they imply and the real PrizePicks/Underdog lines as pre-tip snapshots. The tables under test are
+what the Definitions' phase-3/4 assets store in a real lake (``graph.run``): the four seasons in one
+single-run backfill, and single days on lakes that hold only what such a run may read.
 """
 
 from __future__ import annotations
@@ -14,19 +15,13 @@ import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
 
-from nba_assets.real_data import real_raw_tables
+from nba_assets.partitions import dates_between
 from nba_assets.schemas import schema_for
 from nba_assets.transforms import analytics, contexts
 from nba_assets.transforms.asof import HISTORY_DAYS
-from nba_assets.transforms.features import (
-    FEATURE_VERSION,
-    FEATURES,
-    RANGES,
-    compute_phase34,
-    phase34_from_history,
-    zero_variance,
-)
+from nba_assets.transforms.features import FEATURE_VERSION, FEATURES, RANGES, zero_variance
 
+from . import graph
 from .conftest import BOX_SCORES, LINES
 
 pytestmark = pytest.mark.skipif(
@@ -43,9 +38,9 @@ opp_pts_allowed_l10 team_pace team_off_rating team_win_pct teammates_without_lin
 line_movement has_line feature_version feature_quality_score is_quality_ready game_date game_id player_id
 player_lookup player_name team opponent season""".split()
 
+FIRST, LAST = date(2021, 10, 19), date(2024, 12, 15)  # every game date of data/
 SAMPLE_DATES = [date(2021, 11, 20), date(2023, 3, 1), date(2023, 10, 25), date(2024, 11, 1)]
 WINDOW = (date(2024, 10, 22), date(2024, 11, 20))  # 30 days, lines from 2024-10-22
-PHASE3_DAY_TABLES = ["player_game_summary", "team_offense_game_summary", "team_defense_game_summary"]
 
 
 # ------------------------------------------------------------------------------------ fixtures
@@ -53,34 +48,45 @@ PHASE3_DAY_TABLES = ["player_game_summary", "team_offense_game_summary", "team_d
 
 @pytest.fixture(scope="module")
 def raw():
-    return real_raw_tables()
+    return graph.real_raw_tables()
 
 
 @pytest.fixture(scope="module")
-def full(raw):
-    """Every phase-3/4 table for all 1,154 dates in one call (as the single-run backfill does)."""
-    return compute_phase34(*raw)
+def full_lake(raw, tmp_path_factory):
+    """The real raw tables of every date, then every phase-3/4 asset over all 1,154 dates in ONE
+    run (the single-run backfill ``make demo`` launches)."""
+    lake = tmp_path_factory.mktemp("phase34_full") / "lake"
+    graph.write_raw(lake, raw, dates_between(FIRST, LAST))
+    graph.run(lake, FIRST, LAST)
+    return lake
 
 
 @pytest.fixture(scope="module")
-def histories(raw):
-    box, schedule, props = raw
-    summary = analytics.player_game_summary(box, schedule, props)
-    offense = analytics.team_offense_game_summary(box, schedule)
-    return summary, offense, analytics.team_defense_game_summary(offense)
+def full(full_lake):
+    """Every phase-3/4 table of the four-season run, as stored."""
+    return {key[1]: graph.read(full_lake, key, dates_between(FIRST, LAST)) for key in graph.PHASE34}
+
+
+@pytest.fixture(scope="module")
+def histories(full):
+    """The stored phase-3 summaries (player, team offense, team defense) of every date."""
+    return tuple(full[key[1]] for key in graph.PHASE3)
 
 
 def _day(frame: pl.DataFrame, day: date) -> pl.DataFrame:
     return frame.filter(pl.col("game_date") == day)
 
 
-def _assert_tables_equal(a: dict[str, pl.DataFrame], b: dict[str, pl.DataFrame], what: str) -> None:
-    assert a.keys() == b.keys()
-    for name in a:
+def _assert_days_equal(lake, full: dict, keys, days: list[date], what: str) -> None:
+    """Each table of ``keys`` as stored in ``lake`` for ``days`` equals the four-season run's."""
+    for key in keys:
+        mine = graph.read(lake, key, days)
+        theirs = full[key[1]].filter(pl.col("game_date").is_in(days))
+        assert theirs.height > 0 or key[1] == "team_defense_game_summary", (what, key)
         try:
-            assert_frame_equal(a[name], b[name], check_exact=True)
+            assert_frame_equal(mine, theirs, check_exact=True)
         except AssertionError as exc:
-            raise AssertionError(f"{what}: {name}: {exc}") from None
+            raise AssertionError(f"{what}: {key[1]}: {exc}") from None
 
 
 def _perturb_from(frame: pl.DataFrame, day: date) -> pl.DataFrame:
@@ -92,27 +98,22 @@ def _perturb_from(frame: pl.DataFrame, day: date) -> pl.DataFrame:
         pl.when(later).then(pl.lit("SAS")).otherwise(pl.col("team")).alias("team"),
     )
     half = (pl.col("game_id").str.slice(-1).cast(pl.Int64) % 2) == 0
-    return out.filter(~later | half)
+    return out.filter(~later | half).cast(dict(frame.schema))
 
 
 # --------------------------------------------------------------------------------------- tests
 
 
 @pytest.mark.parametrize("day", SAMPLE_DATES, ids=str)
-def test_no_phase34_table_for_d_sees_anything_dated_d_or_later(day, raw, histories):
+def test_no_phase34_table_for_d_sees_anything_dated_d_or_later(day, raw, full, tmp_path):
+    """A run of the phase-4 assets for D on a lake where every stored row dated D or later (raw box
+    scores and the phase-3 summaries, through D + 10) is changed or deleted, and D's lines carry
+    in-game snapshots (taken at and after tip-off) with other lines, stores for D exactly what the
+    four-season run stored; so does a run on a lake that holds nothing dated D or later but D's
+    schedule and pre-tip lines."""
     box, schedule, props = raw
-    sched = _day(schedule, day)
+    days = dates_between(day - timedelta(days=HISTORY_DAYS), day + timedelta(days=10))
     day_props = _day(props, day)
-    since = pl.col("game_date") >= day - timedelta(days=HISTORY_DAYS)
-    summary, offense, defense = (h.filter(since) for h in histories)  # they reach past D, to the end
-    baseline = phase34_from_history(sched, day_props, summary, offense, defense)
-    assert baseline["ml_feature_store"].height > 0
-    assert all(baseline[t].height > 0 for t in baseline), {t: f.height for t, f in baseline.items()}
-
-    # Perturb every row dated D or later and delete half of them; add in-game snapshots (taken at
-    # and after tip-off) with other lines: nothing may change.
-    perturbed = [_perturb_from(h, day) for h in (summary, offense, defense)]
-    assert all(p.filter(pl.col("game_date") >= day).height > 0 for p in perturbed)
     in_game = day_props.with_columns(
         pl.col("commence_utc").alias("snapshot_utc"), (pl.col("line") + 10.0).alias("line")
     ).vstack(
@@ -120,42 +121,67 @@ def test_no_phase34_table_for_d_sees_anything_dated_d_or_later(day, raw, histori
             (pl.col("commence_utc") + timedelta(minutes=30)).alias("snapshot_utc"), pl.col("line") - 5.0
         )
     )
-    changed = phase34_from_history(sched, pl.concat([day_props, in_game]), *perturbed)
-    _assert_tables_equal(changed, baseline, f"perturbed from {day}")
-    # ... and equals the tables computed with no row from D on at all.
-    before = [h.filter(pl.col("game_date") < day) for h in (summary, offense, defense)]
-    _assert_tables_equal(phase34_from_history(sched, day_props, *before), baseline, f"cut at {day}")
+    perturbed = tmp_path / "perturbed"
+    summaries = {key: _perturb_from(full[key[1]], day) for key in graph.PHASE3}
+    assert all(f.filter(pl.col("game_date").is_between(day, days[-1])).height > 0 for f in summaries.values())
+    graph.write_tables(
+        perturbed,
+        {
+            ("nba_raw", "nbac_schedule"): schedule,
+            ("nba_raw", "bdl_player_boxscores"): _perturb_from(box, day),
+            ("nba_raw", "odds_api_player_points_props"): pl.concat([props, in_game]),
+            **summaries,
+        },
+        days,
+    )
+    graph.run(perturbed, day, day, graph.PHASE4)
+    _assert_days_equal(perturbed, full, graph.PHASE4, [day], f"perturbed from {day}")
+
+    cut = tmp_path / "cut"
+    before = pl.col("game_date") < day
+    graph.write_tables(
+        cut,
+        {
+            ("nba_raw", "nbac_schedule"): schedule.filter(pl.col("game_date") <= day),
+            ("nba_raw", "odds_api_player_points_props"): day_props,
+            **{key: full[key[1]].filter(before) for key in graph.PHASE3},
+        },
+        days[: HISTORY_DAYS + 1],
+    )
+    graph.run(cut, day, day, graph.PHASE4)
+    _assert_days_equal(cut, full, graph.PHASE4, [day], f"cut at {day}")
+    store = _day(full["ml_feature_store"], day)
+    assert store.height > 0
     if day_props.height:
-        assert baseline["ml_feature_store"]["has_line"].sum() > 0
+        assert store["has_line"].sum() > 0
 
 
-def test_a_30_day_backfill_equals_30_single_days(raw, histories):
-    """One call over 30 days (history [first−365, last−1], as the IO manager loads it for a range
-    run) equals 30 one-day runs, for every phase-3/4 table: each day's summaries from that day's
-    raw rows alone, its contexts, caches, profiles, factors and features from the stored
-    summaries of [D−365, D−1]."""
-    box, schedule, props = raw
-    first, last = WINDOW
-    days = [first + timedelta(days=i) for i in range((last - first).days + 1)]
-    ranged = compute_phase34(box, schedule, props, days=days)
-    assert ranged["ml_feature_store"]["game_date"].n_unique() >= 25
-    for day in days:
-        window = pl.col("game_date").is_between(day - timedelta(days=HISTORY_DAYS), day - timedelta(days=1))
-        one = phase34_from_history(_day(schedule, day), _day(props, day), *(h.filter(window) for h in histories))
-        offense = analytics.team_offense_game_summary(_day(box, day), _day(schedule, day))
-        one["player_game_summary"] = analytics.player_game_summary(
-            _day(box, day), _day(schedule, day), _day(props, day)
-        )
-        one["team_offense_game_summary"] = offense
-        one["team_defense_game_summary"] = analytics.team_defense_game_summary(offense)
-        _assert_tables_equal({t: one[t] for t in ranged}, {t: _day(f, day) for t, f in ranged.items()}, f"day {day}")
+def _lake_with_history(raw, tmp_path, first: date, last: date):
+    """A lake with the real raw tables of [first − 365, last] and the phase-3 summaries of the 365
+    days before ``first`` (from the first date of data/ at the earliest), built by their own run: a
+    lake that starts a year before ``first``."""
+    lake = tmp_path / f"from_{first}"
+    start = max(first - timedelta(days=HISTORY_DAYS), FIRST)
+    graph.write_raw(lake, raw, dates_between(start, last))
+    graph.run(lake, start, first - timedelta(days=1), graph.PHASE3)
+    return lake
 
 
-def test_the_four_season_backfill_equals_single_days_even_for_sparse_histories(raw, full, histories):
+def test_a_30_day_backfill_equals_the_four_season_backfill(raw, full, tmp_path):
+    """One run over 30 days on a lake whose history starts a year before them stores, for every
+    phase-3/4 table, exactly the rows of the run over all four seasons."""
+    lake = _lake_with_history(raw, tmp_path, *WINDOW)
+    graph.run(lake, *WINDOW)
+    days = dates_between(*WINDOW)
+    assert _day(full["ml_feature_store"], WINDOW[0]).height > 0
+    assert full["ml_feature_store"].filter(pl.col("game_date").is_in(days))["game_date"].n_unique() >= 25
+    _assert_days_equal(lake, full, graph.PHASE34, days, f"30 days from {WINDOW[0]}")
+
+
+def test_one_day_runs_equal_the_four_season_backfill_even_for_sparse_histories(raw, full, histories, tmp_path):
     """A four-season run loads far more than 365 days before its late dates. A player whose last
     10 games reach back more than 365 days must get in it the features of a one-day run, whose
     history holds only the 365 days before D (asof_within recomputes his window)."""
-    box, schedule, props = raw
     summary = histories[0]
     day = date(2024, 11, 1)
     lo = day - timedelta(days=HISTORY_DAYS)
@@ -167,10 +193,11 @@ def test_the_four_season_backfill_equals_single_days_even_for_sparse_histories(r
     sparse = sparse.filter((pl.col("recent") > 0) & (pl.col("tenth") < lo))
     assert sparse.height >= 3, sparse
     for d in (day, date(2022, 1, 15), date(2024, 12, 15)):
-        cut = pl.col("game_date").is_between(d - timedelta(days=HISTORY_DAYS), d)
-        one = compute_phase34(box.filter(cut), schedule.filter(cut), props.filter(cut), days=[d])
-        _assert_tables_equal(one, {t: _day(f, d) for t, f in full.items()}, f"four seasons vs {d}")
+        lake = _lake_with_history(raw, tmp_path, d, d)
+        graph.run(lake, d, d)
+        _assert_days_equal(lake, full, graph.PHASE34, [d], f"four seasons vs {d}")
     cache = _day(full["player_daily_cache"], day).join(sparse, on="player_id")
+    assert cache.height >= 3
     for row in cache.iter_rows(named=True):
         mine = past.filter((pl.col("player_id") == row["player_id"]) & (pl.col("game_date") >= lo))
         assert row["pts_avg_l10"] == pytest.approx(mine["pts"].tail(10).mean())
@@ -394,3 +421,19 @@ def test_every_feature_in_its_possible_range_and_none_constant_on_a_full_day(ful
     names = some["defaulted_features"].split(",")
     assert len(names) == some["n_default_features"]
     assert some["feature_quality_score"] == pytest.approx(1 - len(names) / len(FEATURES))
+
+
+def test_four_seasons_of_real_features_break_no_plausible_range(full) -> None:
+    """Checks that mean something: a range check that real data breaks is noise (18 of 42 used to
+    fail after ``make demo``). Over every game date of data/, each feature's plausible range holds
+    every stored value, and impossible values do not occur at all."""
+    store = full["ml_feature_store"]
+    assert store.height > 100_000 and store["game_date"].n_unique() > 500
+    outside, impossible = {}, {}
+    for name, ((lo, hi), (hard_lo, hard_hi)) in RANGES.items():
+        values = store[name].cast(pl.Float64).drop_nulls()
+        assert values.len() > 0, name
+        outside[name] = int(((values < lo) | (values > hi)).sum())
+        impossible[name] = int(((values < hard_lo) | (values > hard_hi)).sum())
+    assert not {k: v for k, v in outside.items() if v}, outside
+    assert not {k: v for k, v in impossible.items() if v}, impossible

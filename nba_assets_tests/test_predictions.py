@@ -1,9 +1,9 @@
 """Predictions (issue 5) on real data: walk-forward models, six systems, no look-ahead, grading.
 
 Everything is cut from the real files in data/: box scores become player_game_summary and the
-feature store through the project's own transforms (``compute_phase34``); the PrizePicks /
-Underdog lines become the raw props table the way the replay archive records them (one pre-tip
-quote per book, 60 minutes before tip-off, no prices).
+feature store through the code location's own phase-3/4 assets (``graph.run`` over a real lake);
+the PrizePicks / Underdog lines become the raw props table the way the replay archive records them
+(one pre-tip quote per book, 60 minutes before tip-off, no prices).
 """
 
 from __future__ import annotations
@@ -14,15 +14,17 @@ import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
 
-from nba_assets.facts import week_of
+from nba_assets.facts import dates_between, week_of
 from nba_assets.io.model_store import ModelStore
 from nba_assets.predictors import gbm, walkforward
 from nba_assets.predictors.artifacts import Artifact
 from nba_assets.predictors.systems import SYSTEM_IDS, MissingModelError, predict_days
+from nba_assets.real_data import props_from_lines
 from nba_assets.schemas import schema_for
-from nba_assets.transforms.features import compute_phase34
+from nba_assets.transforms.asof import HISTORY_DAYS
 from nba_assets.transforms.grading import daily_performance, grade
 
+from . import graph
 from .conftest import BOX_SCORES, LINES, raw_box_from_box_scores, schedule_from_box_scores, seed_lake
 
 pytestmark = pytest.mark.skipif(
@@ -37,33 +39,23 @@ GRADE_DAYS = (date(2024, 10, 22), date(2024, 11, 27))
 NOW = datetime(2024, 11, 20, 23, 0, tzinfo=UTC)  # when the predictions are made (stamped as created_at)
 
 
-def props_from_lines(lines: pl.DataFrame) -> pl.DataFrame:
-    """The real lines as nba_raw.odds_api_player_points_props rows (as the replay records them)."""
-    from nba_assets.identity import canonical_lookup
-
-    schema = schema_for("nba_raw", "odds_api_player_points_props")
-    out = canonical_lookup(lines, "player_name").with_columns(
-        (pl.col("commence_utc") - pl.duration(minutes=60)).alias("snapshot_utc"),
-        pl.lit(60.0).alias("minutes_before_tipoff"),
-        pl.lit("us_dfs").alias("region"),
-        pl.lit(None, pl.Int64).alias("over_price"),
-        pl.lit(None, pl.Int64).alias("under_price"),
-    )
-    return out.select(schema.names()).cast(dict(schema))
-
-
 @pytest.fixture(scope="module")
-def real(box_scores, points_lines) -> dict[str, pl.DataFrame]:
-    box = box_scores.filter(pl.col("game_date").is_between(FIRST - timedelta(days=400), LAST))
+def real(box_scores, points_lines, tmp_path_factory) -> dict[str, pl.DataFrame]:
+    """The feature store of FIRST..LAST as the phase-3/4 assets store it, on a lake whose summaries
+    start a year before FIRST (one run of the summaries, then one of the range)."""
+    start = FIRST - timedelta(days=HISTORY_DAYS)
+    box = raw_box_from_box_scores(box_scores.filter(pl.col("game_date").is_between(start, LAST)))
     props = props_from_lines(points_lines.filter(pl.col("game_date") <= LAST))
-    tables = compute_phase34(raw_box_from_box_scores(box), schedule_from_box_scores(box), props, days=[FIRST, LAST])
-    from nba_assets.transforms.analytics import player_game_summary
-
+    lake = tmp_path_factory.mktemp("predictions_features") / "lake"
+    graph.write_raw(lake, (box, schedule_from_box_scores(box_scores), props), dates_between(start, LAST))
+    graph.run(lake, start, FIRST - timedelta(days=1), graph.PHASE3)
+    graph.run(lake, FIRST, LAST)
+    features = graph.read(lake, ("nba_precompute", "ml_feature_store"), dates_between(FIRST, LAST))
+    summary = graph.read(lake, ("nba_analytics", "player_game_summary"), dates_between(start, LAST))
     from .conftest import empty_props
 
-    summary = player_game_summary(raw_box_from_box_scores(box), schedule_from_box_scores(box), props)
-    assert tables["ml_feature_store"].height > 10_000
-    return {"features": tables["ml_feature_store"], "summary": summary, "props": props, "empty_props": empty_props()}
+    assert features.height > 10_000
+    return {"features": features, "summary": summary, "props": props, "empty_props": empty_props()}
 
 
 def _train_weeks(features: pl.DataFrame, summary: pl.DataFrame, weeks: list[date], root) -> dict[str, dict]:

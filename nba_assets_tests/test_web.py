@@ -27,7 +27,7 @@ import pytest
 from nba_assets.transforms.exports import BREAK_EVEN_110, season_start, wilson_interval
 from nba_assets.web.server import ExportSource, serve_in_thread
 
-from .conftest import BOX_SCORES, LINES, REPO, raw_box_from_box_scores, schedule_from_box_scores, seed_lake
+from .conftest import BOX_SCORES, LINES, REPO, raw_box_from_box_scores, schedule_from_box_scores
 
 pytestmark = [
     pytest.mark.slow,
@@ -51,45 +51,19 @@ DESKTOP = {"width": 1280, "height": 900}
 def lake(box_scores, points_lines, tmp_path_factory) -> Path:
     import dagster as dg
 
-    from nba_assets.io.storage import LocalParquetStore
     from nba_assets.partitions import dates_between
-    from nba_assets.transforms.analytics import player_game_summary
-    from nba_assets.transforms.features import compute_phase34
+    from nba_assets.real_data import props_from_lines
 
-    from .test_predictions import props_from_lines
+    from . import graph
 
     lake = tmp_path_factory.mktemp("web_lake")
     days = dates_between(FEATURES[0] - timedelta(days=366), FEATURES[1])
     box = box_scores.filter(pl.col("game_date").is_between(days[0], days[-1]))
     props = props_from_lines(points_lines.filter(pl.col("game_date") <= FEATURES[1]))
-    raw, schedule = raw_box_from_box_scores(box), schedule_from_box_scores(box)
-    features = compute_phase34(raw, schedule, props, days=list(FEATURES))["ml_feature_store"]
-    tables = {
-        ("nba_raw", "nbac_schedule"): schedule,
-        ("nba_raw", "odds_api_player_points_props"): props,
-        ("nba_analytics", "player_game_summary"): player_game_summary(raw, schedule, props),
-        ("nba_precompute", "ml_feature_store"): features,
-    }
-    store = LocalParquetStore(lake)
-    seed_lake(store, tables, days)
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("NBA_LAKE_DIR", str(lake))
-        from nba_assets.definitions import build_definitions
-
-        defs = build_definitions()
-        keys = dg.AssetSelection.groups("models", "predictions", "grading", "exports").resolve(
-            defs.resolve_asset_graph()
-        )
-        job = defs.resolve_implicit_global_asset_job_def().get_subset(asset_selection=set(keys))
-        with dg.DagsterInstance.ephemeral() as instance:
-            result = job.execute_in_process(
-                instance=instance,
-                tags={
-                    "dagster/asset_partition_range_start": RUN[0].isoformat(),
-                    "dagster/asset_partition_range_end": RUN[1].isoformat(),
-                },
-            )
-    assert result.success
+    graph.write_raw(lake, (raw_box_from_box_scores(box), schedule_from_box_scores(box), props), days)
+    graph.run(lake, days[0], FEATURES[0] - timedelta(days=1), graph.PHASE3)
+    graph.run(lake, *FEATURES)  # the feature store of FEATURES, as its assets store it
+    graph.run(lake, *RUN, dg.AssetSelection.groups("models", "predictions", "grading", "exports"))
     return lake
 
 

@@ -8,8 +8,8 @@ feature in ``FEATURES`` that lacks real data for a row gets a documented default
 own scoring history is real). Line fields (``points_line``, ``opening_line``, ``line_movement``,
 ``teammates_without_line``) stay null without a line and are not part of the score.
 
-``compute_phase34`` runs every phase-3/4 transform in order from the raw tables: the tests and the
-benchmark use it; the assets call the same transforms one by one.
+The graph that feeds it (which table is built from which, over which window) is the assets'
+(``nba_assets/assets/analytics.py``, ``precompute.py``); the tests run those assets themselves.
 """
 
 from __future__ import annotations
@@ -19,11 +19,10 @@ from datetime import timedelta
 import polars as pl
 
 from nba_assets.schemas import schema_for
-from nba_assets.transforms import analytics, composite, contexts, profiles
-from nba_assets.transforms.asof import HISTORY_DAYS
+from nba_assets.transforms import profiles
 from nba_assets.transforms.contexts import MAX_REST_DAYS, expected_players, scheduled_teams
 
-__all__ = ["expected_players", "scheduled_teams", "feature_store", "compute_phase34"]
+__all__ = ["expected_players", "scheduled_teams", "feature_store"]
 
 FEATURE_VERSION = "v2-2024.11"
 QUALITY_READY = 0.8
@@ -336,56 +335,4 @@ def zero_variance(frame: pl.DataFrame, games_per_day: pl.DataFrame, first_day) -
         "structural_exempt": STRUCTURAL_CONSTANTS,
         "situational_exempt": {f: [DAY_CONDITIONS[c][1] for c in cs] for f, cs in SITUATIONAL_CONSTANTS.items()},
         "situational_exemptions_used": exempted,
-    }
-
-
-def compute_phase34(
-    box: pl.DataFrame, schedule: pl.DataFrame, props: pl.DataFrame, days: list | None = None
-) -> dict[str, pl.DataFrame]:
-    """Every phase-3/4 table for the game dates of ``days`` (default: every date of ``schedule``),
-    from raw tables that may span any range: history inputs are cut strictly before each date,
-    same-day inputs to the day, as the assets' partition mappings do."""
-    summary = analytics.player_game_summary(box, schedule, props)
-    offense = analytics.team_offense_game_summary(box, schedule)
-    defense = analytics.team_defense_game_summary(offense)
-    if days is None:
-        days = sorted(set(schedule["game_date"]))
-    first, last = min(days), max(days)
-    in_run = pl.col("game_date").is_between(first, last)
-    sched = schedule.filter(in_run)
-    # The history window the IO manager loads for a run of first..last: [first − 365, last − 1].
-    before = pl.col("game_date").is_between(first - timedelta(days=HISTORY_DAYS), last - timedelta(days=1))
-    out = {
-        "player_game_summary": summary.filter(in_run),
-        "team_offense_game_summary": offense.filter(in_run),
-        "team_defense_game_summary": defense.filter(in_run),
-    }
-    out.update(phase34_from_history(sched, props.filter(in_run), summary.filter(before), offense.filter(before),
-                                    defense.filter(before)))  # fmt: skip
-    return out
-
-
-def phase34_from_history(
-    schedule: pl.DataFrame,
-    props: pl.DataFrame,
-    summary_history: pl.DataFrame,
-    offense_history: pl.DataFrame,
-    defense_history: pl.DataFrame,
-) -> dict[str, pl.DataFrame]:
-    """The day-keyed tables of phases 3-4 for the dates of ``schedule`` from history frames."""
-    ctx = contexts.upcoming_player_game_context(schedule, props, summary_history)
-    team_ctx = contexts.upcoming_team_game_context(schedule, offense_history)
-    cache = profiles.player_daily_cache(ctx, summary_history)
-    shots = profiles.player_shot_profile(ctx, summary_history)
-    defense = profiles.team_defense_profile(schedule, defense_history)
-    factors = composite.player_composite_factors(ctx, team_ctx, cache, shots, defense)
-    store = feature_store(ctx, team_ctx, cache, shots, defense, factors)
-    return {
-        "upcoming_player_game_context": ctx,
-        "upcoming_team_game_context": team_ctx,
-        "player_daily_cache": cache,
-        "player_shot_profile": shots,
-        "team_defense_profile": defense,
-        "player_composite_factors": factors,
-        "ml_feature_store": store,
     }
