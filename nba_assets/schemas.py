@@ -450,8 +450,8 @@ TABLES: dict[tuple[str, str], pl.Schema] = {
             "defaulted_features": pl.String,
             "is_quality_ready": pl.Boolean,
             # Game days of the 365 before D whose box scores are missing or incomplete (held back,
-            # never landed): how many, and which (ISO dates, comma-separated, oldest first).
-            "missing_history_days": pl.Int64,
+            # never landed): ISO dates, comma-separated, oldest first; "" when none. A string, so the
+            # models (every numeric column) never learn from it.
             "missing_history_dates": pl.String,
         }
     ),

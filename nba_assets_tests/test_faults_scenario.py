@@ -198,9 +198,9 @@ def test_a_bad_pts_on_one_day_of_a_14_day_make_run_holds_back_that_day_only(
     features = store.read_window(STORE, DAYS, schema_for(STORE.dataset, STORE.table))
     later = features.filter(pl.col("game_date") > BAD_DAY)
     assert later.height > 0
-    assert (later["missing_history_days"] == 1).all() and (later["missing_history_dates"] == BAD_DAY.isoformat()).all()
+    assert (later["missing_history_dates"] == BAD_DAY.isoformat()).all()
     # (a fresh lake: the first days have no expected players yet, hence no feature rows)
-    assert (features.filter(pl.col("game_date") <= BAD_DAY)["missing_history_days"] == 0).all()
+    assert (features.filter(pl.col("game_date") <= BAD_DAY)["missing_history_dates"] == "").all()
 
     # With the fault gone, `make run` of that one day fills it.
     proxy = FaultProxy(replay_url, None)
@@ -223,4 +223,4 @@ def test_a_bad_pts_on_one_day_of_a_14_day_make_run_holds_back_that_day_only(
     print(f"make run {BAD_DAY}..{LAST} (the recovery backfill): {seconds:.0f} s")
     features = store.read_window(STORE, DAYS, schema_for(STORE.dataset, STORE.table))
     assert features.filter(pl.col("game_date") > BAD_DAY).height >= later.height  # (its rosters count too)
-    assert (features["missing_history_days"] == 0).all() and (features["missing_history_dates"] == "").all()
+    assert (features["missing_history_dates"] == "").all()

@@ -123,7 +123,7 @@ def _check_specs() -> list[dg.AssetCheckSpec]:
             asset=STORE,
             blocking=False,
             description="Rows whose 365-day history misses game days (box scores held back, incomplete or "
-            "never landed): missing_history_days > 0. Warns, with the days.",
+            "never landed): a non-empty missing_history_dates. Warns, with the days.",
         ),
         dg.AssetCheckSpec(
             VARIANCE_CHECK,
@@ -141,6 +141,11 @@ def _check_specs() -> list[dg.AssetCheckSpec]:
             )
         )
     return specs
+
+
+def _count(dates: str | None) -> int:
+    """How many dates a ``missing_history_dates`` value lists."""
+    return len(dates.split(",")) if dates else 0
 
 
 def range_report(frame: pl.DataFrame, name: str) -> dict:
@@ -209,14 +214,14 @@ def ml_feature_store(
         lambda day: {
             "mean_feature_quality_score": round(float(day["feature_quality_score"].mean()), 4) if day.height else None,
             "quality_ready_rows": int(day["is_quality_ready"].sum()) if day.height else None,
-            "missing_history_days": int(day["missing_history_days"].max()) if day.height else None,
+            "missing_history_days": _count(day["missing_history_dates"][0]) if day.height else None,
             "missing_history_dates": (day["missing_history_dates"][0] or None) if day.height else None,
         },
     )
     yield dg.Output(frame)
     frame = stored
     yield held_back_check(bad, "a feature is impossible on them")
-    gapped = frame.filter(pl.col("missing_history_days") > 0)
+    gapped = frame.filter(pl.col("missing_history_dates") != "")
     gap_days = gapped.select("missing_history_dates").unique()["missing_history_dates"].str.split(",").explode()
     yield dg.AssetCheckResult(
         check_name=HISTORY_CHECK,
@@ -225,7 +230,7 @@ def ml_feature_store(
         metadata={
             "rows_with_missing_history": gapped.height,
             "game_dates_affected": gapped["game_date"].n_unique(),
-            "missing_history_days": ", ".join(sorted(set(gap_days.to_list()))[:50]),
+            "missing_history_dates": ", ".join(sorted(set(gap_days.to_list()))[:50]),
         },
     )
     dupes = frame.group_by("game_date", "player_id").len().filter(pl.col("len") > 1)

@@ -274,15 +274,12 @@ def feature_store(
         ).alias("is_quality_ready")
     )
     if gaps is None:
-        out = out.with_columns(pl.lit(None).alias(c) for c in GAP_COLUMNS)
+        out = out.with_columns(pl.lit(None).alias("missing_history_dates"))
     else:
-        out = out.join(gaps.select("game_date", *GAP_COLUMNS), on="game_date", how="left").with_columns(
-            pl.col("missing_history_days").fill_null(0), pl.col("missing_history_dates").fill_null("")
+        out = out.join(gaps.select("game_date", "missing_history_dates"), on="game_date", how="left").with_columns(
+            pl.col("missing_history_dates").fill_null("")
         )
     return out.select(schema.names()).cast(dict(schema)).sort("game_date", "game_id", "team", "player_id")
-
-
-GAP_COLUMNS = ("missing_history_days", "missing_history_dates")
 
 
 def history_gaps(days: list, schedule_history: pl.DataFrame, summary_history: pl.DataFrame) -> pl.DataFrame:
@@ -292,8 +289,9 @@ def history_gaps(days: list, schedule_history: pl.DataFrame, summary_history: pl
     a complete box score has (``transforms.raw.box_completeness``). A day held back upstream, or
     never landed, is such a day. Only days of the stored schedule are known to have had games.
 
-    Columns: ``game_date``, ``missing_history_days`` (count), ``missing_history_dates`` (ISO dates,
-    oldest first, comma-separated; "" when none). A function of [D − 365, D − 1] only."""
+    Columns: ``game_date``, ``missing_history_days`` (count, for the checks and metadata),
+    ``missing_history_dates`` (ISO dates, oldest first, comma-separated; "" when none: the feature
+    store's column). A function of [D − 365, D − 1] only."""
     targets = pl.DataFrame({"game_date": sorted(set(days))}, schema={"game_date": pl.Date})
     incomplete = (
         box_completeness(summary_history, schedule_history)

@@ -55,7 +55,6 @@ CREATE TABLE IF NOT EXISTS `nba_precompute.ml_feature_store` (
   n_default_features INT64,
   defaulted_features STRING,
   is_quality_ready BOOL,
-  missing_history_days INT64,
   missing_history_dates STRING
 )
 PARTITION BY game_date
