@@ -174,7 +174,7 @@ def range_report(frame: pl.DataFrame, name: str) -> dict:
         "defense": same_day(PRECOMPUTE, "team_defense_profile"),
         "factors": same_day(PRECOMPUTE, "player_composite_factors"),
         # The schedule of D and of the 365 days before it (one asset is one input): the days before
-        # say which history days had games (missing_history_days).
+        # say which history days had games (missing_history_dates).
         "schedule": dg.AssetIn(
             key=["nba_raw", "nbac_schedule"],
             partition_mapping=dg.TimeWindowPartitionMapping(
@@ -213,7 +213,7 @@ def ml_feature_store(
         stored,
         lambda day: {
             "mean_feature_quality_score": round(float(day["feature_quality_score"].mean()), 4) if day.height else None,
-            "quality_ready_rows": int(day["is_quality_ready"].sum()) if day.height else None,
+            "quality_ready_rows": int(day["is_quality_ready"].sum()),
             "missing_history_days": _count(day["missing_history_dates"][0]) if day.height else None,
             "missing_history_dates": (day["missing_history_dates"][0] or None) if day.height else None,
         },
