@@ -10,7 +10,7 @@ three on which SAC plays) a ``team_pace`` of 54:
 
 - the run succeeds and no blocking check fails;
 - 2024-10-24's feature-store partition is not written; 2024-10-22 and 23 are, with their rows;
-- the run log, that day's metadata and the non-blocking ``held_back_days`` check name the day,
+- the run log, that day's metadata and the non-blocking ``held_back_impossible_days`` check name the day,
   the field and the players.
 """
 
@@ -96,7 +96,7 @@ def test_an_impossible_team_pace_holds_back_its_day_of_the_feature_store_only(tm
     for day in main:
         if day != BAD_DAY:
             assert "held_back" not in mats[day.isoformat()] and mats[day.isoformat()]["dagster/row_count"].value > 0
-    held = checks[("ml_feature_store", "held_back_days")]
+    held = checks[("ml_feature_store", "held_back_impossible_days")]
     assert not held.passed and held.severity == dg.AssetCheckSeverity.WARN
     assert held.metadata["held_back_days"].value == 1
     assert held.metadata["days"].value.startswith(f"{BAD_DAY} team_pace (")

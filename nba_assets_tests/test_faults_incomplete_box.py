@@ -12,7 +12,7 @@ lines are the real ones. One run of the whole graph (Dagster, in process, replay
 - predicts every game day of the range after its first (a fresh lake's first day has no history),
   the incomplete days included (their features come from the days before them);
 - holds back the two days whose partial box scores give an impossible pace (below 60:
-  ``team_offense_game_summary`` does not store them, its check ``held_back_days`` names them);
+  ``team_offense_game_summary`` does not store them, its check ``held_back_impossible_days`` names them);
 - flags all three incomplete days: ``box_scores_complete`` names their games, and the feature rows of
   the later days list them in ``missing_history_dates``.
 """
@@ -113,7 +113,7 @@ def test_incomplete_box_scores_on_some_days_leave_every_day_predicted(run) -> No
     assert store.missing_partitions(TableRef("nba_analytics", "team_offense_game_summary"), DAYS) == list(PARTIAL)
     for day in PARTIAL:
         assert f"held back nba_analytics/team_offense_game_summary for {day}: impossible value(s)" in log
-    held = _check(result, "team_offense_game_summary", "held_back_days")
+    held = _check(result, "team_offense_game_summary", "held_back_impossible_days")
     assert not held.passed and held.severity == dg.AssetCheckSeverity.WARN
     assert held.metadata["held_back_days"].value == 2
     assert all(f"{day} pace" in held.metadata["days"].value for day in PARTIAL)
@@ -143,4 +143,4 @@ def test_incomplete_box_scores_on_some_days_leave_every_day_predicted(run) -> No
     assert gaps.metadata["missing_history_dates"].value == ", ".join(d.isoformat() for d in INCOMPLETE)
     # Nothing impossible reached the feature store: its blocking check passed, no day held back there.
     assert _check(result, "ml_feature_store", "feature_values_possible").passed
-    assert _check(result, "ml_feature_store", "held_back_days").passed
+    assert _check(result, "ml_feature_store", "held_back_impossible_days").passed

@@ -11,7 +11,7 @@ from nba_assets.transforms.asof import HISTORY_DAYS
 
 ANALYTICS = "nba_analytics"
 UNIQUE_CHECK = "unique_game_player"
-HELD_BACK_CHECK = "held_back_days"
+HELD_BACK_CHECK = "held_back_impossible_days"
 
 
 def hold_back_impossible(context: dg.AssetExecutionContext, frame: pl.DataFrame, bounds, label: str) -> pl.DataFrame:
