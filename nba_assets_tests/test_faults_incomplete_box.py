@@ -144,3 +144,37 @@ def test_incomplete_box_scores_on_some_days_leave_every_day_predicted(run) -> No
     # Nothing impossible reached the feature store: its blocking check passed, no day held back there.
     assert _check(result, "ml_feature_store", "feature_values_possible").passed
     assert _check(result, "ml_feature_store", "held_back_impossible_days").passed
+
+
+def test_missing_history_dates_cover_exactly_the_365_days_before_d(box_scores: pl.DataFrame) -> None:
+    """``history_gaps`` on the real box scores and schedule of 2024-11-12..20 with 2024-11-13's
+    team-games cut to 5 players (rows removed): the day is named by D = 11-14 .. 11-13 + 365, not by
+    11-13 itself nor later; a day whose games are all there is never named; any set of target days
+    gives each day the same value (a function of its own 365 days)."""
+    from datetime import timedelta
+
+    from nba_assets.transforms.analytics import player_game_summary
+    from nba_assets.transforms.features import history_gaps
+
+    from .conftest import empty_props, raw_box_from_box_scores, schedule_from_box_scores
+
+    real = box_scores.filter(pl.col("game_date").is_between(FIRST, LAST))
+    day = PARTIAL[0]
+    cut = real.filter(~((pl.col("game_date") == day) & (pl.int_range(pl.len()).over("game_id", "team") >= 5)))
+    schedule = schedule_from_box_scores(real)
+    summary = player_game_summary(raw_box_from_box_scores(cut), schedule, empty_props())
+    targets = [day, day + timedelta(days=1), day + timedelta(days=365), day + timedelta(days=366), LAST]
+    gaps = history_gaps(targets, schedule, summary)
+    got = dict(gaps.select("game_date", "missing_history_dates").iter_rows())
+    assert got == {
+        day: "",
+        day + timedelta(days=1): day.isoformat(),
+        day + timedelta(days=365): day.isoformat(),
+        day + timedelta(days=366): "",
+        LAST: day.isoformat(),
+    }
+    assert dict(gaps.select("game_date", "missing_history_days").iter_rows())[LAST] == 1
+    for target in targets:
+        assert history_gaps([target], schedule, summary).row(0) == gaps.filter(pl.col("game_date") == target).row(0)
+    complete = player_game_summary(raw_box_from_box_scores(real), schedule, empty_props())
+    assert (history_gaps(targets, schedule, complete)["missing_history_dates"] == "").all()
