@@ -1,4 +1,5 @@
-"""Crash safety of the lake (issue 14): a range run killed with SIGKILL during its data work, and two
+"""Crash safety of the lake (issue 14): a range run killed with SIGKILL during its data work, a
+``dg launch`` killed while it holds a concurrency-pool slot (the next run frees it), and two
 processes writing overlapping windows of one table at the same time.
 
 Everything is cut from the real data in ``data/``: a replay archive of 2024-11-01..2024-11-10 for
