@@ -140,7 +140,8 @@ def free_dead_run_slots(instance) -> list[str]:
     holds (or waits for) slots: a finished run's slots are freed; a run still marked in progress
     whose every event-writing process has exited is marked failed (``report_run_failed``) and its
     slots freed. Local instances only (SQLite under ``$DAGSTER_HOME``: every run is a process of
-    this machine); a PostgreSQL instance is left to the daemon's run monitoring. Returns the run ids
+    this machine); a PostgreSQL instance is left to the daemon's run monitoring. A pid since reused
+    by another process counts as alive (the safe side: the slot stays held). Returns the run ids
     freed. ``make run`` / ``make dev`` / ``make demo`` call it first (``python -m nba_assets.instance``).
     """
     import dagster as dg
