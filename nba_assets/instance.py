@@ -56,6 +56,8 @@ freshness:
 run_monitoring:
   enabled: true
   poll_interval_seconds: 60
+  # The daemon frees the pool slots a run still holds 60 s after it ended (a crashed step's).
+  free_slots_after_run_end_seconds: 60
 """
 
 
@@ -110,6 +112,71 @@ def write_instance(home: Path, storage: str = "project", postgres_url: str | Non
     return path
 
 
+def _process_alive(pid: int) -> bool:
+    """Whether ``pid`` is a live process of this machine (a zombie is dead; not ours to signal is alive)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return True
+    return state != "Z"
+
+
+def _run_pids(instance, run_id: str) -> set[int]:
+    """The process ids that wrote the run's events (the run's own process, and its step processes)."""
+    return {r.dagster_event.pid for r in instance.all_logs(run_id) if r.dagster_event and r.dagster_event.pid}
+
+
+def free_dead_run_slots(instance) -> list[str]:
+    """Frees the concurrency-pool slots of every run that holds some but whose process is gone.
+
+    A run killed with ``kill -9`` (or whose machine lost power) never releases its pool slot, and
+    the next run's step then waits forever at ``Step blocked by limit for pool``. For each run that
+    holds (or waits for) slots: a finished run's slots are freed; a run still marked in progress
+    whose every event-writing process has exited is marked failed (``report_run_failed``) and its
+    slots freed. Local instances only (SQLite under ``$DAGSTER_HOME``: every run is a process of
+    this machine); a PostgreSQL instance is left to the daemon's run monitoring. A pid since reused
+    by another process counts as alive (the safe side: the slot stays held). Returns the run ids
+    freed. ``make run`` / ``make dev`` / ``make demo`` call it first (``python -m nba_assets.instance``).
+    """
+    import dagster as dg
+    from dagster._core.storage.event_log.sqlite.sqlite_event_log import SqliteEventLogStorage
+
+    storage = instance.event_log_storage
+    if not isinstance(storage, SqliteEventLogStorage) or not storage.supports_global_concurrency_limits:
+        return []
+    freed = []
+    for run_id in sorted(storage.get_concurrency_run_ids()):
+        run = instance.get_run_by_id(run_id)
+        if run is not None and not run.is_finished:
+            pids = _run_pids(instance, run_id)
+            if not pids or any(_process_alive(pid) for pid in pids):
+                continue  # running (or not started yet): its slots are its own
+            instance.report_run_failed(
+                run, f"the run's process (pid {', '.join(map(str, sorted(pids)))}) is gone: its pool slots are freed"
+            )
+        storage.free_concurrency_slots_for_run(run_id)
+        freed.append(run_id)
+    if freed:
+        dg.get_dagster_logger().warning(f"freed the pool slots of {len(freed)} dead run(s): {', '.join(freed)}")
+    return freed
+
+
+def free_dead_slots_in(home: Path) -> list[str]:
+    """``free_dead_run_slots`` on the instance of ``home``, when it has a local storage already."""
+    if not (home / "history").is_dir() and not (home / "storage").is_dir():
+        return []
+    import dagster as dg
+
+    with dg.DagsterInstance.from_config(str(home.resolve())) as instance:
+        return free_dead_run_slots(instance)
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description="write $DAGSTER_HOME/dagster.yaml")
     parser.add_argument("home", nargs="?", default=".dagster_home", type=Path)
@@ -120,6 +187,10 @@ def main(argv: list[str] | None = None) -> None:
     postgres_url = args.postgres_url or (None if args.stock_sqlite else os.environ.get("NBA_DAGSTER_POSTGRES_URL"))
     storage = "postgres" if postgres_url else "stock" if args.stock_sqlite else "project"
     print(f"dagster instance: {write_instance(args.home, storage, postgres_url)} ({storage} storage)")
+    if storage != "postgres":
+        freed = free_dead_slots_in(args.home)
+        if freed:
+            print(f"freed the pool slots of {len(freed)} run(s) whose process is gone: {', '.join(freed)}")
 
 
 if __name__ == "__main__":

@@ -449,6 +449,10 @@ TABLES: dict[tuple[str, str], pl.Schema] = {
             "n_default_features": pl.Int64,
             "defaulted_features": pl.String,
             "is_quality_ready": pl.Boolean,
+            # Game days of the 365 before D whose box scores are missing or incomplete (held back,
+            # never landed): ISO dates, comma-separated, oldest first; "" when none. A string, so the
+            # models (every numeric column) never learn from it.
+            "missing_history_dates": pl.String,
         }
     ),
     ("nba_precompute", "player_availability"): pl.Schema(

@@ -41,7 +41,13 @@ def summary_history(box_scores) -> pl.DataFrame:
 # The longest test files first: `make test` spreads files over two workers (pytest-xdist, one
 # worker per file), so the daemon's game day and the browser on the Dagster UI run beside the rest
 # rather than after it.
-LONGEST_FIRST = ("test_gameday.py", "test_ui_backfill.py", "test_pipeline.py", "test_automation.py")
+LONGEST_FIRST = (
+    "test_gameday.py",
+    "test_ui_backfill.py",
+    "test_pipeline.py",
+    "test_automation.py",
+    "test_faults_scenario.py",
+)
 
 
 def pytest_collection_modifyitems(session, config, items) -> None:

@@ -1,4 +1,5 @@
-"""Crash safety of the lake (issue 14): a range run killed with SIGKILL during its data work, and two
+"""Crash safety of the lake (issue 14): a range run killed with SIGKILL during its data work, a
+``dg launch`` killed while it holds a concurrency-pool slot (the next run frees it), and two
 processes writing overlapping windows of one table at the same time.
 
 Everything is cut from the real data in ``data/``: a replay archive of 2024-11-01..2024-11-10 for
@@ -288,3 +289,80 @@ def test_a_full_disk_fails_the_write_clearly_and_keeps_every_stored_partition(
     assert {d: store.partition_file(TABLE, d).read_bytes() for d in earlier} == before
     assert store.stored_partitions(TABLE) == earlier
     assert not list(store.table_dir(TABLE).glob(".staging-*"))
+
+
+# ------------------------------------------------------------------ pool slots of a killed run
+
+
+def _claimed(home: Path) -> dict[str, list[str]]:
+    """Pool -> the run ids holding one of its slots, on the instance of ``home``."""
+    import dagster as dg
+
+    from nba_assets.instance import POOLS
+
+    with dg.DagsterInstance.from_config(str(home)) as instance:
+        infos = instance.event_log_storage.get_concurrency_infos(list(POOLS))
+        return {pool: [s.run_id for s in info.claimed_slots] for pool, info in infos.items() if info.claimed_slots}
+
+
+def test_a_killed_run_holds_no_pool_slot_once_the_next_run_starts(archive: Path, tmp_path: Path) -> None:
+    """``dg launch`` of ingest + raw on an instance with the project's pools (limit 1 per API),
+    killed with SIGKILL while its odds landing step holds the ``odds_api`` slot: the slot is held
+    by a dead run. The next run, started as ``make run`` starts it (``python -m nba_assets.instance``
+    then ``dg launch``), frees it, marks the dead run failed, and completes; afterwards no slot is held."""
+    import dagster as dg
+
+    from nba_assets.instance import write_instance
+
+    home, lake = tmp_path / "home", tmp_path / "lake"
+    write_instance(home)
+    env = {
+        **os.environ,
+        "DAGSTER_HOME": str(home),
+        "NBA_LAKE_DIR": str(lake),
+        "NBA_REPLAY_DIR": str(archive),
+        "VIRTUAL_ENV": str(Path(sys.executable).parent.parent),
+        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
+    }
+    for name in ("NBA_CLOCK_FILE", "NBA_EDGE_SENSORS", "NBA_BACKEND", "NBA_GCS_BUCKET"):
+        env.pop(name, None)
+    launch = [
+        str(Path(sys.executable).parent / "dg"),
+        "launch",
+        "--assets",
+        "group:ingest or group:raw",
+        "--partition-range",
+        f"{WINDOW[0]}...{WINDOW[1]}",
+    ]
+    proc = subprocess.Popen(
+        launch, cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
+    )
+    odds = lake / "landing" / "odds_api"
+    deadline = time.monotonic() + 300
+    while not (odds.is_dir() and any(odds.rglob("*.json.gz"))):
+        assert proc.poll() is None, "the run ended before it was killed"
+        assert time.monotonic() < deadline
+        time.sleep(0.02)
+    os.killpg(proc.pid, signal.SIGKILL)
+    assert proc.wait(timeout=30) == -signal.SIGKILL
+    held = _claimed(home)
+    assert list(held) == ["odds_api"], held  # the dead run's slot: what the next run would wait for
+    (dead,) = held["odds_api"]
+
+    # The next run, as `make run` starts it.
+    prepare = subprocess.run(
+        [sys.executable, "-m", "nba_assets.instance", str(home)], cwd=REPO, env=env, capture_output=True, text=True
+    )
+    assert prepare.returncode == 0, prepare.stderr[-3000:]
+    assert f"freed the pool slots of 1 run(s) whose process is gone: {dead}" in prepare.stdout, prepare.stdout
+    assert _claimed(home) == {}
+    rerun = subprocess.run(launch, cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
+    assert rerun.returncode == 0, rerun.stderr[-3000:]
+    assert "blocked by limit" not in rerun.stderr
+    assert _claimed(home) == {}
+    with dg.DagsterInstance.from_config(str(home)) as instance:
+        assert instance.get_run_by_id(dead).status == dg.DagsterRunStatus.FAILURE
+        assert instance.event_log_storage.get_concurrency_run_ids() == set()
+    store = LocalParquetStore(lake)
+    for key in RAW_TABLES:
+        assert store.stored_partitions(TableRef(*key)) == dates_between(*WINDOW), key

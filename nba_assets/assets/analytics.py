@@ -4,12 +4,45 @@ import dagster as dg
 import polars as pl
 
 from nba_assets.assets.common import days_before, lake_asset, same_day
+from nba_assets.io.manager import hold_back
 from nba_assets.transforms import analytics as summaries
 from nba_assets.transforms import contexts
 from nba_assets.transforms.asof import HISTORY_DAYS
 
 ANALYTICS = "nba_analytics"
 UNIQUE_CHECK = "unique_game_player"
+HELD_BACK_CHECK = "held_back_impossible_days"
+
+
+def hold_back_impossible(context: dg.AssetExecutionContext, frame: pl.DataFrame, bounds, label: str) -> pl.DataFrame:
+    """Holds back every day of ``frame`` that has a value outside ``bounds`` (its partition is not
+    written; a stored one is kept), says so in the run log and in that day's metadata, and returns
+    the ``impossible_days`` rows (for the check)."""
+    bad = summaries.impossible_days(frame, bounds, label)
+    table = context.asset_key.to_user_string()
+    for (day,), part in bad.partition_by("game_date", as_dict=True).items() if bad.height else []:
+        meta = summaries.describe_impossible(part, bounds, table)
+        context.log.warning(f"held back {table} for {day.isoformat()}: impossible value(s): {meta['held_back_error']}")
+        hold_back(context, day, {"held_back_source": table, "held_back_file": "", **meta})
+    return bad
+
+
+def held_back_check(bad: pl.DataFrame, what: str) -> dg.AssetCheckResult:
+    """The non-blocking check that lists the days held back for impossible values (WARN)."""
+    return dg.AssetCheckResult(
+        check_name=HELD_BACK_CHECK,
+        passed=bad.height == 0,
+        severity=dg.AssetCheckSeverity.WARN,
+        description=None if bad.height == 0 else f"{bad['game_date'].n_unique()} day(s) held back: {what}",
+        metadata={
+            "held_back_days": bad["game_date"].n_unique(),
+            "days": ", ".join(
+                f"{r['game_date'].isoformat()} {r['field']} ({r['rows']} rows, min {r['min']:.1f}, max {r['max']:.1f})"
+                for r in bad.head(20).iter_rows(named=True)
+            )
+            + (", ..." if bad.height > 20 else ""),
+        },
+    )
 
 
 @lake_asset(
@@ -60,13 +93,23 @@ def player_game_summary(
         "box": same_day("nba_raw", "bdl_player_boxscores"),
         "schedule": same_day("nba_raw", "nbac_schedule"),
     },
+    check_specs=[
+        dg.AssetCheckSpec(
+            HELD_BACK_CHECK,
+            asset=[ANALYTICS, "team_offense_game_summary"],
+            blocking=False,
+            description="Lists the game dates held back because a team-game's pace or rating is impossible "
+            "(partial box scores undercount possessions); their partitions were not written.",
+        )
+    ],
     description="One row per team per game: totals, possessions (FGA+0.44·FTA+TOV−OREB), offensive rating, "
-    "pace, share of points from 2PT/3PT/FT.",
+    "pace, share of points from 2PT/3PT/FT. A day with an impossible pace or rating is held back.",
 )
-def team_offense_game_summary(
-    context: dg.AssetExecutionContext, box: pl.DataFrame, schedule: pl.DataFrame
-) -> pl.DataFrame:
-    return summaries.team_offense_game_summary(box, schedule)
+def team_offense_game_summary(context: dg.AssetExecutionContext, box: pl.DataFrame, schedule: pl.DataFrame):
+    frame = summaries.team_offense_game_summary(box, schedule)
+    bad = hold_back_impossible(context, frame, summaries.GAME_POSSIBLE, "game_id")
+    yield dg.Output(frame)
+    yield held_back_check(bad, "a team-game's pace or rating is impossible (partial box scores?)")
 
 
 @lake_asset(

@@ -5,11 +5,21 @@ from datetime import date
 import dagster as dg
 import polars as pl
 
+from nba_assets.assets.analytics import HELD_BACK_CHECK, held_back_check, hold_back_impossible
 from nba_assets.assets.common import days_before, lake_asset, partition_metadata, same_day
-from nba_assets.partitions import FIRST_GAME_DATE
+from nba_assets.partitions import FIRST_GAME_DATE, window_dates
 from nba_assets.transforms import composite, profiles
 from nba_assets.transforms.asof import HISTORY_DAYS
-from nba_assets.transforms.features import FEATURE_VERSION, FEATURES, LINE_FIELDS, RANGES, feature_store, zero_variance
+from nba_assets.transforms.features import (
+    FEATURE_VERSION,
+    FEATURES,
+    LINE_FIELDS,
+    RANGES,
+    feature_store,
+    history_gaps,
+    possible_bounds,
+    zero_variance,
+)
 
 PRECOMPUTE = "nba_precompute"
 ANALYTICS = "nba_analytics"
@@ -17,6 +27,7 @@ STORE = [PRECOMPUTE, "ml_feature_store"]
 UNIQUE_CHECK = "unique_game_date_player"
 POSSIBLE_CHECK = "feature_values_possible"
 VARIANCE_CHECK = "no_zero_variance_feature"
+HISTORY_CHECK = "history_complete"
 RANGE_CHECKS = {name: f"range_{name}" for name in RANGES}
 
 CONTEXT = same_day(ANALYTICS, "upcoming_player_game_context")
@@ -95,7 +106,24 @@ def _check_specs() -> list[dg.AssetCheckSpec]:
     specs = [
         dg.AssetCheckSpec(UNIQUE_CHECK, asset=STORE, blocking=True, description="One row per (game_date, player_id)."),
         dg.AssetCheckSpec(
-            POSSIBLE_CHECK, asset=STORE, blocking=True, description="No feature holds an impossible value."
+            POSSIBLE_CHECK,
+            asset=STORE,
+            blocking=True,
+            description="No stored feature holds an impossible value (a day that has one is held back).",
+        ),
+        dg.AssetCheckSpec(
+            HELD_BACK_CHECK,
+            asset=STORE,
+            blocking=False,
+            description="Lists the game dates held back because a feature is impossible on them (their "
+            "partitions were not written; the other days were).",
+        ),
+        dg.AssetCheckSpec(
+            HISTORY_CHECK,
+            asset=STORE,
+            blocking=False,
+            description="Rows whose 365-day history misses game days (box scores held back, incomplete or "
+            "never landed): a non-empty missing_history_dates. Warns, with the days.",
         ),
         dg.AssetCheckSpec(
             VARIANCE_CHECK,
@@ -113,6 +141,11 @@ def _check_specs() -> list[dg.AssetCheckSpec]:
             )
         )
     return specs
+
+
+def _count(dates: str | None) -> int:
+    """How many dates a ``missing_history_dates`` value lists."""
+    return len(dates.split(",")) if dates else 0
 
 
 def range_report(frame: pl.DataFrame, name: str) -> dict:
@@ -140,7 +173,15 @@ def range_report(frame: pl.DataFrame, name: str) -> dict:
         "shots": same_day(PRECOMPUTE, "player_shot_profile"),
         "defense": same_day(PRECOMPUTE, "team_defense_profile"),
         "factors": same_day(PRECOMPUTE, "player_composite_factors"),
-        "schedule": same_day("nba_raw", "nbac_schedule"),
+        # The schedule of D and of the 365 days before it (one asset is one input): the days before
+        # say which history days had games (missing_history_dates).
+        "schedule": dg.AssetIn(
+            key=["nba_raw", "nbac_schedule"],
+            partition_mapping=dg.TimeWindowPartitionMapping(
+                start_offset=-HISTORY_DAYS, end_offset=0, allow_nonexistent_upstream_partitions=True
+            ),
+        ),
+        "history": HISTORY,
     },
     check_specs=_check_specs(),
     metadata={"feature_version": FEATURE_VERSION, "features": len(FEATURES)},
@@ -156,17 +197,42 @@ def ml_feature_store(
     defense: pl.DataFrame,
     factors: pl.DataFrame,
     schedule: pl.DataFrame,
+    history: pl.DataFrame,
 ):
-    frame = feature_store(players, teams, cache, shots, defense, factors)
+    days = window_dates(context)
+    gaps = history_gaps(days, schedule, history)
+    schedule = schedule.filter(pl.col("game_date") >= days[0])
+    frame = feature_store(players, teams, cache, shots, defense, factors, gaps)
+    # A day with an impossible value is held back (not written; the IO manager leaves it out), the
+    # other days are stored: the checks below judge what is stored.
+    bad = hold_back_impossible(context, frame, possible_bounds(), "player_lookup")
+    held = bad["game_date"].unique()
+    stored = frame.filter(~pl.col("game_date").is_in(held.implode()))
     partition_metadata(
         context,
-        frame,
+        stored,
         lambda day: {
             "mean_feature_quality_score": round(float(day["feature_quality_score"].mean()), 4) if day.height else None,
             "quality_ready_rows": int(day["is_quality_ready"].sum()),
+            "missing_history_days": _count(day["missing_history_dates"][0]) if day.height else None,
+            "missing_history_dates": (day["missing_history_dates"][0] or None) if day.height else None,
         },
     )
     yield dg.Output(frame)
+    frame = stored
+    yield held_back_check(bad, "a feature is impossible on them")
+    gapped = frame.filter(pl.col("missing_history_dates") != "")
+    gap_days = gapped.select("missing_history_dates").unique()["missing_history_dates"].str.split(",").explode()
+    yield dg.AssetCheckResult(
+        check_name=HISTORY_CHECK,
+        passed=gapped.height == 0,
+        severity=dg.AssetCheckSeverity.WARN,
+        metadata={
+            "rows_with_missing_history": gapped.height,
+            "game_dates_affected": gapped["game_date"].n_unique(),
+            "missing_history_dates": ", ".join(sorted(set(gap_days.to_list()))[:50]),
+        },
+    )
     dupes = frame.group_by("game_date", "player_id").len().filter(pl.col("len") > 1)
     yield dg.AssetCheckResult(
         check_name=UNIQUE_CHECK,

@@ -175,3 +175,58 @@ def team_defense_game_summary(offense: pl.DataFrame) -> pl.DataFrame:
         _ratio(100.0 * pl.col("pts_allowed"), pl.col("opp_possessions")).alias("def_rating")
     )
     return out.select(schema.names()).cast(dict(schema)).sort("game_date", "game_id", "team")
+
+
+# A team-game value outside these bounds cannot come from a complete box score (partial box
+# scores undercount possessions: a pace of 54 is four or five players' possessions, not a team's).
+GAME_POSSIBLE: dict[str, tuple[float, float]] = {
+    "pace": (60.0, 140.0),
+    "off_rating": (50.0, 200.0),
+    "def_rating": (50.0, 200.0),
+}
+
+
+def impossible_days(frame: pl.DataFrame, bounds: dict[str, tuple[float, float]], label: str = "team") -> pl.DataFrame:
+    """One row per (game_date, field) where some row of ``frame`` holds a value outside ``bounds``:
+    ``rows`` (how many), ``min``, ``max`` and ``examples`` (up to five of the rows' ``label``
+    values). Nulls are not impossible (they are missing, counted elsewhere)."""
+    out_schema = {
+        "game_date": pl.Date,
+        "field": pl.String,
+        "rows": pl.Int64,
+        "min": pl.Float64,
+        "max": pl.Float64,
+        "examples": pl.String,
+    }
+    parts = []
+    for name, (low, high) in bounds.items():
+        if name not in frame.columns or frame.height == 0:
+            continue
+        col = pl.col(name).cast(pl.Float64)
+        bad = frame.filter((col < low) | (col > high))
+        if bad.height:
+            parts.append(
+                bad.group_by("game_date")
+                .agg(
+                    pl.len().cast(pl.Int64).alias("rows"),
+                    col.min().alias("min"),
+                    col.max().alias("max"),
+                    pl.col(label).cast(pl.String).unique().sort().head(5).str.join(", ").alias("examples"),
+                )
+                .with_columns(pl.lit(name).alias("field"))
+            )
+    if not parts:
+        return pl.DataFrame(schema=out_schema)
+    return pl.concat(parts, how="diagonal").select(list(out_schema)).cast(out_schema).sort("game_date", "field")
+
+
+def describe_impossible(bad: pl.DataFrame, bounds: dict[str, tuple[float, float]], table: str) -> dict[str, str]:
+    """``impossible_days`` rows of one day -> the held-back metadata of that day (field, error)."""
+    fields = bad["field"].to_list()
+    error = "; ".join(
+        f"{r['rows']} row(s) of {table} with {r['field']} outside the possible "
+        f"[{bounds[r['field']][0]:g}, {bounds[r['field']][1]:g}] (min {r['min']:.1f}, max {r['max']:.1f}; "
+        f"{r['examples']})"
+        for r in bad.iter_rows(named=True)
+    )
+    return {"held_back_field": ", ".join(fields), "held_back_error": error[:2000]}

@@ -20,9 +20,11 @@ import polars as pl
 
 from nba_assets.schemas import schema_for
 from nba_assets.transforms import profiles
+from nba_assets.transforms.asof import HISTORY_DAYS
 from nba_assets.transforms.contexts import MAX_REST_DAYS, expected_players, scheduled_teams
+from nba_assets.transforms.raw import box_completeness
 
-__all__ = ["expected_players", "scheduled_teams", "feature_store"]
+__all__ = ["expected_players", "scheduled_teams", "feature_store", "history_gaps"]
 
 FEATURE_VERSION = "v2-2024.11"
 QUALITY_READY = 0.8
@@ -166,8 +168,12 @@ def feature_store(
     shot_profile: pl.DataFrame,
     defense_profile: pl.DataFrame,
     factors: pl.DataFrame,
+    gaps: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
-    """``ml_feature_store`` rows for every player of ``context`` (one or many game dates)."""
+    """``ml_feature_store`` rows for every player of ``context`` (one or many game dates).
+
+    ``gaps`` (``history_gaps``) gives each game date's missing history days; without it they are
+    unknown (null)."""
     schema = schema_for("nba_precompute", "ml_feature_store")
     if context.height == 0:
         return pl.DataFrame(schema=schema)
@@ -267,7 +273,47 @@ def feature_store(
             & pl.col("_real_core")
         ).alias("is_quality_ready")
     )
+    if gaps is None:
+        out = out.with_columns(pl.lit(None).alias("missing_history_dates"))
+    else:
+        out = out.join(gaps.select("game_date", "missing_history_dates"), on="game_date", how="left").with_columns(
+            pl.col("missing_history_dates").fill_null("")
+        )
     return out.select(schema.names()).cast(dict(schema)).sort("game_date", "game_id", "team", "player_id")
+
+
+def history_gaps(days: list, schedule_history: pl.DataFrame, summary_history: pl.DataFrame) -> pl.DataFrame:
+    """For each game date D of ``days``: the game days of the ``HISTORY_DAYS`` before D whose box
+    scores are missing or incomplete in ``summary_history`` (``player_game_summary``): a final,
+    not postponed game of ``schedule_history`` without both teams, or a team with fewer minutes than
+    a complete box score has (``transforms.raw.box_completeness``). A day held back upstream, or
+    never landed, is such a day. Only days of the stored schedule are known to have had games.
+
+    Columns: ``game_date``, ``missing_history_days`` (count, for the checks and metadata),
+    ``missing_history_dates`` (ISO dates, oldest first, comma-separated; "" when none: the feature
+    store's column). A function of [D − 365, D − 1] only."""
+    targets = pl.DataFrame({"game_date": sorted(set(days))}, schema={"game_date": pl.Date})
+    incomplete = (
+        box_completeness(summary_history, schedule_history)
+        .filter(~pl.col("complete"))
+        .select(pl.col("game_date").alias("gap"))
+        .unique()
+    )
+    window = targets.join(incomplete, how="cross").filter(
+        (pl.col("gap") < pl.col("game_date")) & (pl.col("gap") >= pl.col("game_date") - timedelta(days=HISTORY_DAYS))
+    )
+    per_day = window.group_by("game_date").agg(
+        pl.len().cast(pl.Int64).alias("missing_history_days"),
+        pl.col("gap").sort().dt.strftime("%Y-%m-%d").str.join(",").alias("missing_history_dates"),
+    )
+    return targets.join(per_day, on="game_date", how="left").with_columns(
+        pl.col("missing_history_days").fill_null(0), pl.col("missing_history_dates").fill_null("")
+    )
+
+
+def possible_bounds() -> dict[str, tuple[float, float]]:
+    """Each checked column's possible range (a value outside it is impossible)."""
+    return {name: hard for name, (_, hard) in RANGES.items()}
 
 
 def _defaults() -> list[pl.Expr]:

@@ -54,7 +54,8 @@ CREATE TABLE IF NOT EXISTS `nba_precompute.ml_feature_store` (
   feature_quality_score FLOAT64,
   n_default_features INT64,
   defaulted_features STRING,
-  is_quality_ready BOOL
+  is_quality_ready BOOL,
+  missing_history_dates STRING
 )
 PARTITION BY game_date
 CLUSTER BY player_lookup, team
