@@ -40,6 +40,7 @@ import dagster as dg
 import polars as pl
 
 from nba_assets.clock import Clock
+from nba_assets.config import DEFAULT_DEADLINE_ET
 from nba_assets.partitions import GAME_TZ
 
 ET = ZoneInfo(GAME_TZ)
@@ -447,9 +448,6 @@ def refine_conditions(
 
 
 # ------------------------------------------------------------------------------------- settings
-
-
-DEFAULT_DEADLINE_ET = "07:00"
 
 
 def deadline_et(value: str = DEFAULT_DEADLINE_ET) -> tuple[int, int]:

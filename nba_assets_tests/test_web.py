@@ -27,7 +27,15 @@ import pytest
 from nba_assets.transforms.exports import BREAK_EVEN_110, season_start, wilson_interval
 from nba_assets.web.server import ExportSource, serve_in_thread
 
-from .conftest import BOX_SCORES, LINES, REPO, raw_box_from_box_scores, schedule_from_box_scores, seed_lake
+from .conftest import (
+    BOX_SCORES,
+    LINES,
+    REPO,
+    lake_settings,
+    raw_box_from_box_scores,
+    schedule_from_box_scores,
+    seed_lake,
+)
 
 pytestmark = [
     pytest.mark.slow,
@@ -72,23 +80,19 @@ def lake(box_scores, points_lines, tmp_path_factory) -> Path:
     }
     store = LocalParquetStore(lake)
     seed_lake(store, tables, days)
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("NBA_LAKE_DIR", str(lake))
-        from nba_assets.definitions import build_definitions
+    from nba_assets.definitions import build_definitions
 
-        defs = build_definitions()
-        keys = dg.AssetSelection.groups("models", "predictions", "grading", "exports").resolve(
-            defs.resolve_asset_graph()
+    defs = build_definitions(settings=lake_settings(lake))
+    keys = dg.AssetSelection.groups("models", "predictions", "grading", "exports").resolve(defs.resolve_asset_graph())
+    job = defs.resolve_implicit_global_asset_job_def().get_subset(asset_selection=set(keys))
+    with dg.DagsterInstance.ephemeral() as instance:
+        result = job.execute_in_process(
+            instance=instance,
+            tags={
+                "dagster/asset_partition_range_start": RUN[0].isoformat(),
+                "dagster/asset_partition_range_end": RUN[1].isoformat(),
+            },
         )
-        job = defs.resolve_implicit_global_asset_job_def().get_subset(asset_selection=set(keys))
-        with dg.DagsterInstance.ephemeral() as instance:
-            result = job.execute_in_process(
-                instance=instance,
-                tags={
-                    "dagster/asset_partition_range_start": RUN[0].isoformat(),
-                    "dagster/asset_partition_range_end": RUN[1].isoformat(),
-                },
-            )
     assert result.success
     return lake
 
