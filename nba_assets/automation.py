@@ -24,6 +24,7 @@ import dagster as dg
 
 from nba_assets.clock import Clock
 from nba_assets.conditions import MODELS_AT_ET, daily_eager, models_of_the_day, pre_tip_eager, season_eager
+from nba_assets.config import DEFAULT_DEADLINE_ET
 from nba_assets.partitions import GAME_TZ
 from nba_assets.stored_schedule import ET, StoreFactory, default_store, first_tipoffs, read_schedule, today_et
 
@@ -179,9 +180,6 @@ def apply_automation(
 
 
 # ------------------------------------------------------------------------------------- settings
-
-
-DEFAULT_DEADLINE_ET = "07:00"
 
 
 def deadline_et(value: str = DEFAULT_DEADLINE_ET) -> tuple[int, int]:

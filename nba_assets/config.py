@@ -26,6 +26,7 @@ DEFAULT_REPLAY_DIR = PROJECT_ROOT / ".replay"
 SECRET_ENV = ("BALLDONTLIE_API_KEY", "ODDS_API_KEY")
 UNRESOLVED_THRESHOLD_DEFAULT = 5
 UNMATCHED_ODDS_THRESHOLD_DEFAULT = 0
+DEFAULT_DEADLINE_ET = "07:00"  # today's predictions are due by then (HH:MM, ET)
 
 
 @dataclass(frozen=True)
@@ -58,7 +59,7 @@ class Settings:
     snapshot_times_et: tuple[time, ...] = ()  # NBA_SNAPSHOT_TIMES_ET=06:00,13:00 (empty: the edge's plan)
     snapshot_leads: tuple[timedelta, ...] = ()  # NBA_SNAPSHOT_LEADS_MIN=90,30
     dagster_url: str = ""  # NBA_DAGSTER_URL: links in alerts
-    predictions_deadline_et: str = "07:00"  # NBA_PREDICTIONS_DEADLINE_ET: HH:MM, ET
+    predictions_deadline_et: str = DEFAULT_DEADLINE_ET  # NBA_PREDICTIONS_DEADLINE_ET: HH:MM, ET
     unresolved_names_warn_threshold: int = UNRESOLVED_THRESHOLD_DEFAULT  # NBA_UNRESOLVED_NAMES_WARN_THRESHOLD
     unmatched_odds_warn_threshold: int = UNMATCHED_ODDS_THRESHOLD_DEFAULT  # NBA_UNMATCHED_ODDS_WARN_THRESHOLD
 
@@ -144,7 +145,7 @@ def settings_from_env(env: Mapping[str, str] | None = None) -> Settings:
         snapshot_times_et=times,
         snapshot_leads=leads,
         dagster_url=get("NBA_DAGSTER_URL").rstrip("/"),
-        predictions_deadline_et=get("NBA_PREDICTIONS_DEADLINE_ET", "07:00"),
+        predictions_deadline_et=get("NBA_PREDICTIONS_DEADLINE_ET", DEFAULT_DEADLINE_ET),
         unresolved_names_warn_threshold=_int(env, "NBA_UNRESOLVED_NAMES_WARN_THRESHOLD", UNRESOLVED_THRESHOLD_DEFAULT),
         unmatched_odds_warn_threshold=_int(env, "NBA_UNMATCHED_ODDS_WARN_THRESHOLD", UNMATCHED_ODDS_THRESHOLD_DEFAULT),
     )

@@ -24,7 +24,7 @@ from nba_assets.transforms.availability import (
     player_minutes,
 )
 
-from .conftest import BOX_SCORES, LINES, schedule_from_box_scores, seed_lake
+from .conftest import BOX_SCORES, LINES, lake_settings, schedule_from_box_scores, seed_lake
 
 pytestmark = pytest.mark.skipif(
     not (BOX_SCORES.is_file() and LINES.is_file()), reason="real data files are not present"
@@ -138,30 +138,28 @@ def test_the_asset_in_a_dagster_run(real, tmp_path) -> None:
         ("nba_analytics", "player_game_summary"): real["summary"],
     }
     seed_lake(store, tables, days)
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("NBA_LAKE_DIR", str(lake))
-        from nba_assets.definitions import build_definitions
+    from nba_assets.definitions import build_definitions
 
-        defs = build_definitions()
-        job = defs.resolve_implicit_global_asset_job_def()
-        key = dg.AssetKey(["nba_precompute", "player_availability"])
-        minutes_key = dg.AssetKey(["nba_predictions", "player_minutes"])
-        with dg.DagsterInstance.ephemeral() as instance:
-            result = job.get_subset(asset_selection={key, minutes_key}).execute_in_process(
-                instance=instance,
-                tags={
-                    "dagster/asset_partition_range_start": run[0].isoformat(),
-                    "dagster/asset_partition_range_end": run[1].isoformat(),
-                },
-            )
-        assert result.success
-        schema = schema_for("nba_precompute", "player_availability")
-        stored = store.read_window(TableRef("nba_precompute", "player_availability"), dates_between(*run), schema)
-        minutes = store.read_window(
-            TableRef("nba_predictions", "player_minutes"),
-            dates_between(*run),
-            schema_for("nba_predictions", "player_minutes"),
+    defs = build_definitions(settings=lake_settings(lake))
+    job = defs.resolve_implicit_global_asset_job_def()
+    key = dg.AssetKey(["nba_precompute", "player_availability"])
+    minutes_key = dg.AssetKey(["nba_predictions", "player_minutes"])
+    with dg.DagsterInstance.ephemeral() as instance:
+        result = job.get_subset(asset_selection={key, minutes_key}).execute_in_process(
+            instance=instance,
+            tags={
+                "dagster/asset_partition_range_start": run[0].isoformat(),
+                "dagster/asset_partition_range_end": run[1].isoformat(),
+            },
         )
+    assert result.success
+    schema = schema_for("nba_precompute", "player_availability")
+    stored = store.read_window(TableRef("nba_precompute", "player_availability"), dates_between(*run), schema)
+    minutes = store.read_window(
+        TableRef("nba_predictions", "player_minutes"),
+        dates_between(*run),
+        schema_for("nba_predictions", "player_minutes"),
+    )
     direct = player_availability(real["schedule"], real["props"], real["summary"], dates_between(*run))
     assert_frame_equal(
         stored.sort("game_date", "game_id", "team", "player_id"),

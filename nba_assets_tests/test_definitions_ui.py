@@ -45,3 +45,17 @@ def test_bigquery_backend_shows_bigquery_kinds() -> None:
 def test_the_code_location_is_named_after_the_project() -> None:
     config = tomllib.loads((REPO / "pyproject.toml").read_text())
     assert config["tool"]["dg"]["project"]["code_location_name"] == "nba_props"
+
+
+def test_every_asset_comes_from_the_defs_folder(defs) -> None:
+    """The domains are loaded by ``dg.load_from_defs_folder`` from ``nba_assets/defs/<domain>/`` (where
+    ``dg scaffold defs`` writes): nothing in the graph is registered elsewhere."""
+    from nba_assets.definitions import domain_definitions
+
+    config = tomllib.loads((REPO / "pyproject.toml").read_text())["tool"]["dg"]["project"]
+    assert config["defs_module"] == "nba_assets.defs"
+    domains = sorted(p.parent.name for p in (REPO / "nba_assets" / "defs").glob("*/definitions.py"))
+    assert {"ingest", "raw", "analytics", "precompute", "models", "predictions", "grading", "exports"} <= set(domains)
+    loaded = {key for assets in domain_definitions().assets for key in assets.keys}
+    assert loaded == defs.resolve_asset_graph().get_all_asset_keys()
+    assert set(defs.resources) >= {"lake", "io_manager", "model_store", "apis", "clock", "raw_checks"}

@@ -64,8 +64,6 @@ def _run(
     lake: Path, archive: Path, first: date, last: date, monkeypatch: pytest.MonkeyPatch
 ) -> tuple[dg.ExecuteInProcessResult, str]:
     """Ingest + raw over first..last in one run; returns the result and the run's whole log."""
-    monkeypatch.setenv("NBA_LAKE_DIR", str(lake))
-    monkeypatch.setenv("NBA_REPLAY_DIR", "")
     with ReplayServer(archive) as server, dg.DagsterInstance.ephemeral() as instance:
         result = dg.materialize(
             [*dg.load_assets_from_modules([ingest, raw])],
@@ -198,7 +196,6 @@ def test_rejections_validate_only_what_has_landed(
     as soon as the schedule lands): nothing landed is nothing rejected, and the run succeeds."""
     good, _, _ = archives
     lake = tmp_path / "lake"
-    monkeypatch.setenv("NBA_LAKE_DIR", str(lake))
     with ReplayServer(good) as server, dg.DagsterInstance.ephemeral() as instance:
         result = dg.materialize(
             [*dg.load_assets_from_modules([ingest, raw])],

@@ -31,7 +31,7 @@ from nba_assets.partitions import dates_between
 from nba_assets.replay import build_archive
 from nba_assets.schemas import schema_for
 
-from .conftest import BOX_SCORES, LINES
+from .conftest import BOX_SCORES, LINES, lake_settings
 
 pytestmark = pytest.mark.skipif(
     not (BOX_SCORES.is_file() and LINES.is_file()), reason="real data files are not present"
@@ -66,12 +66,11 @@ def run(tmp_path_factory: pytest.TempPathFactory):
     lake, home = d / "lake", d / "home"
     home.mkdir()
     with pytest.MonkeyPatch.context() as mp, dg.DagsterInstance.ephemeral() as instance:
-        mp.setenv("NBA_LAKE_DIR", str(lake))
-        mp.setenv("NBA_REPLAY_DIR", str(archive))
         mp.setenv("DAGSTER_HOME", str(home))
         from nba_assets.definitions import build_definitions
 
-        job = build_definitions().resolve_implicit_global_asset_job_def()
+        settings = lake_settings(lake, replay_dir=str(archive))
+        job = build_definitions(settings=settings).resolve_implicit_global_asset_job_def()
         result = job.execute_in_process(
             instance=instance, tags={RANGE_START: FIRST.isoformat(), RANGE_END: LAST.isoformat()}, raise_on_error=False
         )

@@ -255,7 +255,6 @@ def test_api_keys_never_reach_logs_landing_tags_or_exceptions(
     # A rejected key (401) on the odds API: the failure message, logs and landing must not carry it.
     faults = [Fault("/v4/", status=401, times=None)]
     with ReplayServer(archive, faults=faults) as server:
-        monkeypatch.setenv("NBA_LAKE_DIR", str(lake))
         with dg.DagsterInstance.ephemeral() as instance:
             result = dg.materialize(
                 [*dg.load_assets_from_modules([ingest, raw])],

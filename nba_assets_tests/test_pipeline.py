@@ -29,7 +29,7 @@ from nba_assets.partitions import dates_between, game_date_partitions
 from nba_assets.replay import build_archive
 from nba_assets.schemas import TABLES, schema_for
 
-from .conftest import BOX_SCORES, LINES, local_lake
+from .conftest import BOX_SCORES, LINES, lake_settings, local_lake
 
 pytestmark = [
     pytest.mark.slow,
@@ -66,17 +66,16 @@ def _run(
     raise_on_error: bool = True,
     instance: dg.DagsterInstance | None = None,
 ) -> dg.ExecuteInProcessResult:
-    """One run of the whole graph over ``first..last``, as ``make run`` does it (env, then definitions)."""
+    """One run of the whole graph over ``first..last``, as ``make run`` does it (settings, then definitions)."""
     home.mkdir(parents=True, exist_ok=True)
     with pytest.MonkeyPatch.context() as mp, ExitStack() as stack:
-        mp.setenv("NBA_LAKE_DIR", str(lake))
-        mp.setenv("NBA_REPLAY_DIR", str(archive))
-        mp.setenv("DAGSTER_HOME", str(home))
+        mp.setenv("DAGSTER_HOME", str(home))  # Dagster's own switch
         from nba_assets.definitions import build_definitions
 
         if instance is None:
             instance = stack.enter_context(dg.DagsterInstance.ephemeral())
-        job = build_definitions().resolve_implicit_global_asset_job_def()
+        settings = lake_settings(lake, replay_dir=str(archive))
+        job = build_definitions(settings=settings).resolve_implicit_global_asset_job_def()
         return job.execute_in_process(
             instance=instance,
             tags={RANGE_START: first.isoformat(), RANGE_END: last.isoformat()},
@@ -85,12 +84,9 @@ def _run(
 
 
 def _definitions(main: MainLake) -> dg.Definitions:
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("NBA_LAKE_DIR", str(main.lake))
-        mp.setenv("NBA_REPLAY_DIR", str(main.archive))
-        from nba_assets.definitions import build_definitions
+    from nba_assets.definitions import build_definitions
 
-        return build_definitions()
+    return build_definitions(settings=lake_settings(main.lake, replay_dir=str(main.archive)))
 
 
 def _read(lake: Path, key: tuple[str, str], days: list[date]) -> pl.DataFrame:

@@ -25,7 +25,7 @@ from nba_assets.transforms.asof import HISTORY_DAYS
 from nba_assets.transforms.grading import daily_performance, grade
 
 from . import graph
-from .conftest import BOX_SCORES, LINES, raw_box_from_box_scores, schedule_from_box_scores, seed_lake
+from .conftest import BOX_SCORES, LINES, lake_settings, raw_box_from_box_scores, schedule_from_box_scores, seed_lake
 
 pytestmark = pytest.mark.skipif(
     not (BOX_SCORES.is_file() and LINES.is_file()), reason="real data files are not present"
@@ -234,23 +234,21 @@ def dagster_lake(real, box_scores, tmp_path_factory):
         ("nba_precompute", "ml_feature_store"): real["features"],
     }
     seed_lake(store, tables, days)
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("NBA_LAKE_DIR", str(lake))
-        from nba_assets.definitions import build_definitions
+    from nba_assets.definitions import build_definitions
 
-        defs = build_definitions()
-        selection = dg.AssetSelection.groups("models", "predictions", "grading", "exports")
-        job = defs.resolve_implicit_global_asset_job_def()
-        keys = selection.resolve(defs.resolve_asset_graph())
-        with dg.DagsterInstance.ephemeral() as instance:
-            result = job.get_subset(asset_selection=set(keys)).execute_in_process(
-                instance=instance,
-                tags={
-                    "dagster/asset_partition_range_start": RUN[0].isoformat(),
-                    "dagster/asset_partition_range_end": RUN[1].isoformat(),
-                },
-            )
-            yield lake, result
+    defs = build_definitions(settings=lake_settings(lake))
+    selection = dg.AssetSelection.groups("models", "predictions", "grading", "exports")
+    job = defs.resolve_implicit_global_asset_job_def()
+    keys = selection.resolve(defs.resolve_asset_graph())
+    with dg.DagsterInstance.ephemeral() as instance:
+        result = job.get_subset(asset_selection=set(keys)).execute_in_process(
+            instance=instance,
+            tags={
+                "dagster/asset_partition_range_start": RUN[0].isoformat(),
+                "dagster/asset_partition_range_end": RUN[1].isoformat(),
+            },
+        )
+        yield lake, result
 
 
 def test_dagster_run_stores_walk_forward_models_and_six_systems(dagster_lake) -> None:

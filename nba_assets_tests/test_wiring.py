@@ -12,11 +12,11 @@ from nba_assets.partitions import game_date_partitions
 
 @pytest.fixture(scope="module")
 def graph(tmp_path_factory):
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("NBA_LAKE_DIR", str(tmp_path_factory.mktemp("lake")))
-        from nba_assets.definitions import build_definitions
+    from nba_assets.definitions import build_definitions
 
-        return build_definitions().resolve_asset_graph()
+    from .conftest import lake_settings
+
+    return build_definitions(settings=lake_settings(tmp_path_factory.mktemp("lake"))).resolve_asset_graph()
 
 
 def test_every_game_date_asset_comes_from_the_factory(graph) -> None:

@@ -7,7 +7,8 @@ A week's directory is staged and swapped in with ``os.replace``: a reader sees t
 the new one, never half of one; ``metadata.json`` is the last file of a complete week.
 
 The assets are partitioned by game date like every other asset (one partitions definition keeps
-``dg launch --assets '*' --partition-range`` one run); the artifacts are weekly. Output: an asset
+``dg launch --assets '*' --partition-range`` one run); the artifacts are weekly. Through
+``ModelStoreIOManager`` (``io/manager.py``, nested on the ``Lake`` resource), output: an asset
 returns ``dict[date, Artifact]`` (week start → artifact); every week in it is written, and each
 game-date partition of the run shows its week's metadata. Input: the weeks overlapping the game
 dates the dependency's partition mapping resolves to arrive as ``dict[date, StoredArtifact]``
