@@ -28,6 +28,7 @@ __all__ = [
     "props_from_lines",
     "read",
     "real_raw_tables",
+    "execute",
     "run",
     "write_raw",
     "write_tables",
@@ -77,11 +78,11 @@ def definitions(lake: Path) -> dg.Definitions:
     return build_definitions(settings=lake_settings(lake))
 
 
-def run(
+def execute(
     lake: Path, first: date, last: date, keys: Iterable[tuple[str, str]] | dg.AssetSelection = PHASE34
-) -> dg.ExecuteInProcessResult:
+) -> tuple[dg.ExecuteInProcessResult, str]:
     """One run of the location's assets ``keys`` (table keys or a selection) over first..last, as
-    one single-run backfill."""
+    one single-run backfill: its result and its whole log (every message, one per line)."""
     defs = definitions(lake)
     with dg.DagsterInstance.ephemeral() as instance:
         if isinstance(keys, dg.AssetSelection):
@@ -92,6 +93,15 @@ def run(
         result = job.execute_in_process(
             instance=instance, tags={RANGE_START: first.isoformat(), RANGE_END: last.isoformat()}
         )
+        log = "\n".join(str(entry.user_message) for entry in instance.all_logs(result.run_id))
+    return result, log
+
+
+def run(
+    lake: Path, first: date, last: date, keys: Iterable[tuple[str, str]] | dg.AssetSelection = PHASE34
+) -> dg.ExecuteInProcessResult:
+    """``execute``, which must succeed."""
+    result, _ = execute(lake, first, last, keys)
     assert result.success
     return result
 

@@ -26,9 +26,9 @@ from nba_assets.io.storage import LocalParquetStore, TableRef
 from nba_assets.partitions import dates_between
 from nba_assets.schemas import schema_for
 
+from . import graph
 from .conftest import BOX_SCORES, LINES
-from .test_features_dagster import HISTORY, MAIN, RANGE_END, RANGE_START, RAW, _definitions, _read
-from .test_features_leakage import real_raw_tables
+from .test_features_dagster import HISTORY, MAIN
 
 pytestmark = pytest.mark.skipif(
     not (BOX_SCORES.is_file() and LINES.is_file()), reason="real data files are not present"
@@ -40,29 +40,21 @@ STORE = ("nba_precompute", "ml_feature_store")
 
 
 def _run(lake, first: date, last: date) -> tuple[dg.ExecuteInProcessResult, str]:
-    job = _definitions(lake).resolve_implicit_global_asset_job_def()
-    with dg.DagsterInstance.ephemeral() as instance:
-        result = job.execute_in_process(
-            instance=instance, tags={RANGE_START: first.isoformat(), RANGE_END: last.isoformat()}
-        )
-        log = "\n".join(str(entry.user_message) for entry in instance.all_logs(result.run_id))
-    return result, log
+    return graph.execute(lake, first, last)
 
 
 def test_an_impossible_team_pace_holds_back_its_day_of_the_feature_store_only(tmp_path) -> None:
-    box, schedule, props = real_raw_tables()
+    raw = graph.real_raw_tables()
     lake = tmp_path / "lake"
     store = LocalParquetStore(lake)
     history, main = dates_between(*HISTORY), dates_between(*MAIN)
-    for name, frame in zip(RAW, (schedule, box, props), strict=True):
-        key = ("nba_raw", name)
-        days = history + main
-        store.write_partitions(TableRef(*key), frame.filter(pl.col("game_date").is_in(days)), days, schema_for(*key))
+    for days in (history, main):
+        graph.write_raw(lake, raw, days)
     result, _ = _run(lake, *HISTORY)
     assert result.success
 
     # The fault: Sacramento's stored April games get a pace of 54 (everything else as computed).
-    offense = _read(lake, OFFENSE, history)
+    offense = graph.read(lake, OFFENSE, history)
     assert offense.filter(pl.col("team") == TEAM).height >= 5
     faulty = offense.with_columns(
         pl.when(pl.col("team") == TEAM).then(pl.lit(54.0)).otherwise(pl.col("pace")).alias("pace")
@@ -76,7 +68,7 @@ def test_an_impossible_team_pace_holds_back_its_day_of_the_feature_store_only(tm
 
     # Only the bad day is held back; the other days are stored with all their players.
     assert store.missing_partitions(TableRef(*STORE), main) == [BAD_DAY]
-    stored = _read(lake, STORE, main)
+    stored = graph.read(lake, STORE, main)
     assert sorted(set(stored["game_date"])) == [d for d in main if d != BAD_DAY]
     assert stored.filter(pl.col("game_date") == date(2024, 10, 23)).height > 200
 
@@ -91,7 +83,7 @@ def test_an_impossible_team_pace_holds_back_its_day_of_the_feature_store_only(tm
     meta = mats[BAD_DAY.isoformat()]
     assert meta["held_back"].value is True and meta["held_back_field"].value == "team_pace"
     assert "dagster/row_count" not in meta
-    sac = box.filter((pl.col("game_date") < HISTORY[1]) & (pl.col("team") == TEAM))["player_lookup"]
+    sac = raw[0].filter((pl.col("game_date") < HISTORY[1]) & (pl.col("team") == TEAM))["player_lookup"]
     assert any(p in meta["held_back_error"].value for p in sac.unique().to_list())
     for day in main:
         if day != BAD_DAY:
