@@ -9,14 +9,15 @@ from datetime import time, timedelta
 
 import dagster as dg
 
-from nba_assets import automation, checks, config, sensors
+from nba_assets import automation, checks, config, live_sensor, sensors
 from nba_assets.assets import analytics, availability, exports, grading, ingest, models, precompute, predictions, raw
+from nba_assets.assets import live as live_assets
 from nba_assets.clock import Clock, clock_from_env
 from nba_assets.io.manager import LakehouseIOManager, backend_name
 from nba_assets.io.model_store import ModelStoreIOManager
 from nba_assets.resources import apis_from_env
 
-ASSET_MODULES = [ingest, raw, analytics, precompute, availability, models, predictions, grading, exports]
+ASSET_MODULES = [ingest, raw, analytics, precompute, availability, models, predictions, grading, exports, live_assets]
 
 
 MODEL_KINDS = {"points_model_lightgbm": "lightgbm", "points_model_xgboost": "xgboost"}
@@ -105,6 +106,9 @@ def build_definitions(clock: Clock | None = None) -> dg.Definitions:
                     deadline_checks, status=edge_status, interval=clock.sensor_interval(300)
                 ),
                 *sensors.build_alert_sensors(),
+                *live_sensor.build_live_sensors(
+                    store, interval=clock.sensor_interval(live_sensor.LIVE_INTERVAL), status=edge_status
+                ),
             ],
         ),
     )
