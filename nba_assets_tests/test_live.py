@@ -224,7 +224,8 @@ def test_a_game_day_replayed_through_its_tip_offs_and_ends(live_day: LiveDay, tm
     assert len(grading["calls"]) == calls.height and grading["counts"]["pending"] == calls.height
     assert grading["calls_without_a_scoreboard_game"] == []
 
-    # Just after the first tip-off: the sensor's 19:00 slot (slots every 3 min from the tip-off); game one in progress with no numbers.
+    # Just after the first tip-off: the sensor's 19:00 slot (every 3 min from the tip-off);
+    # game one in progress with no numbers.
     requests, live, grading = live_day.snapshot(et(D, 19, 2))
     assert [r.run_key for r in requests] == [f"live:{D.isoformat()}:1900"]
     assert [r.partition_key for r in requests] == [D.isoformat()]
@@ -260,8 +261,7 @@ def test_a_game_day_replayed_through_its_tip_offs_and_ends(live_day: LiveDay, tm
     assert set(by_game[first["game_id"]]) <= {"hit", "missed", "push", "void"}
     mid = tmp_path_factory.mktemp("live_mid") / "v1"
     shutil.copytree(live_day.exports, mid)
-    (REPO / ".screenshots").mkdir(exist_ok=True)
-    LIVE_SNAPSHOTS["mid"] = mid
+    LIVE_SNAPSHOTS["mid"] = mid  # the Live page's test shows this evening
 
     # After the last game (00:45 ET the next day): both final, every call graded as the grading does.
     requests, live, grading = live_day.snapshot(et(D + timedelta(days=1), 0, 45))
@@ -322,3 +322,94 @@ def test_a_bad_scoreboard_names_file_field_and_date(live_day: LiveDay) -> None:
     with pytest.raises(PayloadError) as bad:
         parse_box_scores(box, file=f"landing/{files['box_scores']}", day=D)
     assert bad.value.field == "data[1].home_team.players[2].pts" and bad.value.game_date == D.isoformat()
+
+
+# ------------------------------------------------------------------------------ the Live page
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from .test_web import CHROMIUM, CHROMIUM_ARGS, SCREENSHOTS, _no_browser
+
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        _no_browser("playwright is not installed (pip install -e '.[dev]')")
+    if not CHROMIUM.is_file():
+        _no_browser(f"{CHROMIUM} is missing (apt-get install -y chromium)")
+    SCREENSHOTS.mkdir(exist_ok=True)
+    with sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+def _serve(exports: Path):
+    from nba_assets.web.server import ExportSource, serve_in_thread
+
+    server = serve_in_thread(ExportSource(directory=exports))
+    return server, f"http://127.0.0.1:{server.server_address[1]}"
+
+
+def _check_calls(page, grading: dict) -> None:
+    rows = page.locator("#live-calls tbody tr[data-player]")
+    assert rows.count() == len(grading["calls"]) > 0
+    shown = rows.evaluate_all("rs => rs.map(r => [r.dataset.player, r.dataset.status])")
+    assert sorted(map(tuple, shown)) == sorted((c["player_lookup"], c["status"]) for c in grading["calls"])
+    names = set(page.locator("#live-calls tbody td:first-child").all_inner_texts())
+    assert names == {c["name"] for c in grading["calls"]}
+    assert page.locator("#live-calls svg.progress").count() == len(grading["calls"])
+    for status, n in grading["counts"].items():
+        assert page.locator(f'[data-count="{status}"]').inner_text() == str(n)
+
+
+def test_the_live_page_shows_scores_and_each_calls_progress(live_day: LiveDay, browser) -> None:
+    from .test_web import DESKTOP, PHONE, Page
+
+    assert set(LIVE_SNAPSHOTS) == {"mid", "final"}, "test_a_game_day_... runs first and keeps both exports"
+    # Mid-evening: game one final with its score, game two in progress without numbers.
+    mid = LIVE_SNAPSHOTS["mid"]
+    live = json.loads((mid / "live" / f"{D.isoformat()}.json").read_text())
+    grading = json.loads((mid / "live-grading" / f"{D.isoformat()}.json").read_text())
+    server, url = _serve(mid)
+    page = Page(browser, url, DESKTOP)
+    try:
+        page.open(f"#/live/{D.isoformat()}")
+        p = page.page
+        assert p.locator("h1").inner_text() == f"Live: {D.isoformat()}"
+        assert p.locator("nav a.active").inner_text() == "Live"
+        final, on = (next(g for g in live["games"] if g["status"] == s) for s in ("final", "in_progress"))
+        card = p.locator(f'.live-game[data-game="{final["game_id"]}"]')
+        assert card.locator(".live-score").inner_text() == f"{final['away_score']} – {final['home_score']}"
+        assert p.locator(f'.live-game[data-game="{on["game_id"]}"] .live-score').inner_text() == "—"
+        assert "none are made up here" in p.locator("main").inner_text()
+        _check_calls(p, grading)
+        pending = sum(c["status"] == "pending" for c in grading["calls"])
+        p.select_option("#l-status", "pending")
+        assert p.locator("#live-calls tbody tr[data-player]").count() == pending > 0
+        p.select_option("#l-status", "")
+        page.shot("live-mid-evening")
+    finally:
+        page.close()
+        server.shutdown()
+        server.server_close()
+
+    # After the games, on the phone: #/live opens the latest live date, every call decided.
+    final_dir = LIVE_SNAPSHOTS["final"]
+    grading = json.loads((final_dir / "live-grading" / f"{D.isoformat()}.json").read_text())
+    server, url = _serve(final_dir)
+    phone = Page(browser, url, PHONE)
+    try:
+        phone.open("#/live")
+        p = phone.page
+        assert p.locator("h1").inner_text() == f"Live: {D.isoformat()}"
+        assert p.locator(".live-game[data-status=final]").count() == 2
+        _check_calls(p, grading)
+        assert p.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+        assert p.locator("nav a", has_text="Live").is_visible()
+        assert not p.locator("#live-calls thead").is_visible()  # the table turns into cards
+        phone.shot("phone-live-final")
+    finally:
+        phone.close()
+        server.shutdown()
+        server.server_close()

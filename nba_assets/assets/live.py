@@ -18,7 +18,6 @@ A live snapshot is a function of its day and of what the feeds said when they we
 D's games are final it is a function of D alone (a past day's export simply says final).
 """
 
-
 from datetime import UTC, datetime
 
 import dagster as dg
@@ -122,7 +121,8 @@ def live_json(context: dg.AssetExecutionContext, predictions: pl.DataFrame, sche
             players = parse_box_scores(box.body(landing), file=f"landing/{box.path}", day=day)
         else:  # no games that day: an empty record
             games, players = pl.DataFrame(schema=GAMES_SCHEMA), pl.DataFrame(schema=PLAYERS_SCHEMA)
-        live = live_document(day, games, players, day_pred, day_sched, generated, record.fetched_at)
+        fetched_at = datetime.strptime(record.fetched_at, "%Y%m%dT%H%M%S%fZ").replace(tzinfo=UTC)
+        live = live_document(day, games, players, day_pred, day_sched, generated, fetched_at)
         grading = live_grading_document(day, games, players, day_pred, generated)
         write_json(root / "live" / f"{day.isoformat()}.json", live)
         write_json(root / "live-grading" / f"{day.isoformat()}.json", grading)

@@ -176,7 +176,7 @@ def live_document(
     predictions: pl.DataFrame,
     schedule: pl.DataFrame,
     generated_at: datetime,
-    fetched_at: str | None,
+    fetched_at: datetime | None,
 ) -> dict:
     """``live/{date}.json``: every game of the scoreboard with its status, score, period and clock
     (null where the feed gives none), and each lined player's points so far."""
@@ -207,7 +207,7 @@ def live_document(
         "version": LIVE_VERSION,
         "generated_at": _iso(generated_at),
         "game_date": day.isoformat(),
-        "fetched_at": fetched_at,
+        "fetched_at": _iso(fetched_at),
         "games_by_status": counts,
         "games": out_games,
     }
