@@ -37,6 +37,7 @@ from nba_assets.transforms.live import (
     live_grading_document,
     parse_box_scores,
     parse_scoreboard,
+    points_so_far,
 )
 
 LIVE_FEED = "live"
@@ -107,14 +108,16 @@ def live_json(context: dg.AssetExecutionContext, predictions: pl.DataFrame, sche
     days = window_dates(context)
     records = latest_fetches(landing, LIVE_FEED, days)
     written = 0
+    pred_by_day = {k[0]: v for k, v in predictions.partition_by("game_date", as_dict=True).items()}
+    sched_by_day = {k[0]: v for k, v in schedule.partition_by("game_date", as_dict=True).items()}
     for day in days:
         record = records.get(day)
         if record is None:
             context.log.warning(f"live_json: no live fetch is landed for {day}; nothing exported for it")
             continue
         files = {f.kind: f for f in record.files}
-        day_pred = predictions.filter(pl.col("game_date") == day)
-        day_sched = schedule.filter(pl.col("game_date") == day)
+        day_pred = pred_by_day.get(day, predictions.clear())
+        day_sched = sched_by_day.get(day, schedule.clear())
         if files:
             board, box = files["scoreboard"], files["box_scores"]
             games = parse_scoreboard(board.body(landing), file=f"landing/{board.path}", day=day)
@@ -122,8 +125,9 @@ def live_json(context: dg.AssetExecutionContext, predictions: pl.DataFrame, sche
         else:  # no games that day: an empty record
             games, players = pl.DataFrame(schema=GAMES_SCHEMA), pl.DataFrame(schema=PLAYERS_SCHEMA)
         fetched_at = datetime.strptime(record.fetched_at, "%Y%m%dT%H%M%S%fZ").replace(tzinfo=UTC)
-        live = live_document(day, games, players, day_pred, day_sched, generated, fetched_at)
-        grading = live_grading_document(day, games, players, day_pred, generated)
+        progress = points_so_far(games, players, day_pred)
+        live = live_document(day, games, players, day_pred, day_sched, generated, fetched_at, progress)
+        grading = live_grading_document(day, games, players, day_pred, generated, progress)
         write_json(root / "live" / f"{day.isoformat()}.json", live)
         write_json(root / "live-grading" / f"{day.isoformat()}.json", grading)
         written += 1

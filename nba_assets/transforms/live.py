@@ -177,11 +177,14 @@ def live_document(
     schedule: pl.DataFrame,
     generated_at: datetime,
     fetched_at: datetime | None,
+    progress: pl.DataFrame | None = None,
 ) -> dict:
     """``live/{date}.json``: every game of the scoreboard with its status, score, period and clock
-    (null where the feed gives none), and each lined player's points so far."""
+    (null where the feed gives none), and each lined player's points so far (``progress``:
+    ``points_so_far`` of the day's predictions, computed here when not given)."""
     lines = _lines(predictions)
-    progress = points_so_far(games, players, lines)
+    if progress is None:
+        progress = points_so_far(games, players, predictions)
     tips = dict(zip(schedule["game_id"].to_list(), schedule["tipoff_utc"].to_list(), strict=True))
     by_game: dict[str, list[dict]] = {}
     rows = lines.join(progress, on=["game_id", "player_id"], how="left").sort("game_id", "team", "player_name")
@@ -243,10 +246,16 @@ def call_states(predictions: pl.DataFrame, progress: pl.DataFrame) -> pl.DataFra
 
 
 def live_grading_document(
-    day: date, games: pl.DataFrame, players: pl.DataFrame, predictions: pl.DataFrame, generated_at: datetime
+    day: date,
+    games: pl.DataFrame,
+    players: pl.DataFrame,
+    predictions: pl.DataFrame,
+    generated_at: datetime,
+    progress: pl.DataFrame | None = None,
 ) -> dict:
     """``live-grading/{date}.json``: every OVER/UNDER call of the day's predictions, its progress."""
-    progress = points_so_far(games, players, predictions)
+    if progress is None:
+        progress = points_so_far(games, players, predictions)
     states = call_states(predictions, progress).join(
         games.select("game_id", pl.col("status").alias("game_status")), on="game_id", how="left"
     )
