@@ -107,7 +107,9 @@ def build_definitions(clock: Clock | None = None) -> dg.Definitions:
                 ),
                 *sensors.build_alert_sensors(),
                 *live_sensor.build_live_sensors(
-                    store, interval=clock.sensor_interval(live_sensor.LIVE_INTERVAL), status=edge_status
+                    store,
+                    interval=clock.sensor_interval(live_sensor.LIVE_INTERVAL),
+                    status=live_sensor.live_default_status(edge_status, clock.replayed),
                 ),
             ],
         ),

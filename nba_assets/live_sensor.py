@@ -6,11 +6,16 @@ sensor requests ``landing/live_payloads`` for D with a run key per 3-minute slot
 (``live:D:<HHMM ET of the slot>``, so a slot is never fetched twice); ``exports/live_json`` follows
 by its automation condition. Time is read from the project's one ``clock`` resource, so a replayed
 day plays exactly as a real one. Default status: that of the edge sensors
-(``sensors.edge_default_status``): it calls the real APIs.
+(``sensors.edge_default_status``: it calls the real APIs), except on a replayed clock
+(``make gameday``), where it is STOPPED: every slot is a run and the replayed clock stands still
+while runs are in flight: an evening is up to 140 slots, each a run and its export's run, next to
+the day's 56 runs.
+``NBA_LIVE_SENSOR=on|off`` overrides both (a toggle in the UI wins over any default).
 """
 
 from __future__ import annotations
 
+import os
 from datetime import UTC, date, datetime, time, timedelta
 
 import dagster as dg
@@ -24,6 +29,17 @@ from nba_assets.sensors import GameDay, game_day
 LIVE_INTERVAL = 180  # seconds: one live snapshot every 3 minutes while games are on
 LIVE_SLOT = timedelta(seconds=LIVE_INTERVAL)
 LIVE_UNTIL_ET = time(2, 0)  # the day after the game date
+LIVE_ENV = "NBA_LIVE_SENSOR"
+
+
+def live_default_status(edge_status: dg.DefaultSensorStatus, replayed_clock: bool) -> dg.DefaultSensorStatus:
+    """The edge's status; STOPPED on a replayed clock; ``NBA_LIVE_SENSOR=on|off`` overrides."""
+    value = os.environ.get(LIVE_ENV, "").strip().lower()
+    if value in {"on", "1", "true", "running"}:
+        return dg.DefaultSensorStatus.RUNNING
+    if value in {"off", "0", "false", "stopped"}:
+        return dg.DefaultSensorStatus.STOPPED
+    return dg.DefaultSensorStatus.STOPPED if replayed_clock else edge_status
 
 
 def live_window(info: GameDay) -> tuple[datetime, datetime] | None:

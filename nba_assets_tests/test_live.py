@@ -301,6 +301,19 @@ def test_a_game_day_replayed_through_its_tip_offs_and_ends(live_day: LiveDay, tm
 LIVE_SNAPSHOTS: dict[str, Path] = {}
 
 
+def test_the_live_sensor_is_off_on_a_replayed_clock_and_follows_the_edge_otherwise(live_day, monkeypatch) -> None:
+    from nba_assets.live_sensor import live_default_status
+
+    running, stopped = dg.DefaultSensorStatus.RUNNING, dg.DefaultSensorStatus.STOPPED
+    assert live_day.defs.get_sensor_def("live_games_sensor").default_status == stopped  # replayed clock
+    monkeypatch.delenv("NBA_LIVE_SENSOR", raising=False)
+    assert live_default_status(running, replayed_clock=False) == running
+    assert live_default_status(stopped, replayed_clock=False) == stopped
+    assert live_default_status(running, replayed_clock=True) == stopped
+    monkeypatch.setenv("NBA_LIVE_SENSOR", "on")
+    assert live_default_status(stopped, replayed_clock=True) == running
+
+
 def test_a_bad_scoreboard_names_file_field_and_date(live_day: LiveDay) -> None:
     """A renamed field fails the parse with the landing file, the field and the date."""
     from nba_assets.sources.models import PayloadError
