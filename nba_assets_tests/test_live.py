@@ -268,6 +268,7 @@ def test_a_game_day_replayed_through_its_tip_offs_and_ends(live_day: LiveDay, tm
     assert [r.run_key for r in requests] == [f"live:{D.isoformat()}:0045"]
     _validate(live_day, live, grading)
     assert [g["status"] for g in live["games"]] == ["final", "final"]
+    assert live["box_score_games_not_on_the_scoreboard"] == []
     assert live["games_by_status"] == {"scheduled": 0, "in_progress": 0, "final": 2}
     for game in live["games"]:
         real = archived[game["home_team"]]

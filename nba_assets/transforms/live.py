@@ -103,12 +103,12 @@ def parse_box_scores(body: Any, *, file: str, day: date) -> pl.DataFrame:
     status is ``Final`` (its lines are the final box score)."""
     parsed = validate(BoxScoresBody, body, file=file, partition=day.isoformat())
     out = []
-    for g in parsed.data:
+    for i, g in enumerate(parsed.data):
         if g.date[:10] != day.isoformat():
             raise PayloadError(
-                f"{file} (game date {day}): field 'date' at data[{parsed.data.index(g)}]: {g.date!r} is not {day}",
+                f"{file} (game date {day}): field 'date' at data[{i}]: {g.date!r} is not {day}",
                 file=file,
-                field=f"data[{parsed.data.index(g)}].date",
+                field=f"data[{i}].date",
                 game_date=day.isoformat(),
             )
         final = g.status == "Final"
@@ -206,12 +206,15 @@ def live_document(
         out_games.append({**g, "tipoff_utc": _iso(tips.get(g["game_id"])), "players": by_game.get(g["game_id"], [])})
     out_games.sort(key=lambda g: (g["tipoff_utc"] is None, g["tipoff_utc"] or "", g["game_id"]))
     counts = {s: sum(g["status"] == s for g in out_games) for s in STATUS_BY_ID.values()}
+    # box-score games the scoreboard does not list: their lines cannot be placed (said, not dropped)
+    unplaced = sorted(set(players["home_team"].to_list()) - set(games["home_team"].to_list()))
     return {
         "version": LIVE_VERSION,
         "generated_at": _iso(generated_at),
         "game_date": day.isoformat(),
         "fetched_at": _iso(fetched_at),
         "games_by_status": counts,
+        "box_score_games_not_on_the_scoreboard": unplaced,
         "games": out_games,
     }
 
