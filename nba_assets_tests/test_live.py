@@ -338,6 +338,56 @@ def test_a_bad_scoreboard_names_file_field_and_date(live_day: LiveDay) -> None:
     assert bad.value.field == "data[1].home_team.players[2].pts" and bad.value.game_date == D.isoformat()
 
 
+REFERENCE = REPO.parent / "shared" / "reference" / "payloads"
+
+
+@pytest.mark.skipif(not REFERENCE.is_dir(), reason="the recorded API payloads (../shared/reference) are not here")
+def test_the_models_read_the_recorded_production_payloads() -> None:
+    """The real scoreboardv2 and /v1/box_scores bodies the platform recorded (2024-01-15) parse."""
+    from nba_assets.transforms.live import parse_box_scores, parse_scoreboard
+
+    day = date(2024, 1, 15)
+    [board_file] = sorted((REFERENCE / "nbac_scoreboard_v2").glob("*.json"))
+    games = parse_scoreboard(json.loads(board_file.read_text()), file=str(board_file), day=day)
+    assert games.height == 11 and set(games["status"]) == {"final"}
+    assert games["home_score"].null_count() == 0 and (games["period"] >= 4).all()
+    [box_file] = sorted((REFERENCE / "bdl_box_scores").glob("*.json"))
+    players = parse_box_scores(json.loads(box_file.read_text()), file=str(box_file), day=day)
+    assert players["home_team"].n_unique() == 11 and players["box_final"].all()
+    # the two feeds agree on the home teams and, summed, on the scores
+    assert set(players["home_team"]) == set(games["home_team"])
+    home = players.filter(pl.col("team") == pl.col("home_team")).group_by("home_team").agg(pl.col("points").sum())
+    scores = dict(zip(games["home_team"].to_list(), games["home_score"].to_list(), strict=True))
+    assert all(scores[t] == p for t, p in home.iter_rows())
+
+
+def test_the_replay_server_answers_the_live_endpoints_as_the_clock_allows(live_day: LiveDay) -> None:
+    import httpx
+
+    from nba_assets.replay.server import ReplayServer
+    from nba_assets.sources.live import BoxScoresBody, scoreboard_rows
+
+    clock = {"now": et(D, 18)}
+    moments = (et(D, 18), et(D, 20), et(D + timedelta(days=1), 1))  # before, between, after the games
+    with ReplayServer(live_day.archive, now=lambda: clock["now"]) as server:
+        for moment, expected in zip(moments, (["1", "1"], ["2", "1"], ["3", "3"]), strict=True):
+            clock["now"] = moment
+            board = httpx.get(f"{server.base_url}/stats/scoreboardv2", params={"GameDate": D.isoformat()}).json()
+            rows = scoreboard_rows(board, file="scoreboard", partition=D.isoformat())
+            assert [str(g.GAME_STATUS_ID) for g in rows["GameHeader"]] == expected
+            us = httpx.get(f"{server.base_url}/stats/scoreboardv2", params={"GameDate": D.strftime("%m/%d/%Y")})
+            assert us.json()["resultSets"] == board["resultSets"]  # MM/DD/YYYY, as stats.nba.com takes it
+            box = httpx.get(
+                f"{server.base_url}/v1/box_scores", params={"date": D.isoformat()}, headers={"Authorization": "k"}
+            )
+            parsed = BoxScoresBody.model_validate(box.json())
+            numbers = [g.home_team_score is not None for g in parsed.data]
+            assert numbers == [s == "3" for s in expected]  # numbers only once final
+        assert httpx.get(f"{server.base_url}/v1/box_scores", params={"date": D.isoformat()}).status_code == 401
+        bad = httpx.get(f"{server.base_url}/stats/scoreboardv2", params={"GameDate": "tonight"})
+        assert bad.status_code == 400 and "tonight" in bad.json()["message"]
+
+
 # ------------------------------------------------------------------------------ the Live page
 
 
