@@ -196,7 +196,10 @@ def _archive_games(archive: Path) -> dict[str, dict]:
     return {g["home_team"]["abbreviation"]: g for g in games}
 
 
-def test_a_game_day_replayed_through_its_tip_offs_and_ends(live_day: LiveDay, tmp_path_factory) -> None:
+def play_the_day(live_day: LiveDay, tmp_path_factory) -> dict[str, Path]:
+    """The day played instant by instant, every step checked; returns the exports of mid-evening
+    (a copy) and after the games."""
+    snapshots: dict[str, Path] = {}
     predictions = _read(live_day.lake, "nba_predictions", "player_prop_predictions")
     accuracy = _read(live_day.lake, "nba_predictions", "prediction_accuracy")
     calls = predictions.filter(pl.col("recommendation").is_in(["OVER", "UNDER"]))
@@ -261,7 +264,7 @@ def test_a_game_day_replayed_through_its_tip_offs_and_ends(live_day: LiveDay, tm
     assert set(by_game[first["game_id"]]) <= {"hit", "missed", "push", "void"}
     mid = tmp_path_factory.mktemp("live_mid") / "v1"
     shutil.copytree(live_day.exports, mid)
-    LIVE_SNAPSHOTS["mid"] = mid  # the Live page's test shows this evening
+    snapshots["mid"] = mid  # the Live page's test shows this evening
 
     # After the last game (00:45 ET the next day): both final, every call graded as the grading does.
     requests, live, grading = live_day.snapshot(et(D + timedelta(days=1), 0, 45))
@@ -287,7 +290,7 @@ def test_a_game_day_replayed_through_its_tip_offs_and_ends(live_day: LiveDay, tm
     assert grading["counts"]["hit"] + grading["counts"]["missed"] > 0
     for c in grading["calls"]:
         assert c["points"] == points.get(c["player_id"])
-    LIVE_SNAPSHOTS["final"] = live_day.exports
+    snapshots["final"] = live_day.exports
 
     # The window closes at 02:00 ET: nothing more is requested.
     live_day.at(et(D + timedelta(days=1), 2, 5))
@@ -297,9 +300,18 @@ def test_a_game_day_replayed_through_its_tip_offs_and_ends(live_day: LiveDay, tm
     assert len(records) == 4
     kinds = [sorted(f["kind"] for f in json.loads(r.read_text())["files"]) for r in records]
     assert kinds == [["box_scores", "scoreboard"]] * 4
+    return snapshots
 
 
-LIVE_SNAPSHOTS: dict[str, Path] = {}
+@pytest.fixture(scope="module")
+def played(live_day: LiveDay, tmp_path_factory) -> dict[str, Path]:
+    return play_the_day(live_day, tmp_path_factory)
+
+
+def test_a_game_day_replayed_through_its_tip_offs_and_ends(played: dict[str, Path]) -> None:
+    """Before the first tip-off, the first tip-off, mid-evening, after the games, the window's end
+    (every step asserted in ``play_the_day``)."""
+    assert set(played) == {"mid", "final"}
 
 
 def test_the_live_sensor_is_off_on_a_replayed_clock_and_follows_the_edge_otherwise(live_day, monkeypatch) -> None:
@@ -315,7 +327,7 @@ def test_the_live_sensor_is_off_on_a_replayed_clock_and_follows_the_edge_otherwi
     assert live_default_status(stopped, replayed_clock=True) == running
 
 
-def test_a_bad_scoreboard_names_file_field_and_date(live_day: LiveDay) -> None:
+def test_a_bad_scoreboard_names_file_field_and_date(live_day: LiveDay, played: dict[str, Path]) -> None:
     """A renamed field fails the parse with the landing file, the field and the date."""
     from nba_assets.sources.models import PayloadError
     from nba_assets.transforms.live import parse_box_scores, parse_scoreboard
@@ -427,12 +439,11 @@ def _check_calls(page, grading: dict) -> None:
         assert page.locator(f'[data-count="{status}"]').inner_text() == str(n)
 
 
-def test_the_live_page_shows_scores_and_each_calls_progress(live_day: LiveDay, browser) -> None:
+def test_the_live_page_shows_scores_and_each_calls_progress(played: dict[str, Path], browser) -> None:
     from .test_web import DESKTOP, PHONE, Page
 
-    assert set(LIVE_SNAPSHOTS) == {"mid", "final"}, "test_a_game_day_... runs first and keeps both exports"
     # Mid-evening: game one final with its score, game two in progress without numbers.
-    mid = LIVE_SNAPSHOTS["mid"]
+    mid = played["mid"]
     live = json.loads((mid / "live" / f"{D.isoformat()}.json").read_text())
     grading = json.loads((mid / "live-grading" / f"{D.isoformat()}.json").read_text())
     server, url = _serve(mid)
@@ -459,7 +470,7 @@ def test_the_live_page_shows_scores_and_each_calls_progress(live_day: LiveDay, b
         server.server_close()
 
     # After the games, on the phone: #/live opens the latest live date, every call decided.
-    final_dir = LIVE_SNAPSHOTS["final"]
+    final_dir = played["final"]
     grading = json.loads((final_dir / "live-grading" / f"{D.isoformat()}.json").read_text())
     server, url = _serve(final_dir)
     phone = Page(browser, url, PHONE)

@@ -574,13 +574,14 @@ function lineText(line) {
   return line === null || line === undefined ? "—" : Number.isInteger(line * 10) ? line.toFixed(1) : String(line);
 }
 
-// Points so far against the line: the bar fills to the points, the tick is the line.
-function progressBar(points, line) {
+// Points so far against the line: the bar fills to the points (green while on the call's side of
+// the line, red when not), the tick is the line.
+function progressBar(points, line, call) {
   const w = 120, h = 14, max = Math.max(line * 1.6, points || 0, 1);
   const x = (v) => (w - 2) * (v / max) + 1;
   let body = `<rect x="1" y="3" width="${w - 2}" height="${h - 6}" fill="#eef1f6" rx="2"/>`;
   if (points !== null && points !== undefined) {
-    body += `<rect class="progress-fill" x="1" y="3" width="${Math.max(0.5, x(points) - 1).toFixed(1)}" height="${h - 6}" fill="${points > line ? "var(--over)" : "#5f6b7a"}" rx="2"><title>${points} points, line ${line}</title></rect>`;
+    body += `<rect class="progress-fill" x="1" y="3" width="${Math.max(0.5, x(points) - 1).toFixed(1)}" height="${h - 6}" fill="${(call === "OVER" ? points > line : points < line) ? "var(--over)" : "var(--under)"}" rx="2"><title>${points} points, line ${line}</title></rect>`;
   }
   body += `<line x1="${x(line).toFixed(1)}" x2="${x(line).toFixed(1)}" y1="0" y2="${h}" stroke="#111" stroke-width="2"/>`;
   return svg(w, h, body, "progress", `points so far against the line ${line}`);
@@ -616,7 +617,7 @@ async function renderLive(date) {
   }).join("");
   app.innerHTML = `
     <h1>Live: ${esc(live.game_date)}</h1>
-    <p class="muted small">Feeds fetched ${esc((live.fetched_at || "—").replace("T", " ").slice(0, 19))} UTC · exported ${esc(live.generated_at)} · ${byStatus.final} final, ${byStatus.in_progress} in progress, ${byStatus.scheduled} scheduled</p>
+    <p class="muted small">Feeds fetched ${esc((live.fetched_at || "—").replace("T", " ").slice(0, 19))} UTC · exported ${esc(live.generated_at.replace("T", " ").slice(0, 19))} UTC · ${byStatus.final} final, ${byStatus.in_progress} in progress, ${byStatus.scheduled} scheduled</p>
     ${noNumbers ? notice("A game in progress shows no score, period or player points until the feeds give them: none are made up here.") : ""}
     ${live.games.length ? `<div class="live-games">${gamesHtml}</div>` : notice("No games on this date.")}
     <div class="grid">${LIVE_STATES.map((s) => `<div class="stat"><div class="k">${esc(s.replace("_", " "))}</div><div class="v" data-count="${s}">${grading.counts[s]}</div></div>`).join("")}</div>
@@ -627,11 +628,11 @@ async function renderLive(date) {
     </div>
     <div class="count" id="l-count"></div>
     <table class="cards" id="live-calls"><thead><tr><th>Player</th><th>Team</th><th>System</th><th>Call</th><th class="num">Line</th><th class="num">Points</th><th>Progress</th><th>Status</th></tr></thead><tbody></tbody></table>
-    <p class="muted small">pending: not started or no numbers yet · on track: points in, not decided · hit / missed / push / void: as the grading will say (void: not in the final box score). Bar: points so far, tick: the line.</p>
+    <p class="muted small">pending: not started or no numbers yet · on track: points in, not decided · hit / missed / push / void: as the grading will say (void: not in the final box score). Bar: points so far (green on the call's side of the line, red not), tick: the line.</p>
     ${dateLinks(index.live || [], live.game_date, hrefLive, "Other dates")}`;
   const draw = () => {
     const rows = grading.calls.filter((c) => (!state.status || c.status === state.status) && (!state.system || c.system_id === state.system));
-    document.querySelector("#live-calls tbody").innerHTML = rows.length ? rows.map((c) => `<tr data-player="${esc(c.player_lookup)}" data-status="${esc(c.status)}"><td data-label="Player"><a href="#/player/${encodeURIComponent(c.player_lookup)}/${live.game_date}">${esc(c.name || c.player_lookup)}</a></td><td data-label="Team">${esc(c.team)} <span class="muted">v ${esc(c.opponent || "")}</span></td><td data-label="System">${esc(c.system_id)}</td><td data-label="Call">${badge(c.recommendation)}</td><td data-label="Line" class="num">${lineText(c.points_line)}</td><td data-label="Points" class="num">${c.points ?? "—"}</td><td data-label="Progress">${progressBar(c.points, c.points_line)}</td><td data-label="Status">${liveBadge(c.status)}</td></tr>`).join("")
+    document.querySelector("#live-calls tbody").innerHTML = rows.length ? rows.map((c) => `<tr data-player="${esc(c.player_lookup)}" data-status="${esc(c.status)}"><td data-label="Player"><a href="#/player/${encodeURIComponent(c.player_lookup)}/${live.game_date}">${esc(c.name || c.player_lookup)}</a></td><td data-label="Team">${esc(c.team)} <span class="muted">v ${esc(c.opponent || "")}</span></td><td data-label="System">${esc(c.system_id)}</td><td data-label="Call">${badge(c.recommendation)}</td><td data-label="Line" class="num">${lineText(c.points_line)}</td><td data-label="Points" class="num">${c.points ?? "—"}</td><td data-label="Progress">${progressBar(c.points, c.points_line, c.recommendation)}</td><td data-label="Status">${liveBadge(c.status)}</td></tr>`).join("")
       : '<tr><td colspan="8" class="muted">No call matches these filters.</td></tr>';
     document.getElementById("l-count").textContent = `Showing ${rows.length} of ${grading.calls.length} calls`;
   };
