@@ -349,6 +349,25 @@ def test_a_bad_scoreboard_names_file_field_and_date(live_day: LiveDay, played: d
         parse_box_scores(box, file=f"landing/{files['box_scores']}", day=D)
     assert bad.value.field == "data[1].home_team.players[2].pts" and bad.value.game_date == D.isoformat()
 
+    # Landed and run by Dagster: the day is held back, its export stays as it was, the run goes on.
+    import gzip
+
+    from nba_assets.sources.landing import write_fetch
+
+    bad_file = landing / "nba_stats" / D.isoformat() / "99999999T000000000000Z-renamed.json.gz"
+    bad_file.write_bytes(gzip.compress(json.dumps(board).encode()))
+    write_fetch(landing, "live", D, [(bad_file, "scoreboard"), (landing / files["box_scores"], "box_scores")])
+    before = {k: (live_day.exports / k / f"{D.isoformat()}.json").read_bytes() for k in ("live", "live-grading")}
+    result = live_day.job.execute_in_process(
+        instance=live_day.instance, partition_key=D.isoformat(), asset_selection=[LIVE_JSON]
+    )
+    assert result.success
+    assert {k: (live_day.exports / k / f"{D.isoformat()}.json").read_bytes() for k in before} == before
+    [mat] = result.asset_materializations_for_node("exports__live_json")
+    assert mat.metadata["held_back"].value is True
+    assert mat.metadata["held_back_file"].value == f"landing/{bad_file.relative_to(landing)}"
+    assert "GAME_STATUS_ID" in mat.metadata["held_back_field"].value
+
 
 REFERENCE = REPO.parent / "shared" / "reference" / "payloads"
 

@@ -26,9 +26,11 @@ import polars as pl
 from nba_assets import config
 from nba_assets.assets.common import same_day
 from nba_assets.assets.ingest import INGEST_RETRY, _final
+from nba_assets.io.manager import hold_back
 from nba_assets.partitions import game_date_partitions, window_dates
 from nba_assets.resources import NbaApis
 from nba_assets.sources.landing import latest_fetches, write_fetch
+from nba_assets.sources.models import PayloadError
 from nba_assets.transforms.exports import write_json
 from nba_assets.transforms.live import (
     GAMES_SCHEMA,
@@ -99,7 +101,8 @@ def live_payloads(
         "exports/v1/live/{date}.json (each game's status scheduled/in_progress/final, score, period and clock "
         "where the feed gives them, each lined player's points so far) and exports/v1/live-grading/{date}.json "
         "(each OVER/UNDER call: pending, on_track, hit, missed, push, void), parsed from the newest live fetch "
-        "in landing."
+        "in landing. A day whose landed body is malformed is held back (its earlier files stay; the run log and "
+        "that day's metadata name the file, the field and the date)."
     ),
 )
 def live_json(context: dg.AssetExecutionContext, predictions: pl.DataFrame, schedule: pl.DataFrame) -> None:
@@ -120,8 +123,20 @@ def live_json(context: dg.AssetExecutionContext, predictions: pl.DataFrame, sche
         day_sched = sched_by_day.get(day, schedule.clear())
         if files:
             board, box = files["scoreboard"], files["box_scores"]
-            games = parse_scoreboard(board.body(landing), file=f"landing/{board.path}", day=day)
-            players = parse_box_scores(box.body(landing), file=f"landing/{box.path}", day=day)
+            try:
+                games = parse_scoreboard(board.body(landing), file=f"landing/{board.path}", day=day)
+                players = parse_box_scores(box.body(landing), file=f"landing/{box.path}", day=day)
+            except PayloadError as error:  # the day is held back: its earlier files stay as they were
+                context.log.warning(
+                    f"held back {LIVE_JSON.to_user_string()} for {day}: live payload rejected "
+                    f"(file {error.file}, field {error.field}): {error}"
+                )
+                hold_back(
+                    context,
+                    day,
+                    {"held_back_file": error.file, "held_back_field": error.field, "held_back_error": str(error)[:500]},
+                )
+                continue
         else:  # no games that day: an empty record
             games, players = pl.DataFrame(schema=GAMES_SCHEMA), pl.DataFrame(schema=PLAYERS_SCHEMA)
         fetched_at = datetime.strptime(record.fetched_at, "%Y%m%dT%H%M%S%fZ").replace(tzinfo=UTC)
