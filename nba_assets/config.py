@@ -55,6 +55,7 @@ class Settings:
     # the clock, sensors, checks
     clock_file: str = ""  # NBA_CLOCK_FILE: a replayed clock's state file
     edge_sensors: str = ""  # NBA_EDGE_SENSORS: on | off (default: by clock and replay)
+    live_sensor: str = ""  # NBA_LIVE_SENSOR: on | off (default: the edge's, stopped on a replayed clock)
     automation_sensors: str = "per_phase"  # NBA_AUTOMATION_SENSORS: per_phase | one
     snapshot_times_et: tuple[time, ...] = ()  # NBA_SNAPSHOT_TIMES_ET=06:00,13:00 (empty: the edge's plan)
     snapshot_leads: tuple[timedelta, ...] = ()  # NBA_SNAPSHOT_LEADS_MIN=90,30
@@ -141,6 +142,7 @@ def settings_from_env(env: Mapping[str, str] | None = None) -> Settings:
         secrets=tuple(name for name in SECRET_ENV if get(name)),
         clock_file=get("NBA_CLOCK_FILE"),
         edge_sensors=get("NBA_EDGE_SENSORS").lower(),
+        live_sensor=get("NBA_LIVE_SENSOR").lower(),
         automation_sensors=get("NBA_AUTOMATION_SENSORS", "per_phase"),
         snapshot_times_et=times,
         snapshot_leads=leads,

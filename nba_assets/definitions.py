@@ -21,7 +21,7 @@ from pathlib import Path
 
 import dagster as dg
 
-from nba_assets import automation, checks, sensors
+from nba_assets import automation, checks, live_sensor, sensors
 from nba_assets.clock import Clock
 from nba_assets.config import PROJECT_ROOT, Settings, settings_from_env
 from nba_assets.io.manager import LakehouseIOManager, ModelStoreIOManager
@@ -127,6 +127,11 @@ def build_definitions(clock: Clock | None = None, settings: Settings | None = No
                     deadline_checks, status=edge_status, interval=clock.sensor_interval(300), deadline=deadline
                 ),
                 *sensors.build_alert_sensors(dagster_url=settings.dagster_url),
+                *live_sensor.build_live_sensors(
+                    store,
+                    interval=clock.sensor_interval(live_sensor.LIVE_INTERVAL),
+                    status=live_sensor.live_default_status(edge_status, clock.replayed, settings.live_sensor),
+                ),
             ],
         ),
     )

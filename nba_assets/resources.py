@@ -122,6 +122,16 @@ class NbaApis(dg.ConfigurableResource):
             ),
         )
 
+    def live(self):
+        """The live feeds (``sources/live.py``): stats.nba.com ``scoreboardv2``, balldontlie ``/v1/box_scores``."""
+        from nba_assets.sources.live import BoxScoresClient, LiveClients, ScoreboardClient
+
+        headers = {"Referer": "https://www.nba.com/", "User-Agent": "Mozilla/5.0"}
+        stats = self._source("nba_stats", self.nba_stats_base_url, headers=headers)
+        key = self._key(self.balldontlie_api_key, "BALLDONTLIE_API_KEY")
+        box = self._source("balldontlie", self.balldontlie_base_url, headers={"Authorization": key})
+        return LiveClients(scoreboard=ScoreboardClient(stats), box_scores=BoxScoresClient(box))
+
     def balldontlie(self) -> BallDontLieClient:
         key = self._key(self.balldontlie_api_key, "BALLDONTLIE_API_KEY")
         return BallDontLieClient(self._source("balldontlie", self.balldontlie_base_url, headers={"Authorization": key}))

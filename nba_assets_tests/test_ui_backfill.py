@@ -49,6 +49,7 @@ DAILY = {
     "nba_predictions/system_daily_performance",
     "exports/predictions_json",
     "exports/results_json",
+    "exports/live_json",  # reads the day's predictions (its live fetch is not in the backfill: it says so)
 }
 SEASON_WIDE = {"nba_predictions/backtest_report", "exports/systems_performance_json", "exports/tonight_json"}
 UI_TIMEOUT_MS = 60_000

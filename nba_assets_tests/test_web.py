@@ -284,7 +284,12 @@ def test_server_reads_the_exports_from_a_base_url(exports: Path) -> None:
         day = f"results/{TONIGHT.isoformat()}.json"
         assert httpx.get(f"{url}/v1/{day}").json() == _doc(exports, day)
         assert httpx.get(f"{url}/v1/predictions/1999-01-01.json").status_code == 404
-        assert httpx.get(f"{url}/index/dates.json").json() == {"predictions": [], "results": [], "tonight": None}
+        assert httpx.get(f"{url}/index/dates.json").json() == {
+            "predictions": [],
+            "results": [],
+            "live": [],
+            "tonight": None,
+        }
     finally:
         for server in (web, bucket):
             server.shutdown()

@@ -35,7 +35,7 @@ GZIP = "application/gzip"
 
 # Cache-Control by kind of object (see docs/production.md).
 LANDING_CACHE = "private, no-cache, no-store"
-TONIGHT_CACHE = "public, max-age=60"  # rewritten through the day as lines move
+TONIGHT_CACHE = "public, max-age=60"  # rewritten through the day as lines move (and live/ while games are on)
 CURRENT_DAY_CACHE = "public, max-age=300"  # a dated file of today/yesterday/future may still change
 SETTLED_DAY_CACHE = "public, max-age=86400"  # a dated file two or more days old is final
 DEFAULT_EXPORT_CACHE = "public, max-age=300"
@@ -55,8 +55,8 @@ def cache_control_for(key: str, today: date | None = None) -> str:
     """The ``Cache-Control`` header an object gets, by its key."""
     if key.startswith("landing/"):
         return LANDING_CACHE
-    if "/tonight/" in key:
-        return TONIGHT_CACHE
+    if "/tonight/" in key or "/live/" in key or "/live-grading/" in key:
+        return TONIGHT_CACHE  # the live export is rewritten every 3 minutes during the games
     match = _DATED.search(key)
     if match and ("/predictions/" in key or "/results/" in key):
         day = date.fromisoformat(match.group(1))

@@ -8,6 +8,13 @@ One HTTP server on 127.0.0.1 answers every API, told apart by path:
   ``cursor`` (needs an ``Authorization`` header).
 * The Odds API v4: historical and live ``events`` and ``events/{id}/odds`` for
   ``basketball_nba`` (needs ``apiKey``; quota headers on every response).
+* The live feeds: stats.nba.com ``GET /stats/scoreboardv2?GameDate=YYYY-MM-DD`` and balldontlie
+  ``GET /v1/box_scores?date=YYYY-MM-DD``, built from the archive's schedule, ``games`` and ``stats``
+  files. On a replayed clock a game is scheduled before its tip-off, in progress (status only: no
+  score, period, clock or player line, as the archive has no in-game state) until tip-off +
+  ``LIVE_GAME_DURATION``, then final with its recorded box score (a game the archive holds no box
+  score for stays in progress). On the wall clock (``now`` None) a game is final when the archive
+  has its box score, else scheduled.
 
 Anything else is a 404 with a JSON body. Only the standard library is used.
 
@@ -239,6 +246,28 @@ class ReplayArchive:
             return None
         return self.read_bytes(f"nba_cdn/scheduleLeagueV2/{season}.json")
 
+    def schedule_games(self, day: str) -> list[dict]:
+        """The schedule's games of ``day`` (YYYY-MM-DD), by ``gameSequence``; [] when not archived."""
+        if not _DATE_RE.match(day):
+            return []
+        year, month = int(day[:4]), int(day[5:7])
+        start = year if month >= 8 else year - 1
+        season = f"{start}-{(start + 1) % 100:02d}"
+        if season not in self.seasons():
+            return []
+
+        def index() -> dict[str, list[dict]]:
+            body = json.loads(self.read_bytes(f"nba_cdn/scheduleLeagueV2/{season}.json") or b"{}")
+            out: dict[str, list[dict]] = {}
+            for game_date in (body.get("leagueSchedule") or {}).get("gameDates", []):
+                for game in game_date.get("games", []):
+                    out.setdefault(str(game.get("gameDateEst", ""))[:10], []).append(game)
+            for games in out.values():
+                games.sort(key=lambda g: (g.get("gameSequence") or 0, g["gameId"]))
+            return out
+
+        return self._cached("schedule-index:" + season, index).get(day, [])
+
     # -- balldontlie -------------------------------------------------------------------------
 
     def bdl_dates(self, kind: str) -> list[str]:
@@ -300,9 +329,13 @@ class _Router:
                 return _json(404, {"message": f"Not found: {method} {path}"})
             if path.startswith("/v4/"):
                 return self._odds(path, query)
+            if path.rstrip("/") == "/v1/box_scores":
+                return self._box_scores(query, headers)
             if path.startswith("/v1/"):
                 return self._bdl(path, query, headers)
             lowered = path.lower()
+            if lowered.rstrip("/") == "/stats/scoreboardv2":
+                return self._scoreboard(query)
             if lowered == "/static/json/staticdata/scheduleleaguev2.json":
                 body = self.archive.schedule(None)
                 if body is None:
@@ -410,6 +443,86 @@ class _Router:
         if len(rows) > per_page:
             meta["next_cursor"] = page[-1]["id"]
         return _json(200, {"data": page, "meta": meta})
+
+    # -- the live feeds ----------------------------------------------------------------------
+
+    def _live_state(self, tip: str | None, day: str, final: bool) -> str:
+        """``scheduled`` / ``in_progress`` / ``final`` of one game at the clock's now."""
+        if self.now is None:
+            return "final" if final else "scheduled"
+        now = self.now()
+        start = _parse_instant(tip, "tip-off") if tip else unknown_tipoff(day)
+        if now < start:
+            return "scheduled"
+        if now < start + LIVE_GAME_DURATION or not final:
+            return "in_progress"
+        return "final"
+
+    def _scoreboard(self, query: Query) -> Response:
+        raw = (_first_ci(query, "GameDate") or "").strip()
+        day = _game_date(raw)
+        if day is None:
+            return _json(400, {"message": f"GameDate {raw!r} is not a date (YYYY-MM-DD or MM/DD/YYYY)"})
+        periods = {int(g["id"]): g.get("period") for g in self.archive.bdl_rows("games", day)}
+        header_rows, line_rows = [], []
+        for game in self.archive.schedule_games(day):
+            state = self._live_state(game.get("gameDateTimeUTC"), day, game.get("gameStatus") == 3)
+            status_id = {"scheduled": 1, "in_progress": 2, "final": 3}[state]
+            text = {"scheduled": _tip_text(game.get("gameDateTimeUTC")), "in_progress": "In Progress"}.get(
+                state, "Final"
+            )
+            period = {"scheduled": 0, "in_progress": None}.get(state, periods.get(int(game["gameId"])))
+            home, away = game["homeTeam"], game["awayTeam"]
+            seq = game.get("gameSequence")
+            header_rows.append(
+                [f"{day}T00:00:00", seq, game["gameId"], status_id, text, game.get("gameCode"), home["teamId"],
+                 away["teamId"], day[:4] if int(day[5:7]) >= 8 else str(int(day[:4]) - 1), period, None, None,
+                 None, None, None, None, 1, 0]
+            )  # fmt: skip
+            for team in (away, home):
+                points = team.get("score") if state == "final" else None
+                record = f"{team.get('wins', 0)}-{team.get('losses', 0)}"
+                line_rows.append(
+                    [f"{day}T00:00:00", seq, game["gameId"], team["teamId"], team["teamTricode"],
+                     team.get("teamCity"), team.get("teamName"), record, *([None] * 14), points,
+                     None, None, None, None, None, None]
+                )  # fmt: skip
+        body = {
+            "resource": "scoreboardV2",
+            "parameters": {"GameDate": day, "LeagueID": _first_ci(query, "LeagueID") or "00", "DayOffset": "0"},
+            "resultSets": [
+                {"name": "GameHeader", "headers": SCOREBOARD_GAME_HEADERS, "rowSet": header_rows},
+                {"name": "LineScore", "headers": SCOREBOARD_LINE_HEADERS, "rowSet": line_rows},
+            ],
+        }
+        return _json(200, body)
+
+    def _box_scores(self, query: Query, headers: Any) -> Response:
+        if not (headers.get("Authorization") or "").strip():
+            return _json(401, {"error": "Unauthorized"})
+        day = (_first(query, "date") or "").strip()
+        if not _DATE_RE.match(day):
+            return _json(400, {"error": "date must be YYYY-MM-DD"})
+        players: dict[tuple[int, int], list[dict]] = {}
+        for row in self.archive.bdl_rows("stats", day):
+            line = {k: v for k, v in row.items() if k not in ("id", "team", "game")}
+            players.setdefault((row["game"]["id"], row["team"]["id"]), []).append(line)
+        games = []
+        for game in self.archive.bdl_rows("games", day):
+            state = self._live_state(game.get("datetime"), day, game.get("status") == "Final")
+            out = {k: game[k] for k in ("date", "season", "status", "period", "time", "postseason")}
+            out |= {"home_team_score": game["home_team_score"], "visitor_team_score": game["visitor_team_score"]}
+            numbers = state == "final"
+            if not numbers:  # no score, period, clock or player line: the archive has no in-game state
+                # a scheduled game's status is its tip-off instant, as balldontlie lists one
+                status = "In Progress" if state == "in_progress" else (game.get("datetime") or day)
+                out |= {"status": status, "period": None if state == "in_progress" else 0, "time": None}
+                out |= {"home_team_score": None, "visitor_team_score": None}
+            for side in ("home_team", "visitor_team"):
+                team = game[side]
+                out[side] = {**team, "players": players.get((game["id"], team["id"]), []) if numbers else []}
+            games.append(out)
+        return _json(200, {"data": games})
 
     # -- The Odds API ------------------------------------------------------------------------
 
@@ -613,6 +726,47 @@ class _HTTPServer(ThreadingHTTPServer):
 # -- the replayed clock: what the archive may answer at its "now" -------------------------------
 
 GAME_DURATION = dt.timedelta(hours=3)  # a game's box score exists this long after its tip-off
+# The live feeds: a game is in progress from its tip-off for this long, then final (the same 3 h).
+LIVE_GAME_DURATION = GAME_DURATION
+UNKNOWN_TIP_ET = dt.time(19, 0)  # a game without a recorded tip-off counts as 19:00 ET (as the sensors do)
+SCOREBOARD_GAME_HEADERS = [
+    "GAME_DATE_EST", "GAME_SEQUENCE", "GAME_ID", "GAME_STATUS_ID", "GAME_STATUS_TEXT", "GAMECODE", "HOME_TEAM_ID",
+    "VISITOR_TEAM_ID", "SEASON", "LIVE_PERIOD", "LIVE_PC_TIME", "NATL_TV_BROADCASTER_ABBREVIATION",
+    "HOME_TV_BROADCASTER_ABBREVIATION", "AWAY_TV_BROADCASTER_ABBREVIATION", "LIVE_PERIOD_TIME_BCAST", "ARENA_NAME",
+    "WH_STATUS", "WNBA_COMMISSIONER_FLAG",
+]  # fmt: skip
+SCOREBOARD_LINE_HEADERS = [
+    "GAME_DATE_EST", "GAME_SEQUENCE", "GAME_ID", "TEAM_ID", "TEAM_ABBREVIATION", "TEAM_CITY_NAME", "TEAM_NAME",
+    "TEAM_WINS_LOSSES", "PTS_QTR1", "PTS_QTR2", "PTS_QTR3", "PTS_QTR4", "PTS_OT1", "PTS_OT2", "PTS_OT3", "PTS_OT4",
+    "PTS_OT5", "PTS_OT6", "PTS_OT7", "PTS_OT8", "PTS_OT9", "PTS_OT10", "PTS", "FG_PCT", "FT_PCT", "FG3_PCT", "AST",
+    "REB", "TOV",
+]  # fmt: skip
+
+
+def unknown_tipoff(day: str) -> dt.datetime:
+    from zoneinfo import ZoneInfo
+
+    return dt.datetime.combine(dt.date.fromisoformat(day), UNKNOWN_TIP_ET, ZoneInfo("America/New_York")).astimezone(
+        dt.UTC
+    )
+
+
+def _game_date(raw: str) -> str | None:
+    """``YYYY-MM-DD`` or ``MM/DD/YYYY`` (both accepted by stats.nba.com) as ``YYYY-MM-DD``."""
+    if _DATE_RE.match(raw):
+        return raw
+    match = re.match(r"^(\d{2})/(\d{2})/(\d{4})$", raw)
+    return f"{match.group(3)}-{match.group(1)}-{match.group(2)}" if match else None
+
+
+def _tip_text(tip: str | None) -> str:
+    """A scheduled game's status text: its tip-off in ET (``7:30 pm ET``), ``TBD`` when unknown."""
+    if not tip:
+        return "TBD"
+    from zoneinfo import ZoneInfo
+
+    et = _parse_instant(tip, "tip-off").astimezone(ZoneInfo("America/New_York"))
+    return f"{et.hour % 12 or 12}:{et.minute:02d} {'am' if et.hour < 12 else 'pm'} ET"
 
 
 def game_over(now: Callable[[], dt.datetime] | None, row: dict) -> bool:

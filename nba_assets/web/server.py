@@ -3,7 +3,8 @@
 Routes: ``/`` the single page, ``/static/*`` its CSS and JavaScript, ``/v1/*.json`` the export
 files (read from a directory or fetched from a base URL), and ``/index/dates.json``: the dates
 that have a ``predictions/`` or a ``results/`` export and whether ``tonight/all-players.json``
-exists (a listing of the export directory; empty with a base URL, which cannot be listed).
+exists (a listing of the export directory; empty with a base URL, which cannot be listed); ``live``
+lists the dates with a ``live/`` export.
 """
 
 from __future__ import annotations
@@ -58,11 +59,11 @@ class ExportSource:
     def dates(self) -> dict:
         """Dates with a predictions / results export, newest first, and whether tonight's file
         exists (None: unknown, with a base URL)."""
-        out: dict = {"predictions": [], "results": [], "tonight": None}
+        out: dict = {"predictions": [], "results": [], "live": [], "tonight": None}
         if self.directory is None:
             return out
         out["tonight"] = (self.directory / "tonight" / "all-players.json").is_file()
-        for kind in ("predictions", "results"):
+        for kind in ("predictions", "results", "live"):
             folder = self.directory / kind
             if folder.is_dir():
                 out[kind] = sorted((p.stem for p in folder.iterdir() if DATE_FILE.match(p.name)), reverse=True)

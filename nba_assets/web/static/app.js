@@ -59,7 +59,7 @@ function notice(text) {
   return `<div class="notice">${text}</div>`;
 }
 async function dates() {
-  return (await getJSON("/index/dates.json")) || { predictions: [], results: [], tonight: null };
+  return (await getJSON("/index/dates.json")) || { predictions: [], results: [], live: [], tonight: null };
 }
 // The dates with an export, newest first; open when the page has nothing else to show.
 function dateLinks(list, current, hrefFor, label, open = false) {
@@ -540,6 +540,111 @@ async function renderTrack() {
   draw();
 }
 
+// ------------------------------------------------------------------------------ live
+
+const LIVE_STATES = ["pending", "on_track", "hit", "missed", "push", "void"];
+const LIVE_REFRESH_MS = 60_000;
+let liveTimer = null;
+
+// The live documents change during games: always fetched anew (never from the page's cache).
+async function getFresh(path) {
+  const response = await fetch(path, { cache: "no-store" });
+  return response.ok ? response.json() : null;
+}
+
+function gameStatusText(g) {
+  if (g.status === "scheduled") return `${esc(g.status_text || "scheduled")} · tip-off ${esc(tipoff(g.tipoff_utc))}`;
+  if (g.status === "in_progress") {
+    const where = g.period ? `Q${g.period}${g.clock ? " " + esc(g.clock) : ""}` : "no period or clock in the feed yet";
+    return `in progress · ${where}`;
+  }
+  return `final${g.period && g.period > 4 ? ` (${g.period - 4 === 1 ? "OT" : g.period - 4 + "OT"})` : ""}`;
+}
+
+function scoreText(g) {
+  if (g.home_score === null || g.away_score === null) return '<span class="muted">—</span>';
+  return `${g.away_score} – ${g.home_score}`;
+}
+
+function liveBadge(status) {
+  return `<span class="badge ${esc(status)}">${esc(String(status).replace("_", " "))}</span>`;
+}
+// A line as quoted: 8.25 stays 8.25, 10 shows 10.0.
+function lineText(line) {
+  return line === null || line === undefined ? "—" : Number.isInteger(line * 10) ? line.toFixed(1) : String(line);
+}
+
+// Points so far against the line: the bar fills to the points (green while on the call's side of
+// the line, red when not), the tick is the line.
+function progressBar(points, line, call) {
+  const w = 120, h = 14, max = Math.max(line * 1.6, points || 0, 1);
+  const x = (v) => (w - 2) * (v / max) + 1;
+  let body = `<rect x="1" y="3" width="${w - 2}" height="${h - 6}" fill="#eef1f6" rx="2"/>`;
+  if (points !== null && points !== undefined) {
+    body += `<rect class="progress-fill" x="1" y="3" width="${Math.max(0.5, x(points) - 1).toFixed(1)}" height="${h - 6}" fill="${(call === "OVER" ? points > line : points < line) ? "var(--over)" : "var(--under)"}" rx="2"><title>${points} points, line ${line}</title></rect>`;
+  }
+  body += `<line x1="${x(line).toFixed(1)}" x2="${x(line).toFixed(1)}" y1="0" y2="${h}" stroke="#111" stroke-width="2"/>`;
+  return svg(w, h, body, "progress", `points so far against the line ${line}`);
+}
+
+async function renderLive(date) {
+  setActive("live");
+  if (liveTimer) { clearTimeout(liveTimer); liveTimer = null; }
+  const index = await dates();
+  const day = date || (index.live || [])[0];
+  const hrefLive = (d) => `#/live/${d}`;
+  if (!day) {
+    app.innerHTML = "<h1>Live</h1>" + notice("No live export yet: <code>live/{date}.json</code> is written while games are on (every 3 minutes from the first tip-off to 02:00 ET).");
+    return;
+  }
+  const [live, grading] = await Promise.all([getFresh(`/v1/live/${day}.json`), getFresh(`/v1/live-grading/${day}.json`)]);
+  if (!live || !grading) {
+    app.innerHTML = `<h1>Live: ${esc(day)}</h1>` + notice(`No live export for ${esc(day)}.`) + dateLinks(index.live || [], day, hrefLive, "Dates with a live export", true);
+    return;
+  }
+  const state = { status: "", system: "" };
+  const systems = [...new Set(grading.calls.map((c) => c.system_id))].sort();
+  const byStatus = live.games_by_status;
+  const noNumbers = live.games.some((g) => g.status === "in_progress" && g.home_score === null);
+  const gamesHtml = live.games.map((g) => {
+    const lined = g.players.length, scored = g.players.filter((p) => p.points !== null).length;
+    return `<div class="card live-game" data-game="${esc(g.game_id)}" data-status="${esc(g.status)}">
+      <div class="live-head"><strong>${esc(g.away_team)} @ ${esc(g.home_team)}</strong> ${liveBadge(g.status)}</div>
+      <div class="live-score">${scoreText(g)}</div>
+      <div class="small muted">${gameStatusText(g)}</div>
+      <div class="small muted">${lined} lined players${g.status !== "scheduled" ? ` · ${scored} with points` : ""}</div>
+    </div>`;
+  }).join("");
+  app.innerHTML = `
+    <h1>Live: ${esc(live.game_date)}</h1>
+    <p class="muted small">Feeds fetched ${esc((live.fetched_at || "—").replace("T", " ").slice(0, 19))} UTC · exported ${esc(live.generated_at.replace("T", " ").slice(0, 19))} UTC · ${byStatus.final} final, ${byStatus.in_progress} in progress, ${byStatus.scheduled} scheduled</p>
+    ${noNumbers ? notice("A game in progress shows no score, period or player points until the feeds give them: none are made up here.") : ""}
+    ${live.games.length ? `<div class="live-games">${gamesHtml}</div>` : notice("No games on this date.")}
+    <div class="grid">${LIVE_STATES.map((s) => `<div class="stat"><div class="k">${esc(s.replace("_", " "))}</div><div class="v" data-count="${s}">${grading.counts[s]}</div></div>`).join("")}</div>
+    <h2>Calls</h2>
+    <div class="filters">
+      <label>Status<select id="l-status"><option value="">Any</option>${LIVE_STATES.map((s) => `<option>${s}</option>`).join("")}</select></label>
+      <label>System<select id="l-system"><option value="">All systems</option>${systems.map((s) => `<option>${esc(s)}</option>`).join("")}</select></label>
+    </div>
+    <div class="count" id="l-count"></div>
+    <table class="cards" id="live-calls"><thead><tr><th>Player</th><th>Team</th><th>System</th><th>Call</th><th class="num">Line</th><th class="num">Points</th><th>Progress</th><th>Status</th></tr></thead><tbody></tbody></table>
+    <p class="muted small">pending: not started or no numbers yet · on track: points in, not decided · hit / missed / push / void: as the grading will say (void: not in the final box score). Bar: points so far (green on the call's side of the line, red not), tick: the line.</p>
+    ${dateLinks(index.live || [], live.game_date, hrefLive, "Other dates")}`;
+  const draw = () => {
+    const rows = grading.calls.filter((c) => (!state.status || c.status === state.status) && (!state.system || c.system_id === state.system));
+    document.querySelector("#live-calls tbody").innerHTML = rows.length ? rows.map((c) => `<tr data-player="${esc(c.player_lookup)}" data-status="${esc(c.status)}"><td data-label="Player"><a href="#/player/${encodeURIComponent(c.player_lookup)}/${live.game_date}">${esc(c.name || c.player_lookup)}</a></td><td data-label="Team">${esc(c.team)} <span class="muted">v ${esc(c.opponent || "")}</span></td><td data-label="System">${esc(c.system_id)}</td><td data-label="Call">${badge(c.recommendation)}</td><td data-label="Line" class="num">${lineText(c.points_line)}</td><td data-label="Points" class="num">${c.points ?? "—"}</td><td data-label="Progress">${progressBar(c.points, c.points_line, c.recommendation)}</td><td data-label="Status">${liveBadge(c.status)}</td></tr>`).join("")
+      : '<tr><td colspan="8" class="muted">No call matches these filters.</td></tr>';
+    document.getElementById("l-count").textContent = `Showing ${rows.length} of ${grading.calls.length} calls`;
+  };
+  document.getElementById("l-status").onchange = (e) => { state.status = e.target.value; draw(); };
+  document.getElementById("l-system").onchange = (e) => { state.system = e.target.value; draw(); };
+  draw();
+  if (live.games.some((g) => g.status !== "final")) {
+    const here = location.hash;
+    liveTimer = setTimeout(() => { if (location.hash === here) route(); }, LIVE_REFRESH_MS);
+  }
+}
+
 // ------------------------------------------------------------------------------ router
 
 async function route() {
@@ -550,6 +655,7 @@ async function route() {
     else if (parts[0] === "player" && parts[1]) await renderPlayer(parts[1], parts[2]);
     else if (parts[0] === "results") await renderResults(parts[1]);
     else if (parts[0] === "track") await renderTrack(parts[1]);
+    else if (parts[0] === "live") await renderLive(parts[1]);
     else await renderDay(null);
     document.body.dataset.ready = location.hash || "#/";
   } catch (error) {
