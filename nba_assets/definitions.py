@@ -85,7 +85,7 @@ def build_definitions(clock: Clock | None = None, settings: Settings | None = No
     clock = clock or Clock(state_file=settings.clock_file)
     resources = resources_for(settings, clock)
     lake: Lake = resources["lake"]
-    store = lake.tables  # sensors and the pre-tip condition read the schedule where it is stored
+    store = lake.tables  # the pre-tip condition reads the schedule where it is stored (conditions take no resources)
     edge_status = sensors.edge_default_status(
         replayed_clock=clock.replayed, edge_sensors=settings.edge_sensors, replaying=bool(settings.replay_dir)
     )
@@ -120,15 +120,12 @@ def build_definitions(clock: Clock | None = None, settings: Settings | None = No
                     interval=clock.sensor_interval(30),
                     per_phase=settings.automation_sensors != "one",
                 ),
-                *sensors.build_edge_triggers(
-                    store, interval=edge_interval, status=edge_status, **settings.snapshot_plan()
-                ),
+                *sensors.build_edge_triggers(interval=edge_interval, status=edge_status, **settings.snapshot_plan()),
                 *checks.build_freshness_sensor(
                     deadline_checks, status=edge_status, interval=clock.sensor_interval(300), deadline=deadline
                 ),
                 *sensors.build_alert_sensors(dagster_url=settings.dagster_url),
                 *live_sensor.build_live_sensors(
-                    store,
                     interval=clock.sensor_interval(live_sensor.LIVE_INTERVAL),
                     status=live_sensor.live_default_status(edge_status, clock.replayed, settings.live_sensor),
                 ),

@@ -32,10 +32,10 @@ import polars as pl
 
 from nba_assets.clock import Clock
 from nba_assets.facts import dates_between
+from nba_assets.lake import Lake
 from nba_assets.stored_schedule import (
     ET,
     GameDay,
-    StoreFactory,
     game_day,
     read_schedule,
     read_table,
@@ -213,7 +213,6 @@ def edge_default_status(
 
 
 def build_edge_triggers(
-    store: StoreFactory,
     *,
     interval: int = EDGE_SENSOR_INTERVAL,
     status: dg.DefaultSensorStatus | None = None,
@@ -221,7 +220,7 @@ def build_edge_triggers(
     snapshot_leads: Sequence[timedelta] = SNAPSHOT_LEADS,
 ) -> list[dg.SensorDefinition]:
     """The schedule, odds and box-score sensors. They read the time from the ``clock`` resource and
-    the stored schedule from ``store`` (the lake resource's table store, the IO manager's own)."""
+    the stored schedule through the ``lake`` resource (its table store, the IO manager's own)."""
     status = status or edge_default_status()
 
     @dg.sensor(
@@ -249,10 +248,10 @@ def build_edge_triggers(
         description="Props snapshots through game day (06:00, 10:00, 13:00, 16:00 ET, 90 and 30 min before the "
         "first tip-off), never after the first tip-off.",
     )
-    def odds_snapshot_sensor(context: dg.SensorEvaluationContext, clock: Clock):
+    def odds_snapshot_sensor(context: dg.SensorEvaluationContext, clock: Clock, lake: Lake):
         now = clock.now(context.instance)
         today = today_et(now)
-        schedule, stored = read_schedule(store(), [today])
+        schedule, stored = read_schedule(lake.tables(), [today])
         info = game_day(today, schedule) if today in stored else None
         plan = plan_snapshot(now, info, snapshot_times, snapshot_leads)
         if plan is None:
@@ -271,12 +270,12 @@ def build_edge_triggers(
         description="Box scores once the day's games are over (last tip-off + 3 h), a morning recovery at "
         "09:00 ET for a day still missing games.",
     )
-    def box_score_sensor(context: dg.SensorEvaluationContext, clock: Clock):
+    def box_score_sensor(context: dg.SensorEvaluationContext, clock: Clock, lake: Lake):
         now = clock.now(context.instance)
         today = today_et(now)
         days = dates_between(today - timedelta(days=BOX_SCORE_DAYS - 1), today)[::-1]  # today first
         done = _load(context.cursor)
-        requests = requests_for_box_scores(store(), now, days, done)
+        requests = requests_for_box_scores(lake.tables(), now, days, done)
         if not requests:
             return dg.SkipReason(f"nothing due for {days[-1]}..{days[0]}")
         for request in requests:

@@ -21,8 +21,9 @@ import dagster as dg
 
 from nba_assets import automation
 from nba_assets.assets.live import LIVE_PAYLOADS
-from nba_assets.automation import ET, StoreFactory, default_store, today_et
+from nba_assets.automation import ET, today_et
 from nba_assets.clock import Clock
+from nba_assets.lake import Lake
 from nba_assets.sensors import GameDay, game_day
 
 LIVE_INTERVAL = 180  # seconds: one live snapshot every 3 minutes while games are on
@@ -78,7 +79,6 @@ def plan_live(now: datetime, days: dict[date, GameDay]) -> list[dg.RunRequest]:
 
 
 def build_live_sensors(
-    store: StoreFactory = default_store,
     *,
     interval: int = LIVE_INTERVAL,
     status: dg.DefaultSensorStatus = dg.DefaultSensorStatus.STOPPED,
@@ -92,11 +92,11 @@ def build_live_sensors(
         "scoreboard and box scores of the game day (landing/live_payloads), then exports/live_json by its "
         "condition.",
     )
-    def live_games_sensor(context: dg.SensorEvaluationContext, clock: Clock):
+    def live_games_sensor(context: dg.SensorEvaluationContext, clock: Clock, lake: Lake):
         now = clock.now(context.instance)
         today = today_et(now)
         days = [today - timedelta(days=1), today]
-        schedule, stored = automation.read_schedule(store(), days)
+        schedule, stored = automation.read_schedule(lake.tables(), days)
         infos = {day: game_day(day, schedule) for day in stored}
         requests = plan_live(now, infos)
         if not requests:

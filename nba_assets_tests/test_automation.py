@@ -148,7 +148,7 @@ class GameDay:
             instance=self.instance,
             cursor=self.edge_cursors.get(name),
             definitions=self.defs,
-            resources={"clock": Clock()},  # the wall clock, frozen below
+            resources={"clock": Clock(), "lake": self.defs.resources["lake"]},  # the wall clock, frozen below
         )
         with freeze_time(when):
             result = sensor_def(context)

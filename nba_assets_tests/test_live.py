@@ -78,7 +78,9 @@ class LiveDay:
     def sensor(self):
         sensor_def = self.defs.get_sensor_def("live_games_sensor")
         context = dg.build_sensor_context(
-            instance=self.instance, definitions=self.defs, resources={"clock": self.clock}
+            instance=self.instance,
+            definitions=self.defs,
+            resources={"clock": self.clock, "lake": self.defs.resources["lake"]},
         )
         return sensor_def(context)
 
@@ -302,17 +304,18 @@ def test_a_game_day_replayed_through_its_tip_offs_and_ends(played: dict[str, Pat
     assert set(played) == {"mid", "final"}
 
 
-def test_the_live_sensor_is_off_on_a_replayed_clock_and_follows_the_edge_otherwise(live_day, monkeypatch) -> None:
+def test_the_live_sensor_is_off_on_a_replayed_clock_and_follows_the_edge_otherwise(live_day) -> None:
+    from nba_assets.config import settings_from_env
     from nba_assets.live_sensor import live_default_status
 
     running, stopped = dg.DefaultSensorStatus.RUNNING, dg.DefaultSensorStatus.STOPPED
     assert live_day.defs.get_sensor_def("live_games_sensor").default_status == stopped  # replayed clock
-    monkeypatch.delenv("NBA_LIVE_SENSOR", raising=False)
     assert live_default_status(running, replayed_clock=False) == running
     assert live_default_status(stopped, replayed_clock=False) == stopped
     assert live_default_status(running, replayed_clock=True) == stopped
-    monkeypatch.setenv("NBA_LIVE_SENSOR", "on")
-    assert live_default_status(stopped, replayed_clock=True) == running
+    setting = settings_from_env({"NBA_LIVE_SENSOR": "on"}).live_sensor  # the definitions pass the settings'
+    assert live_default_status(stopped, replayed_clock=True, live_sensor=setting) == running
+    assert live_default_status(running, False, settings_from_env({"NBA_LIVE_SENSOR": "off"}).live_sensor) == stopped
 
 
 def test_a_bad_scoreboard_names_file_field_and_date(live_day: LiveDay, played: dict[str, Path]) -> None:

@@ -44,6 +44,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
+from nba_assets.facts import DEFAULT_TIPOFF_ET
+
 FORMAT = "nba-replay/1"
 ODDS_QUOTA = 20000
 DFS_BOOKMAKERS = frozenset({"prizepicks", "underdog", "betr", "pick6", "dabble", "sleeper"})
@@ -728,7 +730,6 @@ class _HTTPServer(ThreadingHTTPServer):
 GAME_DURATION = dt.timedelta(hours=3)  # a game's box score exists this long after its tip-off
 # The live feeds: a game is in progress from its tip-off for this long, then final (the same 3 h).
 LIVE_GAME_DURATION = GAME_DURATION
-UNKNOWN_TIP_ET = dt.time(19, 0)  # a game without a recorded tip-off counts as 19:00 ET (as the sensors do)
 SCOREBOARD_GAME_HEADERS = [
     "GAME_DATE_EST", "GAME_SEQUENCE", "GAME_ID", "GAME_STATUS_ID", "GAME_STATUS_TEXT", "GAMECODE", "HOME_TEAM_ID",
     "VISITOR_TEAM_ID", "SEASON", "LIVE_PERIOD", "LIVE_PC_TIME", "NATL_TV_BROADCASTER_ABBREVIATION",
@@ -746,7 +747,7 @@ SCOREBOARD_LINE_HEADERS = [
 def unknown_tipoff(day: str) -> dt.datetime:
     from zoneinfo import ZoneInfo
 
-    return dt.datetime.combine(dt.date.fromisoformat(day), UNKNOWN_TIP_ET, ZoneInfo("America/New_York")).astimezone(
+    return dt.datetime.combine(dt.date.fromisoformat(day), DEFAULT_TIPOFF_ET, ZoneInfo("America/New_York")).astimezone(
         dt.UTC
     )
 
