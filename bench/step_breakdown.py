@@ -64,13 +64,12 @@ def breakdown(instance, run_id: str | None = None) -> dict:
             "events_s": round(s["end"] - handled, 3),
             "total_s": round(s["end"] - start, 3),
         }
+    parts = ("inputs_s", "compute_s", "output_s", "events_s", "total_s")
     by_group: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))
     for r in rows.values():
-        for k in ("inputs_s", "compute_s", "output_s", "events_s", "total_s"):
+        for k in parts:
             by_group[r["group"]][k] = round(by_group[r["group"]][k] + r[k], 3)
-    total = {
-        k: round(sum(r[k] for r in rows.values()), 3) for k in ("inputs_s", "compute_s", "output_s", "events_s", "total_s")
-    }
+    total = {k: round(sum(r[k] for r in rows.values()), 3) for k in parts}
     return {
         "run_id": run.run_id,
         "run_span_s": round(run_end - run_start, 3) if run_start and run_end else None,
