@@ -498,8 +498,7 @@ def main() -> None:
         "how": "dg launch --assets '*' (in-process executor), fresh lake and instance; wall clock",
         **figures,
     }
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(results, indent=1) + "\n")
+    _merge_into(args.out, results)  # figures measured alone (--only ...) stay beside these
     print(json.dumps(results, indent=1))
 
 
