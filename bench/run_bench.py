@@ -24,7 +24,8 @@
 Figures 1-2 are wall-clock seconds of the ``dg launch`` process; 3-4 are timed in this process.
 ``--lake DIR`` measures 3-4 only, on an existing lake (full backfill done), without dg launch.
 ``--only noop_events`` measures 5 only, ``--only full_backfill`` 1 only (as
-``full_backfill_project_storage``, with the instance's size), both merged into the existing results file.
+``full_backfill_project_storage``, with the instance's size), ``--only one_day_make --lake DIR`` the whole
+``make run`` of ONE_DAY on that lake (fresh instance), each merged into the existing results file.
 """
 
 from __future__ import annotations
@@ -84,6 +85,19 @@ def step_seconds_by_group(dagster_home: str) -> dict[str, float]:
             group = group_of.get(step.step_key, "other")
             by_group[group] = round(by_group.get(group, 0.0) + step.end_time - step.start_time, 1)
     return by_group
+
+
+def step_split(dagster_home: str) -> dict:
+    """The latest run's step seconds split into window reads / compute / lake writes / events, by group
+    (``bench/step_breakdown.py``)."""
+    import dagster as dg
+
+    sys.path.insert(0, str(REPO / "bench"))
+    from step_breakdown import breakdown
+
+    with dg.DagsterInstance.from_config(dagster_home) as instance:
+        out = breakdown(instance)
+    return {"run_span_s": out["run_span_s"], "steps_total": out["steps_total"], "by_group": out["by_group"]}
 
 
 def asset_count() -> int:
@@ -321,6 +335,7 @@ def full_backfill_only() -> dict:
         full = launch(env, "--partition-range", f"{FIRST}...{LAST}")
         print(f"  {full} s", flush=True)
         by_group = step_seconds_by_group(env["DAGSTER_HOME"])
+        split = step_split(env["DAGSTER_HOME"])
         instance_mb = _dir_mb(work / "dagster_home")
     finally:
         shutil.rmtree(work, ignore_errors=True)
@@ -335,10 +350,51 @@ def full_backfill_only() -> dict:
             "step_s_by_group": by_group,
             "phase3_4_s": round(by_group.get("analytics", 0.0) + by_group.get("precompute", 0.0), 1),
             "instance_mb": instance_mb,
+            "step_split_s": split,
             "settings": NOOP_ENV,
             "load_avg_1m_before": load_before,
             "load_avg_1m_after": round(os.getloadavg()[0], 2),
             "how": "dg launch --assets '*' --partition-range, fresh lake and instance (the project's storage)",
+        }
+    }
+
+
+def one_day_make(lake: Path, repeat: int) -> dict:
+    """``make run START=ONE_DAY END=ONE_DAY`` (the whole target: instance file, dg launch, summary) on a
+    lake that holds the full backfill, ``repeat`` times on a fresh instance; the wall of each and the
+    split of the last run's steps (``--only one_day_make --lake DIR``)."""
+    work = Path(tempfile.mkdtemp(prefix="nba-bench-day-"))
+    runs, loads = [], []
+    try:
+        env = {**os.environ, "NBA_LAKE_DIR": str(lake.resolve()), "DAGSTER_HOME": str(work / "dagster_home")}
+        for i in range(repeat):
+            loads.append(round(os.getloadavg()[0], 2))
+            started = time.perf_counter()
+            proc = subprocess.run(
+                ["make", "--no-print-directory", "run", f"START={ONE_DAY}", f"END={ONE_DAY}"],
+                cwd=REPO,
+                env=env,
+                capture_output=True,
+                text=True,
+            )
+            runs.append(round(time.perf_counter() - started, 2))
+            if proc.returncode != 0:
+                sys.stderr.write(proc.stderr[-4000:])
+                raise SystemExit(f"make run {ONE_DAY} failed (exit {proc.returncode})")
+            print(f"make run {ONE_DAY} run {i + 1}: {runs[-1]} s (load {loads[-1]})", flush=True)
+        split = step_split(env["DAGSTER_HOME"])
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    return {
+        "one_day_make": {
+            "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
+            "partition": ONE_DAY,
+            "runs_s": runs,
+            "median_s": statistics.median(runs),
+            "load_avg_1m_before_each": loads,
+            "last_run_step_split_s": split,
+            "how": "make run START=D END=D on a lake holding the full backfill, fresh DAGSTER_HOME; wall of the "
+            "whole target (instance file, dg launch, summary); run_span_s is RUN_START..RUN_SUCCESS in the event log",
         }
     }
 
@@ -355,7 +411,9 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--lake", type=Path, help="measure history_load / prediction_step only, on this lake")
     parser.add_argument(
-        "--only", choices=["noop_events", "full_backfill"], help="measure this benchmark only (merged into --out)"
+        "--only",
+        choices=["noop_events", "full_backfill", "one_day_make"],
+        help="measure this benchmark only (merged into --out); one_day_make needs --lake",
     )
     parser.add_argument("--noop-child", metavar="DAGSTER_HOME", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -365,6 +423,13 @@ def main() -> None:
         return
     if args.only == "noop_events":
         figures = noop_events()
+        print(json.dumps(figures, indent=1))
+        _merge_into(args.out, figures)
+        return
+    if args.only == "one_day_make":
+        if not args.lake:
+            raise SystemExit("--only one_day_make needs --lake DIR (a lake holding the full backfill)")
+        figures = one_day_make(args.lake, args.repeat)
         print(json.dumps(figures, indent=1))
         _merge_into(args.out, figures)
         return
@@ -399,6 +464,8 @@ def main() -> None:
         full = launch(env, "--partition-range", f"{FIRST}...{LAST}")
         print(f"  {full} s", flush=True)
         by_group = step_seconds_by_group(env["DAGSTER_HOME"])
+        split = step_split(env["DAGSTER_HOME"])
+        instance_mb = _dir_mb(work / "dagster_home")
         figures = prediction_figures(work / "lake", args.repeat)
         print(json.dumps(figures, indent=1), flush=True)
         one_day = []
@@ -420,6 +487,8 @@ def main() -> None:
             "target_s": TARGETS["full_backfill_s"],
             "step_s_by_group": by_group,
             "phase3_4_s": round(by_group.get("analytics", 0.0) + by_group.get("precompute", 0.0), 1),
+            "step_split_s": split,
+            "instance_mb_after_backfill": instance_mb,
         },
         "one_day": {
             "partition": ONE_DAY,
@@ -430,8 +499,7 @@ def main() -> None:
         "how": "dg launch --assets '*' (in-process executor), fresh lake and instance; wall clock",
         **figures,
     }
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(results, indent=1) + "\n")
+    _merge_into(args.out, results)  # figures measured alone (--only ...) stay beside these
     print(json.dumps(results, indent=1))
 
 

@@ -11,8 +11,10 @@ run's events. The project's storage must run as its own class and take the batch
 The assets are small synthetic no-op assets defined here: they test the storage, not the data.
 """
 
+import contextlib
 import importlib
 import os
+import sqlite3
 from collections import Counter
 from pathlib import Path
 
@@ -165,6 +167,20 @@ def ui_view(instance: dg.DagsterInstance) -> dict:
     return view
 
 
+def _page_size(path: Path) -> int:
+    with contextlib.closing(sqlite3.connect(path)) as conn:
+        return conn.execute("PRAGMA page_size").fetchone()[0]
+
+
+def _index_state(path: Path) -> dict:
+    with contextlib.closing(sqlite3.connect(path)) as conn:
+        return {
+            "schema": sorted(conn.execute("select type, name, sql from sqlite_master").fetchall()),
+            "alembic": conn.execute("select version_num from alembic_version").fetchall(),
+            "migrations": sorted(r[0] for r in conn.execute("select name from secondary_indexes")),
+        }
+
+
 def _instance(tmp_path: Path, storage: str, postgres_url: str | None = None) -> dg.DagsterInstance:
     home = tmp_path / storage
     write_instance(home, storage, postgres_url)
@@ -209,6 +225,11 @@ def test_instance_runs_the_configured_storage_class(tmp_path):
         assert (tmp_path / "project" / "history" / "runs" / "index.db").is_file()
     with _instance(tmp_path, "stock") as instance:
         assert type(instance.event_log_storage) is dg._core.storage.event_log.SqliteEventLogStorage
+    # A new index shard (created with the project's page size) is initialized as the stock one is:
+    # the same tables and indexes, the same alembic revision, the same data migrations marked done.
+    index = {storage: tmp_path / storage / "history" / "runs" / "index.db" for storage in ("project", "stock")}
+    assert _page_size(index["project"]) == event_storage.PAGE_SIZE and _page_size(index["stock"]) == 4096
+    assert _index_state(index["project"]) == _index_state(index["stock"])
 
 
 def test_same_ui_view_on_stock_project_and_postgres(tmp_path, postgres_url):
@@ -221,6 +242,11 @@ def test_same_ui_view_on_stock_project_and_postgres(tmp_path, postgres_url):
                 stats = instance.event_log_storage.batch_stats
                 assert stats["batches"] >= len(RUNS) and stats["batched_events"] > 0, stats
                 assert stats["failed_batches"] == 0 and stats["fallback_batches"] == 0, stats
+            if storage != "postgres":  # the shards: the project's with its larger pages, stock with SQLite's default
+                shards = sorted((tmp_path / storage / "history" / "runs").glob("*.db"))
+                assert len(shards) == len(RUNS) + 1, shards  # one per run and the index shard
+                expected = event_storage.PAGE_SIZE if storage == "project" else 4096
+                assert {shard.name: _page_size(shard) for shard in shards} == {s.name: expected for s in shards}
     stock = views["stock"]
     # the scenario did what it says, on the stock storage
     assert [run["status"] for run in stock["runs"]] == [

@@ -255,9 +255,14 @@ class LocalParquetStore:
             if not files:
                 return pl.DataFrame(schema=schema)
             # One scan over every file of the window. Columns a later schema added read as nulls.
-            return pl.scan_parquet(
-                files, schema=schema, missing_columns="insert", extra_columns="ignore", glob=False
-            ).collect()
+            # The scan yields one chunk per file (a 4-season window: ~1,150 chunks per column), and
+            # every later filter / join / sort pays per chunk (a date filter on 86k rows in 542
+            # chunks: ~140 ms, contiguous: 0.3 ms); one contiguous frame costs ~20 ms here.
+            return (
+                pl.scan_parquet(files, schema=schema, missing_columns="insert", extra_columns="ignore", glob=False)
+                .collect()
+                .rechunk()
+            )
 
     def missing_partitions(self, table: TableRef, partitions: Sequence[date]) -> list[date]:
         return [d for d in sorted(set(partitions)) if not self.partition_file(table, d).exists()]
