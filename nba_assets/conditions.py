@@ -58,11 +58,31 @@ def _partition_days(context) -> tuple[object, dict[date, str]]:
     return candidates, {date.fromisoformat(k): k for k in candidates.expensively_compute_partition_keys()}
 
 
-def _keys_result(context, candidates, keys: set[str]) -> dg.AutomationResult:
-    return dg.AutomationResult(context=context, true_subset=candidates.compute_intersection_with_partition_keys(keys))
+class _ClockCondition(dg.AutomationCondition):
+    """A condition on the game-date partitions that reads the project's clock: true for the
+    partition keys ``_keys(days, now)`` returns (``days``: candidate date -> key; ``now``: the
+    clock's time). Unpartitioned candidates are never true. No cursor."""
+
+    clock: Clock
+
+    @property
+    def requires_cursor(self) -> bool:
+        return False
+
+    def _keys(self, days: dict[date, str], now: datetime) -> set[str]:
+        raise NotImplementedError
+
+    def evaluate(self, context):  # type: ignore[override]
+        candidates, days = _partition_days(context)
+        if not days:
+            return dg.AutomationResult(context=context, true_subset=context.get_empty_subset())
+        keys = self._keys(days, self.clock.now(context.asset_graph_view.instance))
+        return dg.AutomationResult(
+            context=context, true_subset=candidates.compute_intersection_with_partition_keys(keys)
+        )
 
 
-class InClockWindow(dg.AutomationCondition):
+class InClockWindow(_ClockCondition):
     """The game-date partitions among the latest ``days`` by the clock (today and the days before):
     ``in_latest_time_window`` on the project's clock."""
 
@@ -74,21 +94,13 @@ class InClockWindow(dg.AutomationCondition):
     def name(self) -> str:
         return f"in_clock_window({self.days}d)"
 
-    @property
-    def requires_cursor(self) -> bool:
-        return False
-
-    def evaluate(self, context):  # type: ignore[override]
-        candidates, days = _partition_days(context)
-        if not days:
-            return dg.AutomationResult(context=context, true_subset=context.get_empty_subset())
-        today = today_et(self.clock.now(context.asset_graph_view.instance))
+    def _keys(self, days: dict[date, str], now: datetime) -> set[str]:
+        today = today_et(now)
         first = today - timedelta(days=self.days - 1)
-        keys = {key for day, key in days.items() if first <= day <= today}
-        return _keys_result(context, candidates, keys)
+        return {key for day, key in days.items() if first <= day <= today}
 
 
-class ClockPassed(dg.AutomationCondition):
+class ClockPassed(_ClockCondition):
     """Today's partition (by the clock) once the clock has passed ``at`` (ET) on that day. With
     ``newly_true()`` it is the project's ``cron_tick_passed`` for a daily tick."""
 
@@ -100,22 +112,13 @@ class ClockPassed(dg.AutomationCondition):
     def name(self) -> str:
         return f"clock_passed({self.at:%H:%M} ET)"
 
-    @property
-    def requires_cursor(self) -> bool:
-        return False
-
-    def evaluate(self, context):  # type: ignore[override]
-        candidates, days = _partition_days(context)
-        if not days:
-            return dg.AutomationResult(context=context, true_subset=context.get_empty_subset())
-        now = self.clock.now(context.asset_graph_view.instance)
+    def _keys(self, days: dict[date, str], now: datetime) -> set[str]:
         today = today_et(now)
         due = today in days and now >= datetime.combine(today, self.at, ET)
-        keys = {days[today]} if due else set()
-        return _keys_result(context, candidates, keys)
+        return {days[today]} if due else set()
 
 
-class BeforeFirstTipoff(dg.AutomationCondition):
+class BeforeFirstTipoff(_ClockCondition):
     """True for the partitions of game dates whose first tip-off (from the stored schedule) is still
     ahead by the clock. A day with no played games is open until its end (ET); a day whose schedule
     is not stored yet is not open (nothing to predict). The clock and the store come through the
@@ -129,18 +132,8 @@ class BeforeFirstTipoff(dg.AutomationCondition):
     def name(self) -> str:
         return "before_first_tipoff"
 
-    @property
-    def requires_cursor(self) -> bool:
-        return False
-
-    def evaluate(self, context):  # type: ignore[override]
-        candidates, days = _partition_days(context)
-        if not days:
-            return dg.AutomationResult(context=context, true_subset=context.get_empty_subset())
-        open_keys = open_partitions(self.store(), days.values(), self.clock.now(context.asset_graph_view.instance))
-        return dg.AutomationResult(
-            context=context, true_subset=candidates.compute_intersection_with_partition_keys(open_keys)
-        )
+    def _keys(self, days: dict[date, str], now: datetime) -> set[str]:
+        return open_partitions(self.store(), days.values(), now)
 
 
 def open_partitions(store, partition_keys: Iterable[str], now: datetime) -> set[str]:

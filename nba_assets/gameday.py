@@ -77,20 +77,27 @@ def _bin(name: str) -> str:
     return str(Path(sys.executable).parent / name)
 
 
-def _env(dirs: Dirs, **extra: str) -> dict[str, str]:
+def child_env(home: Path, lake: Path, replay: Path, *, drop: tuple[str, ...] = (), **extra: str) -> dict[str, str]:
+    """The environment of a ``dg``/``dagster`` process on instance ``home``, lake ``lake`` and replay
+    archive ``replay``, with this interpreter's venv first on its PATH: the clock file, the edge
+    switch and the backend of the caller's environment (and ``drop``) unless given in ``extra``."""
     env = {
         **os.environ,
-        "DAGSTER_HOME": str(dirs.home),
-        "NBA_LAKE_DIR": str(dirs.lake),
-        "NBA_REPLAY_DIR": str(dirs.replay),
+        "DAGSTER_HOME": str(home),
+        "NBA_LAKE_DIR": str(lake),
+        "NBA_REPLAY_DIR": str(replay),
         "VIRTUAL_ENV": str(Path(sys.executable).parent.parent),
         "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
         **extra,
     }
-    for name in ("NBA_CLOCK_FILE", "NBA_EDGE_SENSORS", "NBA_BACKEND"):
+    for name in ("NBA_CLOCK_FILE", "NBA_EDGE_SENSORS", "NBA_BACKEND", *drop):
         if name not in extra:
             env.pop(name, None)
     return env
+
+
+def _env(dirs: Dirs, **extra: str) -> dict[str, str]:
+    return child_env(dirs.home, dirs.lake, dirs.replay, **extra)
 
 
 def _say(message: str) -> None:

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import polars as pl
@@ -102,3 +103,32 @@ def lake_from_env():
     from nba_assets.lake import Lake
 
     return Lake(**settings_from_env().lake_config())
+
+
+# The real browser of the page tests: Debian's chromium, headless, driven by Playwright (never
+# ``playwright install``). Screenshots of every page go to .screenshots/ (git ignores it).
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"]
+SCREENSHOTS = REPO / ".screenshots"
+
+
+def no_browser(reason: str) -> None:
+    """Skip a page test without a browser; on CI fail it (``.ci/run`` installs chromium)."""
+    if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
+        pytest.fail(f"{reason} (CI: the browser tests must run; .ci/run installs chromium)")
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        no_browser("playwright is not installed (pip install -e '.[dev]')")
+    if not CHROMIUM.is_file():
+        no_browser(f"{CHROMIUM} is missing (apt-get install -y chromium)")
+    SCREENSHOTS.mkdir(exist_ok=True)
+    with sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()

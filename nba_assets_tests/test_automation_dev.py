@@ -21,6 +21,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
+from nba_assets.gameday import child_env
 from nba_assets.instance import write_instance
 from nba_assets.replay import build_archive
 
@@ -116,16 +117,7 @@ def test_dg_dev_runs_a_real_date(tmp_path: Path):
     home, lake = tmp_path / "dagster_home", tmp_path / "lake"
     write_instance(home)
     port = _free_port()
-    env = {
-        **os.environ,
-        "DAGSTER_HOME": str(home),
-        "NBA_LAKE_DIR": str(lake),
-        "NBA_REPLAY_DIR": str(archive),
-        "VIRTUAL_ENV": str(Path(sys.executable).parent.parent),
-        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
-    }
-    env.pop("NBA_ALERT_WEBHOOK_URL", None)
-    env.pop("NBA_EDGE_SENSORS", None)
+    env = child_env(home, lake, archive, drop=("NBA_ALERT_WEBHOOK_URL",))
     log = tmp_path / "dg_dev.log"
     with log.open("w") as out:
         proc = subprocess.Popen(

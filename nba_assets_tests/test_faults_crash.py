@@ -22,6 +22,7 @@ import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
 
+from nba_assets.gameday import child_env
 from nba_assets.io.storage import LocalParquetStore, TableRef
 from nba_assets.partitions import dates_between
 from nba_assets.replay import build_archive
@@ -316,16 +317,7 @@ def test_a_killed_run_holds_no_pool_slot_once_the_next_run_starts(archive: Path,
 
     home, lake = tmp_path / "home", tmp_path / "lake"
     write_instance(home)
-    env = {
-        **os.environ,
-        "DAGSTER_HOME": str(home),
-        "NBA_LAKE_DIR": str(lake),
-        "NBA_REPLAY_DIR": str(archive),
-        "VIRTUAL_ENV": str(Path(sys.executable).parent.parent),
-        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
-    }
-    for name in ("NBA_CLOCK_FILE", "NBA_EDGE_SENSORS", "NBA_BACKEND", "NBA_GCS_BUCKET"):
-        env.pop(name, None)
+    env = child_env(home, lake, archive, drop=("NBA_GCS_BUCKET",))
     launch = [
         str(Path(sys.executable).parent / "dg"),
         "launch",

@@ -413,23 +413,6 @@ def test_the_replay_server_answers_the_live_endpoints_as_the_clock_allows(live_d
 # ------------------------------------------------------------------------------ the Live page
 
 
-@pytest.fixture(scope="module")
-def browser():
-    from .test_web import CHROMIUM, CHROMIUM_ARGS, SCREENSHOTS, _no_browser
-
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        _no_browser("playwright is not installed (pip install -e '.[dev]')")
-    if not CHROMIUM.is_file():
-        _no_browser(f"{CHROMIUM} is missing (apt-get install -y chromium)")
-    SCREENSHOTS.mkdir(exist_ok=True)
-    with sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
-
-
 def _serve(exports: Path):
     from nba_assets.web.server import ExportSource, serve_in_thread
 

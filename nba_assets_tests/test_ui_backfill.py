@@ -80,18 +80,11 @@ def _require_browser():
 
 
 def _env(home: Path, lake: Path, archive: Path) -> dict[str, str]:
-    env = {
-        **os.environ,
-        "DAGSTER_HOME": str(home),
-        "NBA_LAKE_DIR": str(lake),
-        "NBA_REPLAY_DIR": str(archive),
-        "DAGSTER_EMIT_PARTITION_SUBSET_IN_PLANNED_EVENTS": "1",
-        "VIRTUAL_ENV": str(Path(sys.executable).parent.parent),
-        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
-    }
-    env.pop("NBA_ALERT_WEBHOOK_URL", None)
-    env.pop("NBA_EDGE_SENSORS", None)
-    return env
+    from nba_assets.gameday import child_env
+
+    return child_env(
+        home, lake, archive, drop=("NBA_ALERT_WEBHOOK_URL",), DAGSTER_EMIT_PARTITION_SUBSET_IN_PLANNED_EVENTS="1"
+    )
 
 
 def _lake_files(lake: Path) -> dict[str, int]:

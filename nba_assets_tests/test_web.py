@@ -27,7 +27,7 @@ import pytest
 from nba_assets.transforms.exports import BREAK_EVEN_110, season_start, wilson_interval
 from nba_assets.web.server import ExportSource, serve_in_thread
 
-from .conftest import BOX_SCORES, LINES, REPO, raw_box_from_box_scores, schedule_from_box_scores
+from .conftest import BOX_SCORES, LINES, REPO, SCREENSHOTS, raw_box_from_box_scores, schedule_from_box_scores
 
 pytestmark = [
     pytest.mark.slow,
@@ -37,9 +37,6 @@ pytestmark = [
 FEATURES = (date(2024, 10, 22), date(2024, 11, 22))  # feature rows: the first month of 2024-25
 RUN = (date(2024, 11, 11), date(2024, 11, 22))  # the Dagster run of models .. exports
 TONIGHT = RUN[1]
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"]
-SCREENSHOTS = REPO / ".screenshots"
 PHONE = {"width": 390, "height": 844}
 DESKTOP = {"width": 1280, "height": 900}
 
@@ -82,27 +79,6 @@ def base_url(exports: Path):
     yield f"http://127.0.0.1:{server.server_address[1]}"
     server.shutdown()
     server.server_close()
-
-
-def _no_browser(reason: str) -> None:
-    if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
-        pytest.fail(f"{reason} (CI: the browser tests must run; .ci/run installs chromium)")
-    pytest.skip(reason)
-
-
-@pytest.fixture(scope="module")
-def browser():
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        _no_browser("playwright is not installed (pip install -e '.[dev]')")
-    if not CHROMIUM.is_file():
-        _no_browser(f"{CHROMIUM} is missing (apt-get install -y chromium)")
-    SCREENSHOTS.mkdir(exist_ok=True)
-    with sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
 
 
 class Page:

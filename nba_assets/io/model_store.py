@@ -19,9 +19,6 @@ whether a missing week is an error — for predictions it is).
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import uuid
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
@@ -30,6 +27,7 @@ from typing import Any
 import dagster as dg
 
 from nba_assets.facts import dates_between, week_of
+from nba_assets.io.folders import write_folder
 from nba_assets.predictors.artifacts import Artifact
 
 __all__ = ["Artifact", "ModelStore", "StoredArtifact", "week_of"]
@@ -61,23 +59,8 @@ class ModelStore:
 
     def write(self, dataset: str, table: str, week: date, artifact: Artifact) -> Path:
         final = self.week_dir(dataset, table, week)
-        final.parent.mkdir(parents=True, exist_ok=True)
-        staging = final.parent / f".staging-{week.isoformat()}-{uuid.uuid4().hex}"
-        staging.mkdir()
-        try:
-            for name, data in artifact.files.items():
-                (staging / name).write_bytes(data)
-            (staging / METADATA_FILE).write_text(json.dumps(artifact.metadata, indent=1, sort_keys=True, default=str))
-            old = None
-            if final.exists():
-                old = final.parent / f".old-{week.isoformat()}-{uuid.uuid4().hex}"
-                os.replace(final, old)
-            os.replace(staging, final)
-            if old is not None:
-                shutil.rmtree(old, ignore_errors=True)
-        finally:
-            if staging.exists():
-                shutil.rmtree(staging, ignore_errors=True)
+        metadata = json.dumps(artifact.metadata, indent=1, sort_keys=True, default=str).encode()
+        write_folder(final, {**artifact.files, METADATA_FILE: metadata})
         return final
 
     def read(self, dataset: str, table: str, week: date) -> StoredArtifact | None:

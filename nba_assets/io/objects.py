@@ -22,13 +22,14 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path, PurePosixPath
 from typing import Any, Protocol
+
+from nba_assets.io.folders import write_folder
 
 JSON = "application/json; charset=utf-8"
 GZIP = "application/gzip"
@@ -307,19 +308,8 @@ class LakeObjects:
     def replace_folder(self, prefix: str, documents: dict[str, Any]) -> Path:
         """Every ``<name>.json`` of ``documents`` in a fresh folder ``prefix/`` swapped in at once
         (files of names no longer given disappear locally); each file is also mirrored."""
-        target = self.path(prefix.rstrip("/"))
-        staging = target.parent / f".{target.name}.{uuid.uuid4().hex}"
-        staging.mkdir(parents=True)
         bodies = {f"{name}.json": json_bytes(document) for name, document in documents.items()}
-        for name, body in bodies.items():
-            (staging / name).write_bytes(body)
-        old = None
-        if target.exists():
-            old = target.parent / f".{target.name}.old.{uuid.uuid4().hex}"
-            os.replace(target, old)
-        os.replace(staging, target)
-        if old is not None:
-            shutil.rmtree(old, ignore_errors=True)
+        target = write_folder(self.path(prefix.rstrip("/")), bodies)
         for name, body in bodies.items():
             self._copy(f"{prefix.rstrip('/')}/{name}", body, if_absent=False)
         return target
