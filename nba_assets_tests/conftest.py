@@ -9,6 +9,12 @@ import pytest
 from nba_assets.real_data import raw_box_from_box_scores, schedule_from_box_scores  # noqa: F401  (the tests' helpers)
 
 REPO = Path(__file__).resolve().parent.parent
+
+# Dagster's own switches, as the Makefile exports them for every target (``make test`` included):
+# a step's partition events go to the event log as one batch, a ranged run's planned events as one
+# subset per asset. A bare ``pytest`` gets the same.
+os.environ.setdefault("DAGSTER_EVENT_BATCH_SIZE", "1000")
+os.environ.setdefault("DAGSTER_EMIT_PARTITION_SUBSET_IN_PLANNED_EVENTS", "1")
 DATA = REPO / "data"
 BOX_SCORES = DATA / "player_box_scores.parquet"
 LINES = DATA / "player_points_lines_dfs.parquet"

@@ -3,12 +3,14 @@
 The leakage, backfill-equals-single-days and range suites materialize the very assets of the code
 location (``nba_assets.definitions.build_definitions``: their partition mappings, IO manager and
 checks), never a hand-written copy of the graph. Each run is an ``execute_in_process`` of the
-location's asset job, subset to the phase-3/4 assets, on an ephemeral instance; a range is one
-single-run backfill, as ``make run`` launches it.
+location's asset job, subset to the assets under test, on a fresh instance of the project's own
+configuration (``nba_assets.instance``: its batching event storage); a range is one single-run
+backfill, as ``make run`` launches it.
 """
 
 from __future__ import annotations
 
+import tempfile
 from collections.abc import Iterable
 from datetime import date
 from pathlib import Path
@@ -16,6 +18,7 @@ from pathlib import Path
 import dagster as dg
 import polars as pl
 
+from nba_assets.instance import write_instance
 from nba_assets.io.storage import LocalParquetStore, TableRef
 from nba_assets.real_data import props_from_lines, real_raw_tables
 from nba_assets.schemas import schema_for
@@ -84,16 +87,18 @@ def execute(
     """One run of the location's assets ``keys`` (table keys or a selection) over first..last, as
     one single-run backfill: its result and its whole log (every message, one per line)."""
     defs = definitions(lake)
-    with dg.DagsterInstance.ephemeral() as instance:
-        if isinstance(keys, dg.AssetSelection):
-            selection = set(keys.resolve(defs.resolve_asset_graph()))
-        else:
-            selection = {dg.AssetKey(list(k)) for k in keys}
-        job = defs.resolve_implicit_global_asset_job_def().get_subset(asset_selection=selection)
-        result = job.execute_in_process(
-            instance=instance, tags={RANGE_START: first.isoformat(), RANGE_END: last.isoformat()}
-        )
-        log = "\n".join(str(entry.user_message) for entry in instance.all_logs(result.run_id))
+    with tempfile.TemporaryDirectory(prefix="dagster_home") as home:
+        write_instance(Path(home))  # the project's instance: its batching event storage, as make run uses
+        with dg.DagsterInstance.from_config(home) as instance:
+            if isinstance(keys, dg.AssetSelection):
+                selection = set(keys.resolve(defs.resolve_asset_graph()))
+            else:
+                selection = {dg.AssetKey(list(k)) for k in keys}
+            job = defs.resolve_implicit_global_asset_job_def().get_subset(asset_selection=selection)
+            result = job.execute_in_process(
+                instance=instance, tags={RANGE_START: first.isoformat(), RANGE_END: last.isoformat()}
+            )
+            log = "\n".join(str(entry.user_message) for entry in instance.all_logs(result.run_id))
     return result, log
 
 
