@@ -28,7 +28,7 @@ import dagster as dg
 from dagster._time import get_current_datetime
 from pydantic import PrivateAttr
 
-from nba_assets.partitions import GAME_TZ
+from nba_assets.facts import ET
 
 STATE_FILE_NAME = "replay_clock.json"
 CACHE_SECONDS = 0.5  # one reading of the run records serves the evaluations of one tick
@@ -162,9 +162,8 @@ class Clock(dg.ConfigurableResource):
 
     def today(self, instance: dg.DagsterInstance | None = None) -> date:
         """Today's game date (US Eastern)."""
-        from zoneinfo import ZoneInfo
 
-        return self.now(instance).astimezone(ZoneInfo(GAME_TZ)).date()
+        return self.now(instance).astimezone(ET).date()
 
     def sensor_interval(self, default: int) -> int:
         """Sensors' minimum interval: ``default`` on the wall clock, the replay's own when replaying."""

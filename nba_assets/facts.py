@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, time, timedelta
+from zoneinfo import ZoneInfo
 
 import polars as pl
 
@@ -36,5 +37,8 @@ def dates_between(first: date, last: date) -> list[date]:
 
 
 # ------------------------------------------------------------------------------------- tip-offs
+# Game dates, tip-offs and the day's clock are US Eastern.
+GAME_TZ = "America/New_York"
+ET = ZoneInfo(GAME_TZ)
 # A game whose tip-off time is not known counts as 19:00 ET, the league's usual first tip.
 DEFAULT_TIPOFF_ET = time(19, 0)

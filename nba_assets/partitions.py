@@ -6,10 +6,9 @@ from datetime import date, timedelta
 
 import dagster as dg
 
-from nba_assets.facts import HISTORY_DAYS, dates_between  # noqa: F401  (re-exported: the wiring's history window)
+from nba_assets.facts import GAME_TZ, HISTORY_DAYS, dates_between  # noqa: F401  (re-exported for the wiring)
 
 FIRST_GAME_DATE = "2021-10-19"
-GAME_TZ = "America/New_York"
 
 game_date_partitions = dg.DailyPartitionsDefinition(
     start_date=FIRST_GAME_DATE,

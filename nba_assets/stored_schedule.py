@@ -7,15 +7,11 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from zoneinfo import ZoneInfo
 
 import dagster as dg
 import polars as pl
 
-from nba_assets.facts import DEFAULT_TIPOFF_ET
-from nba_assets.partitions import GAME_TZ
-
-ET = ZoneInfo(GAME_TZ)
+from nba_assets.facts import DEFAULT_TIPOFF_ET, ET
 
 StoreFactory = Callable[[], object]
 

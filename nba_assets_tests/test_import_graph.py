@@ -138,6 +138,19 @@ def test_the_default_tipoff_is_written_once() -> None:
     assert where == [], where
 
 
+def test_the_game_timezone_is_written_once() -> None:
+    """Game dates and tip-offs are US Eastern: ``facts.GAME_TZ`` / ``facts.ET`` only (no other
+    ``ZoneInfo`` and no other literal of the zone's name)."""
+    where = []
+    for name, tree in _outside_facts():
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Call) and _call_name(node) == "ZoneInfo":
+                where.append(f"{name}:{node.lineno}")
+            if isinstance(node, ast.Constant) and node.value == "America/New_York":
+                where.append(f"{name}:{node.lineno}")
+    assert where == [], where
+
+
 def test_dates_in_a_window_are_written_once() -> None:
     """Every date of a window: ``facts.dates_between`` only (no ``d + timedelta(days=i) for i in range``)."""
     where = []

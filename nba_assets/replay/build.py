@@ -43,6 +43,7 @@ from typing import Any
 
 import polars as pl
 
+from nba_assets.facts import GAME_TZ
 from nba_assets.replay.schedule import game_tipoffs, load_schedule, schedule_from
 from nba_assets.replay.teams import (  # noqa: F401  (load_teams and _Team are part of build's API)
     _GAME_ID_RE,
@@ -61,7 +62,6 @@ BOOKMAKER_TITLES = {"prizepicks": "PrizePicks", "underdog": "Underdog"}
 MARKET_KEY = "player_points"
 SPORT_KEY = "basketball_nba"
 SPORT_TITLE = "NBA"
-EASTERN = "America/New_York"
 
 
 PathLike = str | os.PathLike[str]
@@ -401,7 +401,7 @@ def _games_frame(schedule: pl.DataFrame, box: pl.DataFrame, lines: pl.DataFrame)
     games = games.join(game_tipoffs(lines), on="game_id", how="left").with_columns(
         pl.coalesce("_schedule_tip", "tipoff_utc").alias("tip_utc")
     )
-    et = pl.col("tip_utc").dt.convert_time_zone(EASTERN)
+    et = pl.col("tip_utc").dt.convert_time_zone(GAME_TZ)
     games = games.with_columns(
         pl.col("tip_utc").dt.strftime("%Y-%m-%dT%H:%M:%SZ").alias("tip_iso"),
         pl.coalesce(et.dt.strftime("%-I:%M %P ET"), pl.lit("TBD")).alias("tip_text_et"),
@@ -411,7 +411,7 @@ def _games_frame(schedule: pl.DataFrame, box: pl.DataFrame, lines: pl.DataFrame)
         et.dt.strftime("1900-01-01T%H:%M:%SZ").alias("tip_time_et"),
         pl.col("game_date")
         .str.strptime(pl.Datetime("us"), "%Y-%m-%d")
-        .dt.replace_time_zone(EASTERN)
+        .dt.replace_time_zone(GAME_TZ)
         .dt.convert_time_zone("UTC")
         .dt.strftime("%Y-%m-%dT%H:%M:%SZ")
         .alias("date_utc"),
@@ -637,7 +637,7 @@ def _odds(
 ) -> tuple[dict[str, list[dict]], dict[tuple[str, str, str], dict]]:
     """(ET date -> event objects, (event_id, region, snapshot name) -> event-odds body)."""
     events = _event_commence(lines).with_columns(
-        pl.col("commence_utc").dt.convert_time_zone(EASTERN).dt.strftime("%Y-%m-%d").alias("et_date"),
+        pl.col("commence_utc").dt.convert_time_zone(GAME_TZ).dt.strftime("%Y-%m-%d").alias("et_date"),
         pl.col("commence_utc").dt.strftime("%Y-%m-%dT%H:%M:%SZ").alias("commence_time"),
     )
     event_objs: dict[str, dict] = {}

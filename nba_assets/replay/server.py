@@ -44,7 +44,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from nba_assets.facts import DEFAULT_TIPOFF_ET
+from nba_assets.facts import DEFAULT_TIPOFF_ET, ET
 
 FORMAT = "nba-replay/1"
 ODDS_QUOTA = 20000
@@ -745,11 +745,8 @@ SCOREBOARD_LINE_HEADERS = [
 
 
 def unknown_tipoff(day: str) -> dt.datetime:
-    from zoneinfo import ZoneInfo
 
-    return dt.datetime.combine(dt.date.fromisoformat(day), DEFAULT_TIPOFF_ET, ZoneInfo("America/New_York")).astimezone(
-        dt.UTC
-    )
+    return dt.datetime.combine(dt.date.fromisoformat(day), DEFAULT_TIPOFF_ET, ET).astimezone(dt.UTC)
 
 
 def _game_date(raw: str) -> str | None:
@@ -764,9 +761,8 @@ def _tip_text(tip: str | None) -> str:
     """A scheduled game's status text: its tip-off in ET (``7:30 pm ET``), ``TBD`` when unknown."""
     if not tip:
         return "TBD"
-    from zoneinfo import ZoneInfo
 
-    et = _parse_instant(tip, "tip-off").astimezone(ZoneInfo("America/New_York"))
+    et = _parse_instant(tip, "tip-off").astimezone(ET)
     return f"{et.hour % 12 or 12}:{et.minute:02d} {'am' if et.hour < 12 else 'pm'} ET"
 
 

@@ -9,11 +9,9 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
+from nba_assets.facts import ET
 from nba_assets.sources.http import Fetched, HttpSource, SourceError
-
-ET = ZoneInfo("America/New_York")
 
 
 def season_of(day: date) -> str:
