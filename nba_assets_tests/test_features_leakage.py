@@ -156,21 +156,24 @@ def test_no_phase34_table_for_d_sees_anything_dated_d_or_later(day, raw, full, t
         assert store["has_line"].sum() > 0
 
 
-def _lake_with_history(raw, tmp_path, first: date, last: date):
-    """A lake with the real raw tables of [first − 365, last] and the phase-3 summaries of the 365
-    days before ``first`` (from the first date of data/ at the earliest), built by their own run: a
-    lake that starts a year before ``first``."""
+def _lake_with_history(raw, full, tmp_path, first: date, last: date):
+    """A lake that starts a year before ``first`` (at the first date of data/ at the earliest): the
+    real raw tables of [first − 365, last], and the phase-3 summaries of the 365 days before
+    ``first`` as the four-season run stored them (each day's summaries are that day's raw rows
+    alone: ``test_features_dagster`` and the 30-day test run them)."""
     lake = tmp_path / f"from_{first}"
     start = max(first - timedelta(days=HISTORY_DAYS), FIRST)
     graph.write_raw(lake, raw, dates_between(start, last))
-    graph.run(lake, start, first - timedelta(days=1), graph.PHASE3)
+    graph.write_tables(
+        lake, {key: full[key[1]] for key in graph.PHASE3}, dates_between(start, first - timedelta(days=1))
+    )
     return lake
 
 
 def test_a_30_day_backfill_equals_the_four_season_backfill(raw, full, tmp_path):
     """One run over 30 days on a lake whose history starts a year before them stores, for every
     phase-3/4 table, exactly the rows of the run over all four seasons."""
-    lake = _lake_with_history(raw, tmp_path, *WINDOW)
+    lake = _lake_with_history(raw, full, tmp_path, *WINDOW)
     graph.run(lake, *WINDOW)
     days = dates_between(*WINDOW)
     assert _day(full["ml_feature_store"], WINDOW[0]).height > 0
@@ -193,7 +196,7 @@ def test_one_day_runs_equal_the_four_season_backfill_even_for_sparse_histories(r
     sparse = sparse.filter((pl.col("recent") > 0) & (pl.col("tenth") < lo))
     assert sparse.height >= 3, sparse
     for d in (day, date(2022, 1, 15), date(2024, 12, 15)):
-        lake = _lake_with_history(raw, tmp_path, d, d)
+        lake = _lake_with_history(raw, full, tmp_path, d, d)
         graph.run(lake, d, d)
         _assert_days_equal(lake, full, graph.PHASE34, [d], f"four seasons vs {d}")
     cache = _day(full["player_daily_cache"], day).join(sparse, on="player_id")
