@@ -68,7 +68,7 @@ gameday: ## a recorded day played by the daemon: make gameday DATE=2024-12-10 SP
 test: ## lint, definitions check and the test suite
 	$(CURDIR)/$(VENV)/bin/ruff check nba_assets nba_assets_tests bench
 	$(DG) check defs
-	$(PY) -m pytest -q -n 2 --dist loadfile --durations=15
+	$(PY) -m pytest -q -n 2 --dist loadfile --no-loadscope-reorder --durations=15
 
 bench: replay instance ## figures into bench/results.json
 	$(PY) bench/run_bench.py --out bench/results.json

@@ -46,8 +46,9 @@ def summary_history(box_scores) -> pl.DataFrame:
 
 
 # The longest test files first: `make test` spreads files over two workers (pytest-xdist, one
-# worker per file), so the daemon's game day and the browser on the Dagster UI run beside the rest
-# rather than after it.
+# worker per file, `--no-loadscope-reorder` so that this order is kept: xdist would otherwise put
+# the files with most tests first and the one-test daemon game day last), so the game day and the
+# browser on the Dagster UI run beside the rest rather than after it.
 LONGEST_FIRST = (
     "test_gameday.py",
     "test_ui_backfill.py",
