@@ -77,15 +77,18 @@ def _bin(name: str) -> str:
     return str(Path(sys.executable).parent / name)
 
 
-def child_env(home: Path, lake: Path, replay: Path, *, drop: tuple[str, ...] = (), **extra: str) -> dict[str, str]:
-    """The environment of a ``dg``/``dagster`` process on instance ``home``, lake ``lake`` and replay
-    archive ``replay``, with this interpreter's venv first on its PATH: the clock file, the edge
-    switch and the backend of the caller's environment (and ``drop``) unless given in ``extra``."""
+def child_env(
+    home: Path, lake: Path, replay: Path | None, *, drop: tuple[str, ...] = (), **extra: str
+) -> dict[str, str]:
+    """The environment of a ``dg``/``dagster``/``make`` process on instance ``home``, lake ``lake``
+    and replay archive ``replay`` (None: the real services' interface, ``NBA_REPLAY_DIR`` empty),
+    with this interpreter's venv first on its PATH: the clock file, the edge switch and the backend
+    of the caller's environment (and ``drop``) unless given in ``extra``."""
     env = {
         **os.environ,
         "DAGSTER_HOME": str(home),
         "NBA_LAKE_DIR": str(lake),
-        "NBA_REPLAY_DIR": str(replay),
+        "NBA_REPLAY_DIR": "" if replay is None else str(replay),
         "VIRTUAL_ENV": str(Path(sys.executable).parent.parent),
         "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
         **extra,

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import http.server
 import json
-import os
 import subprocess
 import sys
 import threading
@@ -34,6 +33,7 @@ from urllib.parse import parse_qs, urlsplit
 import polars as pl
 import pytest
 
+from nba_assets.gameday import child_env
 from nba_assets.io.storage import LocalParquetStore, TableRef
 from nba_assets.partitions import dates_between
 from nba_assets.replay import build_archive
@@ -133,20 +133,18 @@ def replay_url(tmp_path_factory: pytest.TempPathFactory):
 
 def _make_run(first: date, last: date, home: Path, lake: Path, proxy: FaultProxy) -> tuple[str, float]:
     """``make run START=first END=last`` against the real-service interface; (its output, seconds)."""
-    env = {
-        **os.environ,
-        "NBA_REPLAY_DIR": "",
-        "BALLDONTLIE_API_KEY": "dummy-bdl-key",
-        "ODDS_API_KEY": "dummy-odds-key",
-        "BALLDONTLIE_BASE_URL": proxy.url,
-        "NBA_CDN_BASE_URL": proxy.url,
-        "NBA_STATS_BASE_URL": proxy.url,
-        "ODDS_API_BASE_URL": proxy.url,
-        "DAGSTER_HOME": str(home),
-        "NBA_LAKE_DIR": str(lake),
-    }
-    for name in ("NBA_CLOCK_FILE", "NBA_EDGE_SENSORS", "NBA_BACKEND", "NBA_GCS_BUCKET", "MAKEFLAGS", "MFLAGS"):
-        env.pop(name, None)
+    env = child_env(
+        home,
+        lake,
+        None,
+        drop=("NBA_GCS_BUCKET", "MAKEFLAGS", "MFLAGS"),
+        BALLDONTLIE_API_KEY="dummy-bdl-key",
+        ODDS_API_KEY="dummy-odds-key",
+        BALLDONTLIE_BASE_URL=proxy.url,
+        NBA_CDN_BASE_URL=proxy.url,
+        NBA_STATS_BASE_URL=proxy.url,
+        ODDS_API_BASE_URL=proxy.url,
+    )
     started = time.monotonic()
     done = subprocess.run(
         ["make", "--no-print-directory", "run", f"START={first}", f"END={last}"],
