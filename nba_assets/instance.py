@@ -73,19 +73,27 @@ def psycopg2_url(url: str) -> str:
     return url
 
 
-def storage_yaml(home: Path, storage: str = "project", postgres_url: str | None = None) -> str:
+def storage_yaml(
+    home: Path, storage: str = "project", postgres_url: str | None = None, write_stats_file: Path | None = None
+) -> str:
     """The ``storage:`` block (the only storage key: Dagster refuses the legacy ``event_log_storage:``
-    beside it)."""
+    beside it). ``write_stats_file`` (project storage only): where each process appends the seconds
+    it spent writing events (the bench's event-write share)."""
     if storage == "project":
+        stats = f"      write_stats_file: {json.dumps(str(write_stats_file))}\n" if write_stats_file else ""
         return (
             "# The project's SQLite storage (nba_assets/event_storage.py): Dagster's layout under base_dir,\n"
-            "# engines kept, a batch of events in one transaction (DAGSTER_EVENT_BATCH_SIZE > 0).\n"
+            "# engines kept, a batch of events in one transaction (DAGSTER_EVENT_BATCH_SIZE > 0), event\n"
+            "# bodies stored zlib-compressed (only this storage reads them), one planned row per asset\n"
+            "# check and run (the project has no partitioned checks).\n"
             "storage:\n"
             "  custom:\n"
             "    module: nba_assets.event_storage\n"
             "    class: NbaSqliteStorage\n"
             "    config:\n"
             f"      base_dir: {json.dumps(str(home))}\n"
+            "      compress_events: true\n"
+            "      one_plan_per_check: true\n" + stats
         )
     if storage == "stock":
         return f"# Dagster's stock SQLite storage.\nstorage:\n  sqlite:\n    base_dir: {json.dumps(str(home))}\n"
@@ -102,11 +110,13 @@ def storage_yaml(home: Path, storage: str = "project", postgres_url: str | None 
     raise ValueError(f"unknown storage {storage!r}; one of {STORAGES}")
 
 
-def write_instance(home: Path, storage: str = "project", postgres_url: str | None = None) -> Path:
+def write_instance(
+    home: Path, storage: str = "project", postgres_url: str | None = None, write_stats_file: Path | None = None
+) -> Path:
     home = home.resolve()
     home.mkdir(parents=True, exist_ok=True)
     path = home / "dagster.yaml"
-    path.write_text(DAGSTER_YAML + storage_yaml(home, storage, postgres_url))
+    path.write_text(DAGSTER_YAML + storage_yaml(home, storage, postgres_url, write_stats_file))
     if storage == "postgres":
         path.chmod(0o600)
     return path

@@ -8,6 +8,11 @@ materializations, latest materialization, partition statuses (materialized / fai
 through the partition status cache), asset check executions, asset records, run records and each
 run's events. The project's storage must run as its own class and take the batch path.
 
+The project's storage writes less than the stock one: event bodies zlib-compressed (the view must
+still be the stock one, every part of it), and with ``one_plan_per_check`` one planned row per asset
+check and run instead of Dagster's one per partition of the run, which for a check without
+partitions never resolve (the view then differs from stock exactly by those stale PLANNED rows).
+
 The assets are small synthetic no-op assets defined here: they test the storage, not the data.
 """
 
@@ -182,9 +187,25 @@ def _index_state(path: Path) -> dict:
 
 
 def _instance(tmp_path: Path, storage: str, postgres_url: str | None = None) -> dg.DagsterInstance:
+    """``storage``: stock, postgres, project (as ``make instance`` writes it) or project_per_partition_plans
+    (the project's storage with Dagster's per-partition check plans: ``one_plan_per_check: false``)."""
     home = tmp_path / storage
-    write_instance(home, storage, postgres_url)
+    if storage == "project_per_partition_plans":
+        path = write_instance(home, "project")
+        text = path.read_text()
+        assert "one_plan_per_check: true" in text
+        path.write_text(text.replace("one_plan_per_check: true", "one_plan_per_check: false"))
+    else:
+        write_instance(home, storage, postgres_url)
     return dg.DagsterInstance.from_config(str(home))
+
+
+def _stale_plans(checks: dict, finished_runs: set[int]) -> dict:
+    """The rows of the check histories that are PLANNED with a partition in a run that has finished."""
+    return {
+        key: [row for row in rows if row[1] == "PLANNED" and row[2] is not None and row[0] in finished_runs]
+        for key, rows in checks.items()
+    }
 
 
 @pytest.fixture(scope="module")
@@ -232,21 +253,34 @@ def test_instance_runs_the_configured_storage_class(tmp_path):
     assert _index_state(index["project"]) == _index_state(index["stock"])
 
 
+def _body_types(home: Path) -> Counter:
+    """typeof(event) over the event_logs rows of every shard (text: JSON; blob: compressed)."""
+    kinds: Counter = Counter()
+    for shard in (home / "history" / "runs").glob("*.db"):
+        with contextlib.closing(sqlite3.connect(shard)) as conn:
+            kinds.update(dict(conn.execute("select typeof(event), count(*) from event_logs group by 1").fetchall()))
+    return kinds
+
+
 def test_same_ui_view_on_stock_project_and_postgres(tmp_path, postgres_url):
     views = {}
-    for storage in ("stock", "project", "postgres"):
+    storages = ("stock", "project_per_partition_plans", "project", "postgres")
+    for storage in storages:
         with _instance(tmp_path, storage, postgres_url if storage == "postgres" else None) as instance:
             run_scenario(instance)
             views[storage] = ui_view(instance)
-            if storage == "project":
+            if storage.startswith("project"):
                 stats = instance.event_log_storage.batch_stats
                 assert stats["batches"] >= len(RUNS) and stats["batched_events"] > 0, stats
                 assert stats["failed_batches"] == 0 and stats["fallback_batches"] == 0, stats
+                # every body compressed on disk, and read back as the stock storage reads its JSON
+                assert set(_body_types(tmp_path / storage)) == {"blob"}, _body_types(tmp_path / storage)
             if storage != "postgres":  # the shards: the project's with its larger pages, stock with SQLite's default
                 shards = sorted((tmp_path / storage / "history" / "runs").glob("*.db"))
                 assert len(shards) == len(RUNS) + 1, shards  # one per run and the index shard
-                expected = event_storage.PAGE_SIZE if storage == "project" else 4096
+                expected = event_storage.PAGE_SIZE if storage.startswith("project") else 4096
                 assert {shard.name: _page_size(shard) for shard in shards} == {s.name: expected for s in shards}
+    assert set(_body_types(tmp_path / "stock")) == {"text"}
     stock = views["stock"]
     # the scenario did what it says, on the stock storage
     assert [run["status"] for run in stock["runs"]] == [
@@ -260,9 +294,29 @@ def test_same_ui_view_on_stock_project_and_postgres(tmp_path, postgres_url):
     statuses = stock["assets"]["downstream"]["status"]
     assert statuses[KEYS[7]] == "FAILED" and statuses[KEYS[0]] == "MATERIALIZED"
     assert any(not passed for *_, passed in stock["checks"]["upstream:upstream_day_ok"] if passed is not None)
-    for storage in ("project", "postgres"):
+    for storage in ("project_per_partition_plans", "postgres"):
         for part in ("runs", "assets", "checks", "asset_keys"):
             assert views[storage][part] == stock[part], f"{storage}: {part} differs from the stock storage"
+    # The project's storage as configured: the same view, except the stale per-partition plans.
+    project = views["project"]
+    for part in ("runs", "assets", "asset_keys"):
+        assert project[part] == stock[part], f"project: {part} differs from the stock storage"
+    finished = {i for i, run in enumerate(stock["runs"]) if run["status"] in ("SUCCESS", "FAILURE")}
+    assert finished == set(range(len(RUNS)))
+    stale = _stale_plans(stock["checks"], finished)
+    # Dagster's stock rows: every ranged run leaves one PLANNED row per partition of the unpartitioned
+    # in-step check (evaluated once, without partition, in a row of its own beside them)
+    ranged = [i for i, (first, last, _) in enumerate(RUNS) if first != last]
+    in_step = stock["checks"]["upstream:in_step"]
+    assert len(stale["upstream:in_step"]) == sum(
+        len(DAYS.get_partition_keys_in_range(dg.PartitionKeyRange(RUNS[i][0], RUNS[i][1]))) for i in range(len(RUNS))
+    ), stale["upstream:in_step"]
+    assert [row for row in in_step if row[1] == "SUCCEEDED"] == [(i, "SUCCEEDED", None, True) for i in range(len(RUNS))]
+    assert ranged and not _stale_plans(project["checks"], finished)["upstream:in_step"]
+    for key, rows in stock["checks"].items():
+        assert project["checks"][key] == [row for row in rows if row not in stale[key]], key
+    # the unpartitioned check: one row per run, completed by its evaluation
+    assert project["checks"]["upstream:in_step"] == [(i, "SUCCEEDED", None, True) for i in range(len(RUNS))]
 
 
 def test_one_batch_of_planned_events_above_the_parameter_limit(tmp_path, monkeypatch):
