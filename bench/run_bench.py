@@ -1,71 +1,221 @@
-"""Benchmarks of the whole graph, written to bench/results.json (``make bench``).
+"""Benchmarks of the whole graph, written to bench/results.json (``make bench``); issue 12's targets.
 
-1. full_backfill: the whole asset graph over 2021-10-19..2024-12-15 in one single-run backfill
-   (``dg launch --partition-range``) into a fresh lake and a fresh Dagster instance; with the
-   seconds of each asset group's steps in that run (``step_s_by_group``; ``phase3_4_s`` is
-   analytics + precompute).
-2. one_day: the whole graph for one game day (``dg launch --partition``) on that lake, repeated;
-   median and all runs reported.
+One ``make bench`` (this script without ``--only`` / ``--lake``) measures, in this order, each part in
+its own processes with the Makefile's Dagster settings (``DAGSTER_EVENT_BATCH_SIZE``,
+``DAGSTER_EMIT_PARTITION_SUBSET_IN_PLANNED_EVENTS``, the console at INFO), and writes:
 
-3. history_load: on that lake, the history the prediction step needs for ONE_DAY (365 days of
-   player_game_summary strictly before it) loaded once as one batched frame (what the IO manager
-   does) against one load per expected player over the same window and players (what a
-   per-player lookup costs); the two must return the same rows.
-4. prediction_step: the prediction step of ONE_DAY (six systems, P(over), calls) from inputs
-   already in memory, repeated; median reported.
+1. ``full_backfill``: ``make demo``'s work on a fresh lake and a fresh instance of the project's SQLite
+   storage (``nba_assets.event_storage``): the replay archive built, ``python -m nba_assets.instance``,
+   ``dg launch --assets '*' --partition-range FIRST...LAST`` and the summary, each timed; ``demo_s`` is
+   their sum, ``wall_s`` the launch alone. Then the run's steps by asset group and split into window
+   reads / compute / lake writes / events (``bench/step_breakdown.py``), the instance's size on disk,
+   and ``event_writes``: the seconds the event log storage spent writing (the storage's
+   ``write_stats_file``: one JSON line per process that wrote events, ``store_s`` summed) over the
+   launch's wall. Without that file (a storage that does not write it) the share is null, and the
+   record says so.
+2. ``history_load`` / ``prediction_step`` on that lake: the 365-day history of ONE_DAY as one batched
+   frame against one load per player (same rows checked); the prediction step from inputs in memory.
+3. ``one_day_make``: the whole ``make run START=ONE_DAY END=ONE_DAY`` (instance file, ``dg launch``,
+   summary) on that lake, ``--repeat`` times on a fresh instance; median.
+4. ``noop_events``: a no-op asset over the FIRST..LAST daily partitions, one single-run backfill, on
+   Dagster's stock SQLite storage, the project's storage (batched and with batching off) and
+   PostgreSQL, side by side; speedup = stock run / project run.
+5. ``full_backfill_postgres``: the same backfill (``dg launch`` only) on a fresh lake and a PostgreSQL
+   instance (a local server, ``nba_assets.postgres_server.running_postgres``, default durability):
+   wall, steps and the database's size.
+6. ``targets``: each of issue 12's targets with its figure, the target and ``met``; a target whose
+   figure is missing is not met. ``before`` keeps the earlier figures (the issue's own, earlier
+   bench runs, the file's previous run); ``profile_demo_before`` is kept as it is.
 
-5. noop_events: a no-op asset over the 1,154 daily partitions of the full backfill, one single-run
-   backfill, on Dagster's stock SQLite storage, on the project's storage (nba_assets/event_storage.py)
-   and on PostgreSQL (a local server started for it, default durability), side by side in one bench
-   run with the same Dagster settings (DAGSTER_EVENT_BATCH_SIZE, DAGSTER_EMIT_PARTITION_SUBSET_IN_PLANNED_EVENTS,
-   in-process executor, console at INFO): the seconds of the run, of its process, the ratio
-   stock / project and the instance's size on disk. It measures Dagster's event writes alone.
-
-Figures 1-2 are wall-clock seconds of the ``dg launch`` process; 3-4 are timed in this process.
-``--lake DIR`` measures 3-4 only, on an existing lake (full backfill done), without dg launch.
-``--only noop_events`` measures 5 only, ``--only full_backfill`` 1 only (as
-``full_backfill_project_storage``, with the instance's size), ``--only one_day_make --lake DIR`` the whole
-``make run`` of ONE_DAY on that lake (fresh instance), each merged into the existing results file.
+A part that fails (or outlives its time limit; the whole bench keeps to ``--budget-s``) records
+``{"error": ...}`` and the bench goes on. ``--first/--last/--one-day`` shorten the range for a trial
+(the targets block then says ``full_range: false``). ``--lake DIR`` measures part 2 only on an existing
+lake; ``--only noop_events``, ``--only full_backfill`` (as ``full_backfill_project_storage``) and
+``--only one_day_make --lake DIR`` one part, each merged into the existing results file.
 """
 
 from __future__ import annotations
 
 import argparse
+import inspect
 import json
 import os
 import platform
+import re
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-from datetime import UTC, datetime
+import traceback
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 DG = Path(sys.executable).parent / "dg"
-FIRST, LAST = "2021-10-19", "2024-12-15"
-ONE_DAY = "2024-11-15"
-TARGETS = {"full_backfill_s": 300.0, "one_day_s": 15.0, "history_speedup_x": 100.0, "noop_speedup_x": 5.0}
+MAKEFILE = REPO / "Makefile"
 HISTORY_DAYS = 365
+STARTED = time.monotonic()
 
 
-def launch(env: dict[str, str], *args: str) -> float:
+def _make_var(name: str, default: str) -> str:
+    """A variable of the Makefile (``NAME := v`` / ``export NAME ?= v``), so the bench runs what make does."""
+    try:
+        text = MAKEFILE.read_text()
+    except OSError:
+        return default
+    match = re.search(rf"^(?:export\s+)?{name}\s*[:?]?=\s*(.+?)\s*$", text, re.MULTILINE)
+    return match.group(1) if match else default
+
+
+DEMO_FIRST = _make_var("DEMO_START", "2021-10-19")
+DEMO_LAST = _make_var("DEMO_END", "2024-12-15")
+FIRST, LAST = DEMO_FIRST, DEMO_LAST  # --first / --last
+ONE_DAY = "2024-11-15"  # --one-day
+RUN_CONFIG = _make_var("RUN_CONFIG", """--config-json '{"loggers": {"console": {"config": {"log_level": "INFO"}}}}'""")
+RUN_CONFIG_JSON = RUN_CONFIG.split(None, 1)[1].strip("'") if RUN_CONFIG.startswith("--config-json") else "{}"
+MAKE_ENV = {  # the Makefile's Dagster settings, on every part (also when run without make)
+    "DAGSTER_EVENT_BATCH_SIZE": _make_var("DAGSTER_EVENT_BATCH_SIZE", "1000"),
+    "DAGSTER_EMIT_PARTITION_SUBSET_IN_PLANNED_EVENTS": _make_var(
+        "DAGSTER_EMIT_PARTITION_SUBSET_IN_PLANNED_EVENTS", "1"
+    ),
+}
+NOOP_ENV = MAKE_ENV
+BOX_SCORES = _make_var("BOX_SCORES", "data/player_box_scores.parquet")
+LINES = _make_var("LINES", "data/player_points_lines_dfs.parquet")
+
+# Issue 12's targets: name -> (comparison, target, what the figure is).
+TARGETS: dict[str, tuple[str, float, str]] = {
+    "demo_s": ("<=", 240.0, "make demo on a fresh clone, 2 cores: full_backfill.demo_s"),
+    "event_write_share": ("<=", 0.20, "event writes / four-season run: full_backfill.event_writes.share_of_wall"),
+    "one_day_make_s": ("<=", 6.0, "one game day, the whole make run: one_day_make.median_s"),
+    "instance_mb": ("<=", 150.0, "the Dagster instance after the four-season run: full_backfill.instance_mb"),
+    "noop_speedup_x": (">=", 5.0, "no-op asset, stock SQLite run / project's storage run: noop_events.speedup_x"),
+    "history_speedup_x": (">=", 100.0, "batched history frame vs one load per player: history_load.speedup_x"),
+}
+# The figures issue 12 was filed with (its text; nothing measured here).
+ISSUE_12_BEFORE = {
+    "source": "issue 12 as filed (fresh clone, 2 cores)",
+    "demo_s": 681.0,
+    "one_day_make_s": 15.1,
+    "one_day_make_median_busier_s": 24.5,
+    "instance_mb": 621.0,
+    "instance_by_shard_mb": {"index.db": 391.0, "run_shard": 260.0},
+    "noop_400_partitions_stock_s": 12.9,
+    "history_speedup_x": 179.0,
+}
+ISSUE_BEFORE_FIGURE = {"demo_s": 681.0, "one_day_make_s": 15.1, "instance_mb": 621.0, "history_speedup_x": 179.0}
+# Time limits (s) of one process of each part; the whole bench also keeps to --budget-s.
+LIMITS = {"backfill": 1200, "summary": 300, "replay": 300, "one_day": 180, "noop_side": 400}
+
+
+class PartFailed(Exception):
+    """A part's process failed or timed out; ``partial`` holds what it measured before."""
+
+    def __init__(self, message: str, partial: dict | None = None):
+        super().__init__(message)
+        self.partial = partial or {}
+
+
+def say(message: str) -> None:
+    elapsed = int(time.monotonic() - STARTED)
+    stamp = datetime.now(UTC).strftime("%H:%M:%S")
+    print(f"[{stamp} +{elapsed // 60:02d}:{elapsed % 60:02d}] {message}", flush=True)
+
+
+def _load() -> float:
+    return round(os.getloadavg()[0], 2)
+
+
+def _days(first: str, last: str) -> int:
+    return (date.fromisoformat(last) - date.fromisoformat(first)).days + 1
+
+
+def run_timed(argv: list[str], env: dict[str, str], timeout: float, log: Path, what: str) -> float:
+    """Runs ``argv`` (its own process group, output to ``log``); its wall seconds. A failure or a
+    timeout (the whole group stopped) raises PartFailed with the log's tail."""
+    log.parent.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
-    proc = subprocess.run(
-        [str(DG), "launch", "--assets", "*", *args],
-        cwd=REPO,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    elapsed = time.perf_counter() - started
-    if proc.returncode != 0:
-        sys.stderr.write(proc.stderr[-4000:])
-        raise SystemExit(f"dg launch {' '.join(args)} failed (exit {proc.returncode})")
-    return round(elapsed, 2)
+    with open(log, "wb") as out:
+        proc = subprocess.Popen(argv, cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+        try:
+            rc = proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            _stop_group(proc)
+            raise PartFailed(f"{what}: timed out after {timeout:.0f} s; log tail: {_tail(log)}") from None
+        except BaseException:
+            _stop_group(proc)
+            raise
+    wall = round(time.perf_counter() - started, 2)
+    if rc != 0:
+        raise PartFailed(f"{what}: exit {rc} after {wall} s; log tail: {_tail(log)}")
+    return wall
+
+
+def _stop_group(proc: subprocess.Popen) -> None:
+    for sig, wait in ((signal.SIGTERM, 15), (signal.SIGKILL, 5)):
+        try:
+            os.killpg(proc.pid, sig)
+        except ProcessLookupError:
+            return
+        try:
+            proc.wait(timeout=wait)
+            return
+        except subprocess.TimeoutExpired:
+            continue
+
+
+def _tail(log: Path, chars: int = 1500) -> str:
+    try:
+        return log.read_text(errors="replace")[-chars:]
+    except OSError:
+        return ""
+
+
+class Budget:
+    """The whole bench's time limit: each process gets at most what is left of it."""
+
+    def __init__(self, seconds: float):
+        self.deadline = time.monotonic() + seconds
+
+    def left(self) -> float:
+        return self.deadline - time.monotonic()
+
+    def limit(self, cap: float) -> float:
+        left = self.left()
+        if left < 30:
+            raise PartFailed(f"skipped: the bench's time budget is spent ({left:.0f} s left)")
+        return min(cap, left)
+
+
+def dg_env(lake: Path, home: Path, replay: str) -> dict[str, str]:
+    """The environment of the Makefile's ``dg launch`` (its exports, the venv on PATH)."""
+    venv = Path(sys.executable).parent.parent
+    return {
+        **os.environ,
+        **MAKE_ENV,
+        "NBA_REPLAY_DIR": replay,
+        "NBA_LAKE_DIR": str(lake),
+        "DAGSTER_HOME": str(home),
+        "VIRTUAL_ENV": str(venv),
+        "PATH": f"{venv / 'bin'}:{os.environ.get('PATH', '')}",
+    }
+
+
+def launch_range(env: dict[str, str], log: Path, timeout: float) -> float:
+    argv = [
+        str(DG),
+        "launch",
+        "--assets",
+        "*",
+        "--partition-range",
+        f"{FIRST}...{LAST}",
+        "--config-json",
+        RUN_CONFIG_JSON,
+    ]
+    return run_timed(argv, env, timeout, log, f"dg launch {FIRST}...{LAST}")
 
 
 def step_seconds_by_group(dagster_home: str) -> dict[str, float]:
@@ -89,7 +239,7 @@ def step_seconds_by_group(dagster_home: str) -> dict[str, float]:
 
 def step_split(dagster_home: str) -> dict:
     """The latest run's step seconds split into window reads / compute / lake writes / events, by group
-    (``bench/step_breakdown.py``)."""
+    (``bench/step_breakdown.py``), and the class of the event log storage that ran it."""
     import dagster as dg
 
     sys.path.insert(0, str(REPO / "bench"))
@@ -97,13 +247,203 @@ def step_split(dagster_home: str) -> dict:
 
     with dg.DagsterInstance.from_config(dagster_home) as instance:
         out = breakdown(instance)
-    return {"run_span_s": out["run_span_s"], "steps_total": out["steps_total"], "by_group": out["by_group"]}
+        storage = type(instance.event_log_storage).__name__
+    return {
+        "run_span_s": out["run_span_s"],
+        "steps_total": out["steps_total"],
+        "by_group": out["by_group"],
+        "event_log_storage": storage,
+    }
 
 
 def asset_count() -> int:
     from nba_assets.definitions import defs
 
     return len(list(defs.resolve_asset_graph().get_all_asset_keys()))
+
+
+def write_project_instance(home: Path, stats_file: Path) -> bool:
+    """The project's SQLite storage at ``home``, with the storage's ``write_stats_file`` when this
+    checkout's ``write_instance`` knows that key; whether it does."""
+    from nba_assets.instance import write_instance
+
+    if "write_stats_file" in inspect.signature(write_instance).parameters:
+        write_instance(home, "project", write_stats_file=stats_file)
+        return True
+    write_instance(home, "project")
+    return False
+
+
+def read_write_stats(stats_file: Path, wall_s: float, supported: bool) -> dict:
+    """``event_writes``: the storage's write seconds (``store_s`` summed over the file's lines, one
+    per process that wrote events) and their share of ``wall_s``; null with a note without the file."""
+    out: dict = {"stats_file": "write_stats_file (nba_assets.instance.write_instance)", "wall_s": wall_s}
+    if not supported:
+        return {
+            **out,
+            "store_s": None,
+            "share_of_wall": None,
+            "note": "not measured: this checkout's nba_assets.instance.write_instance has no write_stats_file "
+            "(the project's storage does not report its write seconds yet)",
+        }
+    if not stats_file.is_file():
+        return {
+            **out,
+            "store_s": None,
+            "share_of_wall": None,
+            "note": f"not measured: the storage wrote no stats file ({stats_file.name} missing after the run)",
+        }
+    lines, bad = [], 0
+    for line in stats_file.read_text().splitlines():
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+            lines.append(
+                {
+                    "pid": int(row["pid"]),
+                    "store_s": float(row["store_s"]),
+                    "events": int(row["events"]),
+                    "calls": int(row["calls"]),
+                }
+            )
+        except (ValueError, KeyError, TypeError):
+            bad += 1
+    if not lines:
+        return {**out, "store_s": None, "share_of_wall": None, "note": f"not measured: no valid line ({bad} invalid)"}
+    store_s = round(sum(r["store_s"] for r in lines), 3)
+    return {
+        **out,
+        "store_s": store_s,
+        "events": sum(r["events"] for r in lines),
+        "calls": sum(r["calls"] for r in lines),
+        "processes": len(lines),
+        "invalid_lines": bad,
+        "share_of_wall": round(store_s / wall_s, 4) if wall_s else None,
+        "by_process": lines,
+    }
+
+
+def build_replay(work: Path, budget: Budget) -> tuple[str, float]:
+    """The replay archive as ``make demo`` gets it: built (``make replay``) for the default archive, the
+    given one as it is otherwise (the Makefile's rule). Built into ``work``; (dir, seconds)."""
+    given = os.environ.get("NBA_REPLAY_DIR")
+    if given and Path(given).resolve() != (REPO / ".replay").resolve():
+        return given, 0.0
+    out = work / "replay"
+    argv = [
+        sys.executable,
+        "-m",
+        "nba_assets.replay",
+        "build",
+        "--box-scores",
+        BOX_SCORES,
+        "--lines",
+        LINES,
+        "--out",
+        str(out),
+    ]
+    wall = run_timed(argv, {**os.environ}, budget.limit(LIMITS["replay"]), work / "replay.log", "replay build")
+    return str(out), wall
+
+
+def full_backfill(work: Path, budget: Budget) -> tuple[dict, Path, str]:
+    """Part 1 (module docstring): ``make demo``'s work on the project's SQLite storage; (figures, lake,
+    replay dir)."""
+    replay, replay_s = build_replay(work, budget)
+    home, lake, stats = work / "project_home", work / "project_lake", work / "write_stats.jsonl"
+    env = dg_env(lake, home, replay)
+    instance_s = run_timed(
+        [sys.executable, "-m", "nba_assets.instance", str(home)], env, 120, work / "instance.log", "make instance"
+    )
+    supported = write_project_instance(home, stats)  # the same file, with the storage's write stats
+    load_before = _load()
+    say(f"full_backfill: dg launch {FIRST}...{LAST} on the project's SQLite storage (load {load_before}) ...")
+    wall = launch_range(env, work / "project_launch.log", budget.limit(LIMITS["backfill"]))
+    load_after = _load()
+    say(f"  launch {wall} s")
+    try:
+        summary_s = run_timed(
+            [sys.executable, "-m", "nba_assets.summary", "--start", FIRST, "--end", LAST],
+            env,
+            budget.limit(LIMITS["summary"]),
+            work / "summary.log",
+            "summary",
+        )
+    except PartFailed as exc:  # the launch's figures stay
+        raise PartFailed(str(exc), {"wall_s": wall, "event_writes": read_write_stats(stats, wall, supported)}) from None
+    writes = read_write_stats(stats, wall, supported)
+    say(f"  summary {summary_s} s; event writes {writes['store_s']} s ({writes['share_of_wall']} of the launch)")
+    by_group = step_seconds_by_group(str(home))
+    split = step_split(str(home))
+    events_s = split["steps_total"].get("events_s")
+    figures = {
+        "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "storage": "project (nba_assets.event_storage, SQLite under DAGSTER_HOME)",
+        "event_log_storage": split.pop("event_log_storage"),
+        "range": f"{FIRST}..{LAST}",
+        "partitions": _days(FIRST, LAST),
+        "assets": asset_count(),
+        "demo_s": round(replay_s + instance_s + wall + summary_s, 2),
+        "demo_parts_s": {
+            "replay_build": replay_s,
+            "make_instance": instance_s,
+            "dg_launch": wall,
+            "summary": summary_s,
+        },
+        "wall_s": wall,
+        "step_s_by_group": by_group,
+        "phase3_4_s": round(by_group.get("analytics", 0.0) + by_group.get("precompute", 0.0), 1),
+        "step_split_s": split,
+        "steps_events_share_of_wall": round(events_s / wall, 4) if events_s is not None and wall else None,
+        "instance_mb": _dir_mb(home),
+        "event_writes": writes,
+        "settings": MAKE_ENV,
+        "load_avg_1m_before": load_before,
+        "load_avg_1m_after": load_after,
+        "how": "make demo's steps, each timed, on a fresh lake and instance: replay build, python -m "
+        "nba_assets.instance, dg launch --assets '*' --partition-range FIRST...LAST (the Makefile's env and run "
+        "config), nba_assets.summary; demo_s is their sum (make's own overhead aside). instance_mb: the files "
+        "under DAGSTER_HOME. event_writes.share_of_wall: the storage's own write seconds (write_stats_file) / "
+        "the launch's wall; steps_events_share_of_wall: the steps' events_s (step_breakdown) / the same wall",
+    }
+    return figures, lake, replay
+
+
+def full_backfill_postgres(work: Path, replay: str, budget: Budget) -> dict:
+    """Part 5 (module docstring): the backfill on a fresh lake and a PostgreSQL instance."""
+    from nba_assets.instance import write_instance
+    from nba_assets.postgres_server import running_postgres
+
+    home, lake = work / "postgres_home", work / "postgres_lake"
+    budget.limit(LIMITS["backfill"])  # a spent budget: no server started
+    with running_postgres(durable=True) as url:
+        write_instance(home, "postgres", url)
+        env = dg_env(lake, home, replay)
+        load_before = _load()
+        say(f"full_backfill_postgres: dg launch {FIRST}...{LAST} on PostgreSQL (load {load_before}) ...")
+        wall = launch_range(env, work / "postgres_launch.log", budget.limit(LIMITS["backfill"]))
+        load_after = _load()
+        db_mb = _postgres_mb(url)
+        say(f"  launch {wall} s, database {db_mb} MB")
+        by_group = step_seconds_by_group(str(home))
+        split = step_split(str(home))
+    return {
+        "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "storage": "postgres (dagster-postgres; a local PostgreSQL server, fsync and synchronous_commit on)",
+        "event_log_storage": split.pop("event_log_storage"),
+        "range": f"{FIRST}..{LAST}",
+        "partitions": _days(FIRST, LAST),
+        "wall_s": wall,
+        "step_s_by_group": by_group,
+        "step_split_s": split,
+        "database_mb": db_mb,
+        "settings": MAKE_ENV,
+        "load_avg_1m_before": load_before,
+        "load_avg_1m_after": load_after,
+        "how": "dg launch --assets '*' --partition-range FIRST...LAST (the Makefile's env and run config) on a "
+        "fresh lake and a fresh PostgreSQL database; database_mb: pg_database_size after the run",
+    }
 
 
 def prediction_figures(lake: Path, repeat: int = 3) -> dict:
@@ -174,7 +514,7 @@ def prediction_figures(lake: Path, repeat: int = 3) -> dict:
             "batched_s": round(batched_s, 4),
             "per_player_s": round(per_player_s, 3),
             "speedup_x": round(per_player_s / batched_s, 1),
-            "target_x": TARGETS["history_speedup_x"],
+            "target_x": TARGETS["history_speedup_x"][1],
             "how": "one LocalParquetStore.read_window of the 365 partitions vs one parquet scan per player "
             "over the same files; same rows checked",
         },
@@ -189,10 +529,6 @@ def prediction_figures(lake: Path, repeat: int = 3) -> dict:
     }
 
 
-NOOP_ENV = {  # the Makefile's settings, on every side
-    "DAGSTER_EVENT_BATCH_SIZE": "1000",
-    "DAGSTER_EMIT_PARTITION_SUBSET_IN_PLANNED_EVENTS": "1",
-}
 # (name, storage written by nba_assets.instance, env overrides): "project_unbatched" is the project's
 # storage with batching off (engines kept, one write per event), to split the gain in two.
 NOOP_SIDES = (
@@ -256,15 +592,21 @@ def _postgres_mb(url: str) -> float:
     return round(size / 1e6, 2)
 
 
-def noop_events() -> dict:
-    """Figure 5 (see the module docstring)."""
-    sys.path.insert(0, str(REPO))
+def _ratio(figures: dict, side: str) -> float | None:
+    stock, other = figures.get("stock", {}).get("run_s"), figures.get(side, {}).get("run_s")
+    return round(stock / other, 1) if stock and other else None
+
+
+def noop_events(budget: Budget | None = None) -> dict:
+    """Part 4 (see the module docstring). A side that fails records its error; the others still run."""
     from nba_assets.instance import write_instance
     from nba_assets.postgres_server import running_postgres
 
+    budget = budget or Budget(3600)
+    budget.limit(LIMITS["noop_side"])  # a spent budget: no server started
     figures: dict = {
         "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "load_avg_1m_before": round(os.getloadavg()[0], 2),
+        "load_avg_1m_before": _load(),
     }
     work = Path(tempfile.mkdtemp(prefix="nba-bench-noop-"))
     try:
@@ -273,27 +615,28 @@ def noop_events() -> dict:
                 home = work / side
                 write_instance(home, storage, url if storage == "postgres" else None)
                 env = {**os.environ, **NOOP_ENV, **overrides}
-                print(f"noop_events on {side} ...", flush=True)
-                started = time.perf_counter()
-                proc = subprocess.run(
-                    [sys.executable, __file__, "--noop-child", str(home)],
-                    cwd=REPO,
-                    env=env,
-                    capture_output=True,
-                    text=True,
-                )
-                wall = round(time.perf_counter() - started, 2)
-                if proc.returncode != 0:
-                    sys.stderr.write(proc.stderr[-4000:])
-                    raise SystemExit(f"noop_events on {side} failed (exit {proc.returncode})")
-                child = json.loads(proc.stdout.strip().splitlines()[-1])
+                say(f"noop_events on {side} ...")
+                log = work / f"{side}.log"
+                try:
+                    wall = run_timed(
+                        [sys.executable, __file__, "--noop-child", str(home), "--first", FIRST, "--last", LAST],
+                        env,
+                        budget.limit(LIMITS["noop_side"]),
+                        log,
+                        f"noop_events on {side}",
+                    )
+                    child = json.loads(log.read_text().strip().splitlines()[-1])
+                except (PartFailed, ValueError, IndexError) as exc:
+                    figures[side] = {"error": str(exc)}
+                    say(f"  FAILED: {str(exc)[:300]}")
+                    continue
                 child["wall_s"] = wall
                 child["instance_mb"] = _postgres_mb(url) if storage == "postgres" else _dir_mb(home)
-                child["load_avg_1m_after"] = round(os.getloadavg()[0], 2)
+                child["load_avg_1m_after"] = _load()
                 if overrides:
                     child["env"] = overrides
                 figures[side] = child
-                print(f"  run {child['run_s']} s, process {wall} s, {child['instance_mb']} MB", flush=True)
+                say(f"  run {child['run_s']} s, process {wall} s, {child['instance_mb']} MB")
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return {
@@ -301,12 +644,12 @@ def noop_events() -> dict:
             "range": f"{FIRST}..{LAST}",
             "settings": NOOP_ENV,
             **figures,
-            "speedup_x": round(figures["stock"]["run_s"] / figures["project"]["run_s"], 1),
-            "speedup_postgres_x": round(figures["stock"]["run_s"] / figures["postgres"]["run_s"], 1),
-            "speedup_unbatched_x": round(figures["stock"]["run_s"] / figures["project_unbatched"]["run_s"], 1),
-            "target_x": TARGETS["noop_speedup_x"],
-            "how": "a no-op asset, one single-run backfill of 1,154 partitions per storage, each in a fresh "
-            "process (dg.materialize, in-process executor) on a fresh instance; run_s is the run, wall_s the "
+            "speedup_x": _ratio(figures, "project"),
+            "speedup_postgres_x": _ratio(figures, "postgres"),
+            "speedup_unbatched_x": _ratio(figures, "project_unbatched"),
+            "target_x": TARGETS["noop_speedup_x"][1],
+            "how": "a no-op asset, one single-run backfill of the range's daily partitions per storage, each in a "
+            "fresh process (dg.materialize, in-process executor) on a fresh instance; run_s is the run, wall_s the "
             "process; speedups are stock run_s / run_s; instance_mb the DAGSTER_HOME files (SQLite) or "
             "pg_database_size (PostgreSQL: fsync and synchronous_commit on); load_avg: the machine's 1-minute "
             "load (2 cores shared: the stock figure grows most with it)",
@@ -315,73 +658,42 @@ def noop_events() -> dict:
 
 
 def full_backfill_only() -> dict:
-    """The full backfill alone (``--only full_backfill``) on the instance ``nba_assets.instance`` writes
-    (the project's storage), with the Makefile's Dagster settings; kept beside the full bench's figure."""
-    replay = os.environ.get("NBA_REPLAY_DIR") or str(REPO / ".replay")
+    """The full backfill alone (``--only full_backfill``) on the project's storage, as
+    ``full_backfill_project_storage``: part 1's figures (demo_s, steps, instance, event writes)."""
     work = Path(tempfile.mkdtemp(prefix="nba-bench-full-"))
     try:
-        env = {
-            **os.environ,
-            **NOOP_ENV,
-            "NBA_REPLAY_DIR": replay,
-            "NBA_LAKE_DIR": str(work / "lake"),
-            "DAGSTER_HOME": str(work / "dagster_home"),
-        }
-        subprocess.run(
-            [sys.executable, "-m", "nba_assets.instance", env["DAGSTER_HOME"]], check=True, stdout=subprocess.DEVNULL
-        )
-        load_before = round(os.getloadavg()[0], 2)
-        print(f"full backfill {FIRST}..{LAST} ...", flush=True)
-        full = launch(env, "--partition-range", f"{FIRST}...{LAST}")
-        print(f"  {full} s", flush=True)
-        by_group = step_seconds_by_group(env["DAGSTER_HOME"])
-        split = step_split(env["DAGSTER_HOME"])
-        instance_mb = _dir_mb(work / "dagster_home")
+        figures, _, _ = full_backfill(work, Budget(LIMITS["backfill"] + 600))
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    return {
-        "full_backfill_project_storage": {
-            "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
-            "range": f"{FIRST}..{LAST}",
-            "partitions": 1154,
-            "assets": asset_count(),
-            "wall_s": full,
-            "target_s": TARGETS["full_backfill_s"],
-            "step_s_by_group": by_group,
-            "phase3_4_s": round(by_group.get("analytics", 0.0) + by_group.get("precompute", 0.0), 1),
-            "instance_mb": instance_mb,
-            "step_split_s": split,
-            "settings": NOOP_ENV,
-            "load_avg_1m_before": load_before,
-            "load_avg_1m_after": round(os.getloadavg()[0], 2),
-            "how": "dg launch --assets '*' --partition-range, fresh lake and instance (the project's storage)",
-        }
-    }
+    return {"full_backfill_project_storage": figures}
 
 
-def one_day_make(lake: Path, repeat: int) -> dict:
+def one_day_make(lake: Path, repeat: int, replay: str | None = None, budget: Budget | None = None) -> dict:
     """``make run START=ONE_DAY END=ONE_DAY`` (the whole target: instance file, dg launch, summary) on a
-    lake that holds the full backfill, ``repeat`` times on a fresh instance; the wall of each and the
-    split of the last run's steps (``--only one_day_make --lake DIR``)."""
+    lake that holds the full backfill, ``repeat`` times on a fresh instance (one for the repeats); the
+    wall of each and the split of the last run's steps (``--only one_day_make --lake DIR``)."""
+    budget = budget or Budget(3600)
     work = Path(tempfile.mkdtemp(prefix="nba-bench-day-"))
     runs, loads = [], []
     try:
         env = {**os.environ, "NBA_LAKE_DIR": str(lake.resolve()), "DAGSTER_HOME": str(work / "dagster_home")}
+        if replay:
+            env["NBA_REPLAY_DIR"] = replay
         for i in range(repeat):
-            loads.append(round(os.getloadavg()[0], 2))
-            started = time.perf_counter()
-            proc = subprocess.run(
-                ["make", "--no-print-directory", "run", f"START={ONE_DAY}", f"END={ONE_DAY}"],
-                cwd=REPO,
-                env=env,
-                capture_output=True,
-                text=True,
-            )
-            runs.append(round(time.perf_counter() - started, 2))
-            if proc.returncode != 0:
-                sys.stderr.write(proc.stderr[-4000:])
-                raise SystemExit(f"make run {ONE_DAY} failed (exit {proc.returncode})")
-            print(f"make run {ONE_DAY} run {i + 1}: {runs[-1]} s (load {loads[-1]})", flush=True)
+            loads.append(_load())
+            try:
+                runs.append(
+                    run_timed(
+                        ["make", "--no-print-directory", "run", f"START={ONE_DAY}", f"END={ONE_DAY}"],
+                        env,
+                        budget.limit(LIMITS["one_day"]),
+                        work / f"run{i + 1}.log",
+                        f"make run {ONE_DAY} (run {i + 1})",
+                    )
+                )
+            except PartFailed as exc:
+                raise PartFailed(str(exc), {"partition": ONE_DAY, "runs_s": runs}) from None
+            say(f"make run {ONE_DAY} run {i + 1}: {runs[-1]} s (load {loads[-1]})")
         split = step_split(env["DAGSTER_HOME"])
     finally:
         shutil.rmtree(work, ignore_errors=True)
@@ -391,6 +703,7 @@ def one_day_make(lake: Path, repeat: int) -> dict:
             "partition": ONE_DAY,
             "runs_s": runs,
             "median_s": statistics.median(runs),
+            "target_s": TARGETS["one_day_make_s"][1],
             "load_avg_1m_before_each": loads,
             "last_run_step_split_s": split,
             "how": "make run START=D END=D on a lake holding the full backfill, fresh DAGSTER_HOME; wall of the "
@@ -399,16 +712,162 @@ def one_day_make(lake: Path, repeat: int) -> dict:
     }
 
 
+def _get(results: dict, path: str):
+    node = results
+    for key in path.split("."):
+        if not isinstance(node, dict) or key not in node:
+            return None
+        node = node[key]
+    return node
+
+
+TARGET_FIGURES = {  # target -> where its figure is in the results
+    "demo_s": "full_backfill.demo_s",
+    "event_write_share": "full_backfill.event_writes.share_of_wall",
+    "one_day_make_s": "one_day_make.median_s",
+    "instance_mb": "full_backfill.instance_mb",
+    "noop_speedup_x": "noop_events.speedup_x",
+    "history_speedup_x": "history_load.speedup_x",
+}
+
+
+def targets_block(results: dict) -> dict:
+    """Each of issue 12's targets: the figure of this run, the target, met (a missing figure is not met)."""
+    full_range = (FIRST, LAST) == (DEMO_FIRST, DEMO_LAST)
+    rows: dict = {}
+    for name, (op, target, what) in TARGETS.items():
+        figure = _get(results, TARGET_FIGURES[name])
+        figure = figure if isinstance(figure, int | float) and not isinstance(figure, bool) else None
+        met = figure is not None and (figure <= target if op == "<=" else figure >= target)
+        row = {"figure": figure, "target": target, "op": op, "met": met, "what": what}
+        if name in ISSUE_BEFORE_FIGURE:
+            row["before_issue_12"] = ISSUE_BEFORE_FIGURE[name]
+        if figure is None:
+            row["note"] = "not measured in this run (see the part's error or note)"
+        rows[name] = row
+    block = {
+        "range": f"{FIRST}..{LAST}",
+        "full_range": full_range,
+        "all_met": all(r["met"] for r in rows.values()),
+        **rows,
+    }
+    if not full_range:
+        block["note"] = f"a trial range, not {DEMO_FIRST}..{DEMO_LAST}: the figures do not show the targets"
+    return block
+
+
+KEPT_AS_THEY_ARE = ("before", "profile_demo_before")
+
+
+def with_before(previous: dict, results: dict) -> dict:
+    """``results`` plus the ``before`` block: the file's earlier ``before`` and ``profile_demo_before``
+    kept as they are, the issue's own figures, and the file's previous run (its other top-level
+    figures) under ``before.bench_<its measured_at>``."""
+    before = dict(previous.get("before") or {})
+    before.setdefault("issue_12_as_filed", ISSUE_12_BEFORE)
+    rest = {k: v for k, v in previous.items() if k not in KEPT_AS_THEY_ARE}
+    if rest:
+        stamp = str(rest.get("measured_at", "undated"))
+        before.setdefault(f"bench_{stamp}", rest)
+    out = {**results, "before": before}
+    for key in KEPT_AS_THEY_ARE[1:]:
+        if key in previous:
+            out[key] = previous[key]
+    return out
+
+
 def _merge_into(out: Path, figures: dict) -> None:
     merged = {**json.loads(out.read_text()), **figures} if out.exists() else figures
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(merged, indent=1) + "\n")
 
 
+def part(results: dict, name: str, fn, *args):
+    """Runs one part; its figures into ``results`` (keyed as it returns them), or ``{name: {"error"}}``."""
+    say(f"== {name}")
+    started = time.perf_counter()
+    try:
+        value = fn(*args)
+    except KeyboardInterrupt:
+        raise
+    except BaseException as exc:  # SystemExit too: a part's failure must not end the bench
+        partial = exc.partial if isinstance(exc, PartFailed) else {}
+        results[name] = {
+            **partial,
+            "error": f"{type(exc).__name__}: {exc}"[:4000],
+            "traceback_tail": traceback.format_exc()[-1500:] if not isinstance(exc, PartFailed) else None,
+        }
+        say(f"== {name} FAILED after {time.perf_counter() - started:.0f} s: {str(exc)[:300]}")
+        return None
+    say(f"== {name} done in {time.perf_counter() - started:.0f} s")
+    return value
+
+
+def bench(args: argparse.Namespace) -> dict:
+    """One ``make bench``: parts 1-5 and the targets (module docstring)."""
+    budget = Budget(args.budget_s)
+    results: dict = {
+        "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform()},
+        "commit": _commit(),
+        "range": f"{FIRST}..{LAST}",
+        "one_day": ONE_DAY,
+        "load_avg_1m_at_start": _load(),
+    }
+    work = Path(tempfile.mkdtemp(prefix="nba-bench-"))
+    try:
+        got = part(results, "full_backfill", full_backfill, work, budget)
+        lake, replay = None, None
+        if got:
+            results["full_backfill"], lake, replay = got
+        if lake is not None:
+            pred = part(results, "history_load", prediction_figures, lake, args.repeat)
+            if pred:
+                results.update(pred)
+            day = part(results, "one_day_make", one_day_make, lake, args.repeat, replay, budget)
+            if day:
+                results.update(day)
+            shutil.rmtree(lake, ignore_errors=True)  # disk: the PostgreSQL run writes its own lake
+        else:
+            for name in ("history_load", "one_day_make"):
+                results[name] = {"error": "skipped: full_backfill failed (no lake to run on)"}
+        noop = part(results, "noop_events", noop_events, budget)
+        if noop:
+            results.update(noop)
+        if replay is None:
+            replay = os.environ.get("NBA_REPLAY_DIR") or str(REPO / ".replay")
+        pg = part(results, "full_backfill_postgres", full_backfill_postgres, work, replay, budget)
+        if pg:
+            results["full_backfill_postgres"] = pg
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    results["bench_s"] = round(time.monotonic() - STARTED, 1)
+    results["targets"] = targets_block(results)
+    results["how"] = (
+        "one make bench (bench/run_bench.py): each part in its own processes with the Makefile's Dagster settings; "
+        "wall clock; the machine is shared (load_avg figures): ratios are side by side, seconds follow the load"
+    )
+    return results
+
+
+def _commit() -> str | None:
+    try:
+        return subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True, text=True, check=True
+        ).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return None
+
+
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
+    global FIRST, LAST, ONE_DAY
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--out", type=Path, default=REPO / "bench" / "results.json")
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--first", default=DEMO_FIRST, help=f"first partition (default the demo's, {DEMO_FIRST})")
+    parser.add_argument("--last", default=DEMO_LAST, help=f"last partition (default the demo's, {DEMO_LAST})")
+    parser.add_argument("--one-day", default=ONE_DAY, help=f"the game day of one_day_make / history_load ({ONE_DAY})")
+    parser.add_argument("--budget-s", type=float, default=2280.0, help="the whole bench's time limit (38 min)")
     parser.add_argument("--lake", type=Path, help="measure history_load / prediction_step only, on this lake")
     parser.add_argument(
         "--only",
@@ -417,6 +876,11 @@ def main() -> None:
     )
     parser.add_argument("--noop-child", metavar="DAGSTER_HOME", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    FIRST, LAST, ONE_DAY = args.first, args.last, args.one_day
+    for day in (FIRST, LAST, ONE_DAY):
+        date.fromisoformat(day)
+    if not FIRST <= ONE_DAY <= LAST:
+        parser.error(f"--one-day {ONE_DAY} is outside {FIRST}..{LAST}")
 
     if args.noop_child:
         noop_child(args.noop_child)
@@ -438,69 +902,20 @@ def main() -> None:
         print(json.dumps(figures, indent=1))
         _merge_into(args.out, figures)
         return
-
     if args.lake:
         figures = prediction_figures(args.lake, args.repeat)
         print(json.dumps(figures, indent=1))
         if args.out.exists():  # keep the other figures of the file
-            merged = {**json.loads(args.out.read_text()), **figures}
-            args.out.write_text(json.dumps(merged, indent=1) + "\n")
+            _merge_into(args.out, figures)
         return
 
-    replay = os.environ.get("NBA_REPLAY_DIR") or str(REPO / ".replay")
-    work = Path(tempfile.mkdtemp(prefix="nba-bench-"))
-    try:
-        env = {
-            **os.environ,
-            "NBA_REPLAY_DIR": replay,
-            "NBA_LAKE_DIR": str(work / "lake"),
-            "DAGSTER_HOME": str(work / "dagster_home"),
-            **NOOP_ENV,  # the Makefile's Dagster settings, also when run without make
-        }
-        subprocess.run(
-            [sys.executable, "-m", "nba_assets.instance", env["DAGSTER_HOME"]], check=True, stdout=subprocess.DEVNULL
-        )
-        print(f"full backfill {FIRST}..{LAST} ...", flush=True)
-        full = launch(env, "--partition-range", f"{FIRST}...{LAST}")
-        print(f"  {full} s", flush=True)
-        by_group = step_seconds_by_group(env["DAGSTER_HOME"])
-        split = step_split(env["DAGSTER_HOME"])
-        instance_mb = _dir_mb(work / "dagster_home")
-        figures = prediction_figures(work / "lake", args.repeat)
-        print(json.dumps(figures, indent=1), flush=True)
-        one_day = []
-        for i in range(args.repeat):
-            one_day.append(launch(env, "--partition", ONE_DAY))
-            print(f"one day {ONE_DAY} run {i + 1}: {one_day[-1]} s", flush=True)
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
-    figures.update(noop_events())
-
-    results = {
-        "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform()},
-        "full_backfill": {
-            "range": f"{FIRST}..{LAST}",
-            "partitions": 1154,
-            "assets": asset_count(),
-            "wall_s": full,
-            "target_s": TARGETS["full_backfill_s"],
-            "step_s_by_group": by_group,
-            "phase3_4_s": round(by_group.get("analytics", 0.0) + by_group.get("precompute", 0.0), 1),
-            "step_split_s": split,
-            "instance_mb_after_backfill": instance_mb,
-        },
-        "one_day": {
-            "partition": ONE_DAY,
-            "runs_s": one_day,
-            "median_s": statistics.median(one_day),
-            "target_s": TARGETS["one_day_s"],
-        },
-        "how": "dg launch --assets '*' (in-process executor), fresh lake and instance; wall clock",
-        **figures,
-    }
-    _merge_into(args.out, results)  # figures measured alone (--only ...) stay beside these
-    print(json.dumps(results, indent=1))
+    say(f"make bench: {FIRST}..{LAST}, one day {ONE_DAY}, repeat {args.repeat}, budget {args.budget_s:.0f} s")
+    results = bench(args)
+    previous = json.loads(args.out.read_text()) if args.out.exists() else {}
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(with_before(previous, results), indent=1) + "\n")
+    print(json.dumps(results["targets"], indent=1))
+    say(f"wrote {args.out} ({results['bench_s']} s)")
 
 
 if __name__ == "__main__":
