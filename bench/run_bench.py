@@ -268,10 +268,7 @@ def write_project_instance(home: Path, stats_file: Path) -> bool:
     from nba_assets.instance import write_instance
 
     if "write_stats_file" in inspect.signature(write_instance).parameters:
-        try:
-            write_instance(home, "project", write_stats_file=stats_file)
-        except (TypeError, AttributeError):  # a key typed as a string
-            write_instance(home, "project", write_stats_file=str(stats_file))
+        write_instance(home, "project", write_stats_file=stats_file)
         return True
     write_instance(home, "project")
     return False
