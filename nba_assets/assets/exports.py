@@ -12,20 +12,15 @@ from nba_assets.lake import EXPORTS_PREFIX as EXPORTS
 from nba_assets.lake import Lake
 from nba_assets.partitions import HISTORY_DAYS
 from nba_assets.transforms.exports import (
-    best_bets_document,
-    day_document,
+    day_documents,
     latest_exported_day,
     past_calls,
     performance_document,
     player_documents,
-    results_document,
+    results_documents,
 )
 
 LAST_GAMES_DAYS = HISTORY_DAYS
-
-
-def _by_day(frame: pl.DataFrame) -> dict[date, pl.DataFrame]:
-    return {k[0]: v for k, v in frame.partition_by("game_date", as_dict=True).items()}
 
 
 @lake_asset(
@@ -54,17 +49,12 @@ def predictions_json(
     exports = lake.exports()
     generated = datetime.now(UTC)
     days = sorted(schedule["game_date"].unique().to_list())
-    pred_by_day, sched_by_day, feat_by_day = _by_day(predictions), _by_day(schedule), _by_day(features)
-    for day in days:
-        day_pred = pred_by_day.get(day, predictions.clear())
-        document = day_document(
-            day, day_pred, sched_by_day[day], generated, feat_by_day.get(day, features.clear()), history
-        )
+    for day, document, best_bets, rows in day_documents(days, predictions, schedule, generated, features, history):
         exports.put_json(f"{EXPORTS}/predictions/{day.isoformat()}.json", document)
-        exports.put_json(f"{EXPORTS}/best-bets/{day.isoformat()}.json", best_bets_document(day, day_pred, generated))
+        exports.put_json(f"{EXPORTS}/best-bets/{day.isoformat()}.json", best_bets)
         context.add_asset_metadata(
             {
-                "dagster/row_count": day_pred.height,
+                "dagster/row_count": rows,
                 "players": sum(len(g["players"]) for g in document["games"]),
                 "games": len(document["games"]),
             },
@@ -129,17 +119,9 @@ def results_json(
     exports = lake.exports()
     generated = datetime.now(UTC)
     days = sorted(accuracy["game_date"].unique().to_list())
-    acc_by_day, perf_by_day, pred_by_day = _by_day(accuracy), _by_day(performance), _by_day(predictions)
-    for day in days:
-        document = results_document(
-            day,
-            acc_by_day[day],
-            perf_by_day.get(day, performance.clear()),
-            generated,
-            pred_by_day.get(day, predictions.clear()),
-        )
+    for day, document in results_documents(days, accuracy, performance, generated, predictions):
         exports.put_json(f"{EXPORTS}/results/{day.isoformat()}.json", document)
-        context.add_asset_metadata({"dagster/row_count": acc_by_day[day].height}, partition_key=day.isoformat())
+        context.add_asset_metadata({"dagster/row_count": len(document["results"])}, partition_key=day.isoformat())
     context.log.info(f"results_json: {len(days)} files written under {lake.exports_dir()}")
 
 

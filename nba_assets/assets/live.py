@@ -35,11 +35,9 @@ from nba_assets.sources.payloads import PayloadError
 from nba_assets.transforms.live import (
     GAMES_SCHEMA,
     PLAYERS_SCHEMA,
-    live_document,
-    live_grading_document,
+    live_documents,
     parse_box_scores,
     parse_scoreboard,
-    points_so_far,
 )
 
 LIVE_FEED = "live"
@@ -108,17 +106,13 @@ def live_json(context: dg.AssetExecutionContext, lake: Lake, predictions: pl.Dat
     generated = datetime.now(UTC)
     days = window_dates(context)
     records = latest_fetches(landing, LIVE_FEED, days)
-    written = 0
-    pred_by_day = {k[0]: v for k, v in predictions.partition_by("game_date", as_dict=True).items()}
-    sched_by_day = {k[0]: v for k, v in schedule.partition_by("game_date", as_dict=True).items()}
+    feeds = []  # (day, games, players, fetched_at) of every day whose newest fetch parses
     for day in days:
         record = records.get(day)
         if record is None:
             context.log.warning(f"live_json: no live fetch is landed for {day}; nothing exported for it")
             continue
         files = {f.kind: f for f in record.files}
-        day_pred = pred_by_day.get(day, predictions.clear())
-        day_sched = sched_by_day.get(day, schedule.clear())
         if files:
             board, box = files["scoreboard"], files["box_scores"]
             try:
@@ -138,9 +132,9 @@ def live_json(context: dg.AssetExecutionContext, lake: Lake, predictions: pl.Dat
         else:  # no games that day: an empty record
             games, players = pl.DataFrame(schema=GAMES_SCHEMA), pl.DataFrame(schema=PLAYERS_SCHEMA)
         fetched_at = datetime.strptime(record.fetched_at, "%Y%m%dT%H%M%S%fZ").replace(tzinfo=UTC)
-        progress = points_so_far(games, players, day_pred)
-        live = live_document(day, games, players, day_pred, day_sched, generated, fetched_at, progress)
-        grading = live_grading_document(day, games, players, day_pred, generated, progress)
+        feeds.append((day, games, players, fetched_at))
+    written = 0
+    for day, live, grading in live_documents(feeds, predictions, schedule, generated):
         exports.put_json(f"{EXPORTS}/live/{day.isoformat()}.json", live)
         exports.put_json(f"{EXPORTS}/live-grading/{day.isoformat()}.json", grading)
         written += 1

@@ -120,6 +120,7 @@ class LocalObjectStore:
 
     def __post_init__(self) -> None:
         self.root = Path(self.root)
+        self._folders: set[Path] = set()  # folders this store made (or found) already: one mkdir each
 
     def path(self, key: str) -> Path:
         return self.root / _check_key(key)
@@ -134,9 +135,15 @@ class LocalObjectStore:
         if_absent: bool = False,
     ) -> str:
         target = self.path(key)
-        target.parent.mkdir(parents=True, exist_ok=True)
         tmp = target.with_name(f".{target.name}.{uuid.uuid4().hex}.tmp")
-        tmp.write_bytes(data)
+        if target.parent not in self._folders:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            self._folders.add(target.parent)
+        try:
+            tmp.write_bytes(data)
+        except FileNotFoundError:  # the folder went away since: make it again
+            target.parent.mkdir(parents=True, exist_ok=True)
+            tmp.write_bytes(data)
         try:
             if if_absent:
                 try:
@@ -296,6 +303,8 @@ class LakeObjects:
     def copy_file(self, path: str | os.PathLike[str], *, if_absent: bool = False) -> str | None:
         """Copies a file already written under the lake to the mirror; None without a mirror."""
         key = self.key(path)
+        if self.mirror is None:  # nothing to copy to: the file is not read back
+            return None
         return self._copy(key, Path(path).read_bytes(), if_absent=if_absent)
 
     def _copy(self, key: str, data: bytes, *, if_absent: bool) -> str | None:

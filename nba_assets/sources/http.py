@@ -64,17 +64,21 @@ class Landing:
 
     root: Path
     copy: Callable[[Path], object] | None = None
+    _folders: set[Path] = field(default_factory=set, repr=False)  # made by this writer (one mkdir each)
 
     def write(self, source: str, game_date: date, response: httpx.Response) -> Path:
         folder = self.root / source / game_date.isoformat()
-        folder.mkdir(parents=True, exist_ok=True)
+        if folder not in self._folders:
+            folder.mkdir(parents=True, exist_ok=True)
+            self._folders.add(folder)
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
-        digest = hashlib.sha256(redact_url(response.request.url).encode()).hexdigest()[:16]
+        url = redact_url(response.request.url)
+        digest = hashlib.sha256(url.encode()).hexdigest()[:16]
         path = folder / f"{stamp}-{digest}.json.gz"
         while path.exists():  # same request in the same microsecond: keep both
             path = folder / f"{stamp}-{digest}-{uuid.uuid4().hex[:6]}.json.gz"
         meta = {
-            "url": redact_url(response.request.url),
+            "url": url,
             "status": response.status_code,
             "headers": {k: v for k, v in response.headers.items() if k.lower() not in SECRET_HEADERS},
             "fetched_at": stamp,
@@ -84,7 +88,11 @@ class Landing:
             (path.with_name(path.name.replace(".json.gz", ".meta.json")), json.dumps(meta, indent=1).encode()),
         ):
             tmp = target.with_name(target.name + ".tmp")
-            tmp.write_bytes(data)
+            try:
+                tmp.write_bytes(data)
+            except FileNotFoundError:  # the folder went away since this writer made it
+                folder.mkdir(parents=True, exist_ok=True)
+                tmp.write_bytes(data)
             os.replace(tmp, target)
             if self.copy is not None:
                 self.copy(target)
