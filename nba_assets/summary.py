@@ -35,7 +35,10 @@ def summary(start: date, end: date, lake: Lake) -> str:
     width = max(len(f"{d}.{t}") for d, t in TABLES)
     for dataset, table in TABLES:
         ref = TableRef(dataset, table)
-        stored = [d for d in store.stored_partitions(ref) if start <= d <= end]
+        # The range's stored partitions (a written partition, empty or not, is not missing): a
+        # look-up per day of the range, not a listing of the table's every partition.
+        missing = set(store.missing_partitions(ref, days))
+        stored = [d for d in days if d not in missing]
         frame = store.read_window(ref, stored, schema_for(dataset, table))
         frames[(dataset, table)] = frame
         days_with_rows = frame["game_date"].n_unique() if frame.height else 0
