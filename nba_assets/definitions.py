@@ -16,6 +16,8 @@
 
 from __future__ import annotations
 
+import atexit
+import gc
 import warnings
 from pathlib import Path
 
@@ -145,4 +147,16 @@ def build_definitions(clock: Clock | None = None, settings: Settings | None = No
     )
 
 
+def keep_out_of_the_cyclic_gc() -> None:
+    """The code location's objects (Dagster, the libraries, the definitions: ~290k tracked objects)
+    live as long as the process: ``gc.freeze`` moves them out of the cyclic collector's sight, so a
+    full collection during a run walks only what the run made (a one-day run: ~1.6 -> ~0.6 s of
+    collections), and ``gc.freeze`` again at exit spares the interpreter's last collections over
+    everything (~1.5 s after ``dg launch``'s run succeeded). Objects are still freed by reference
+    counting; only cycles among them are never collected."""
+    gc.freeze()
+    atexit.register(gc.freeze)
+
+
 defs = build_definitions()
+keep_out_of_the_cyclic_gc()

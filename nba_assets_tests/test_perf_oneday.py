@@ -178,6 +178,16 @@ def test_a_make_run_launch_loads_no_cloud_client(tmp_path) -> None:
     assert not heavy, heavy
 
 
+def test_the_code_location_leaves_the_cyclic_gc_its_own_objects_only(tmp_path) -> None:
+    env = {"NBA_LAKE_DIR": str(tmp_path / "lake"), "NBA_COMPONENT_CATALOG": "off"}
+    code = "import gc, nba_assets.definitions\nprint(gc.get_freeze_count())"
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=REPO, env={**os.environ, **env}, capture_output=True, text=True
+    )
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert int(out.stdout.split()[-1]) > 100_000
+
+
 # ------------------------------------------------------------------------------ the instance step
 
 
