@@ -7,6 +7,7 @@ the lake's objects."""
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 from datetime import date
 
@@ -95,6 +96,9 @@ def main() -> None:
     args = parser.parse_args()
     # A command-line entry point: the lake as the environment configures the code location.
     print(summary(args.start, args.end, lake_for(settings_from_env())))
+    # Everything is printed: spare the interpreter's final cyclic collections over Dagster's and
+    # polars' ~200k objects (~0.3 s of this command's exit); reference counting still frees them.
+    gc.freeze()
 
 
 if __name__ == "__main__":
