@@ -57,6 +57,10 @@ class Settings:
     edge_sensors: str = ""  # NBA_EDGE_SENSORS: on | off (default: by clock and replay)
     live_sensor: str = ""  # NBA_LIVE_SENSOR: on | off (default: the edge's, stopped on a replayed clock)
     automation_sensors: str = "per_phase"  # NBA_AUTOMATION_SENSORS: per_phase | one
+    # NBA_COMPONENT_CATALOG: on | off. On (default), the code location carries Dagster's catalog of
+    # the component types installed (the UI's; loading it imports dagster_gcp, BigQuery and pandas:
+    # ~1 s); off for a one-shot run that serves no UI (``make run``). The graph is the same.
+    component_catalog: bool = True
     snapshot_times_et: tuple[time, ...] = ()  # NBA_SNAPSHOT_TIMES_ET=06:00,13:00 (empty: the edge's plan)
     snapshot_leads: tuple[timedelta, ...] = ()  # NBA_SNAPSHOT_LEADS_MIN=90,30
     dagster_url: str = ""  # NBA_DAGSTER_URL: links in alerts
@@ -109,6 +113,15 @@ def _int(env: Mapping[str, str], name: str, default: int) -> int:
         raise ValueError(f"{name}={value!r}: expected an integer") from None
 
 
+def _switch(env: Mapping[str, str], name: str, default: bool) -> bool:
+    value = (env.get(name) or "").strip().lower()
+    if not value:
+        return default
+    if value not in ("on", "off"):
+        raise ValueError(f"{name}={value!r}: expected on or off")
+    return value == "on"
+
+
 def settings_from_env(env: Mapping[str, str] | None = None) -> Settings:
     """The settings of ``env`` (default: the process environment), each with its default."""
     env = os.environ if env is None else env
@@ -144,6 +157,7 @@ def settings_from_env(env: Mapping[str, str] | None = None) -> Settings:
         edge_sensors=get("NBA_EDGE_SENSORS").lower(),
         live_sensor=get("NBA_LIVE_SENSOR").lower(),
         automation_sensors=get("NBA_AUTOMATION_SENSORS", "per_phase"),
+        component_catalog=_switch(env, "NBA_COMPONENT_CATALOG", default=True),
         snapshot_times_et=times,
         snapshot_leads=leads,
         dagster_url=get("NBA_DAGSTER_URL").rstrip("/"),

@@ -16,6 +16,8 @@
 
 from __future__ import annotations
 
+import atexit
+import gc
 import warnings
 from pathlib import Path
 
@@ -72,9 +74,20 @@ def resources_for(settings: Settings, clock: Clock) -> dict[str, dg.Configurable
     }
 
 
-def domain_definitions(project: Path = PROJECT_ROOT) -> dg.Definitions:
-    """Every domain's assets, from ``nba_assets/defs/`` (the ``[tool.dg]`` project's defs module)."""
-    return dg.load_from_defs_folder(path_within_project=project)
+def domain_definitions(project: Path = PROJECT_ROOT, component_catalog: bool = True) -> dg.Definitions:
+    """Every domain's assets, from ``nba_assets/defs/`` (the ``[tool.dg]`` project's defs module).
+
+    ``component_catalog`` (``Settings.component_catalog``): ``dg.load_from_defs_folder`` builds the
+    defs folder and adds the catalog of every component type installed (entry points: dagster's
+    own and dagster_gcp's, which imports BigQuery, GCS and pandas) for the UI. Without it, the same
+    ``ComponentTree`` builds the defs folder alone: the same assets, checks and jobs, no catalog,
+    no UI-managed components (the project has none)."""
+    if component_catalog:
+        return dg.load_from_defs_folder(path_within_project=project)
+    tree = dg.ComponentTree.for_project(path_within_project=project)
+    with warnings.catch_warnings():  # load_from_defs_folder silences the same "preview" loaders
+        warnings.simplefilter("ignore", dg.PreviewWarning)
+        return tree.build_defs(tree.defs_module_path)
 
 
 def build_definitions(clock: Clock | None = None, settings: Settings | None = None) -> dg.Definitions:
@@ -96,7 +109,7 @@ def build_definitions(clock: Clock | None = None, settings: Settings | None = No
     deadline = automation.deadline_et(settings.predictions_deadline_et)
     core = automation.apply_automation(
         dg.Definitions.merge(
-            domain_definitions(),
+            domain_definitions(component_catalog=settings.component_catalog),
             # Steps of one run share a process: ~3 s less per step than the multiprocess executor here.
             dg.Definitions(resources=resources, executor=dg.in_process_executor),
         ),
@@ -134,4 +147,16 @@ def build_definitions(clock: Clock | None = None, settings: Settings | None = No
     )
 
 
+def keep_out_of_the_cyclic_gc() -> None:
+    """The code location's objects (Dagster, the libraries, the definitions: ~290k tracked objects)
+    live as long as the process: ``gc.freeze`` moves them out of the cyclic collector's sight, so a
+    full collection during a run walks only what the run made (a one-day run: ~1.6 -> ~0.6 s of
+    collections), and ``gc.freeze`` again at exit spares the interpreter's last collections over
+    everything (~1.5 s after ``dg launch``'s run succeeded). Objects are still freed by reference
+    counting; only cycles among them are never collected."""
+    gc.freeze()
+    atexit.register(gc.freeze)
+
+
 defs = build_definitions()
+keep_out_of_the_cyclic_gc()

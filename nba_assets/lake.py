@@ -25,6 +25,9 @@ from nba_assets.io.objects import GcsObjectStore, LakeObjects, ObjectStore, Obje
 from nba_assets.io.storage import LocalParquetStore, PartitionedTableStore
 
 BACKENDS = ("local", "bigquery")
+# The local store's memory of recent window reads (``LocalParquetStore``): one run's steps read the
+# same windows many times; a one-day run's distinct windows are ~200 MB in memory.
+WINDOW_CACHE_BYTES = 512 * 2**20
 OBJECT_STORES = ("local", "gcs")
 
 
@@ -90,7 +93,7 @@ class Lake(dg.ConfigurableResource):
 
                 self._tables = store_from_settings(self.bigquery_settings())
             else:
-                self._tables = LocalParquetStore(self.root)
+                self._tables = LocalParquetStore(self.root, window_cache_bytes=WINDOW_CACHE_BYTES)
         return self._tables
 
     def models(self):

@@ -7,6 +7,7 @@ the lake's objects."""
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 from datetime import date
 
@@ -35,7 +36,10 @@ def summary(start: date, end: date, lake: Lake) -> str:
     width = max(len(f"{d}.{t}") for d, t in TABLES)
     for dataset, table in TABLES:
         ref = TableRef(dataset, table)
-        stored = [d for d in store.stored_partitions(ref) if start <= d <= end]
+        # The range's stored partitions (a written partition, empty or not, is not missing): a
+        # look-up per day of the range, not a listing of the table's every partition.
+        missing = set(store.missing_partitions(ref, days))
+        stored = [d for d in days if d not in missing]
         frame = store.read_window(ref, stored, schema_for(dataset, table))
         frames[(dataset, table)] = frame
         days_with_rows = frame["game_date"].n_unique() if frame.height else 0
@@ -92,6 +96,9 @@ def main() -> None:
     args = parser.parse_args()
     # A command-line entry point: the lake as the environment configures the code location.
     print(summary(args.start, args.end, lake_for(settings_from_env())))
+    # Everything is printed: spare the interpreter's final cyclic collections over Dagster's and
+    # polars' ~200k objects (~0.3 s of this command's exit); reference counting still frees them.
+    gc.freeze()
 
 
 if __name__ == "__main__":

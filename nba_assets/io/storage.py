@@ -26,12 +26,15 @@ temporary files left by a killed writer are removed.
 from __future__ import annotations
 
 import contextlib
+import errno
 import fcntl
 import io
 import json
 import os
 import shutil
+import threading
 import uuid
+from collections import OrderedDict
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -41,6 +44,19 @@ from typing import Protocol
 import polars as pl
 
 PARTITION_COLUMN = "game_date"
+_ABSENT = (errno.ENOENT, errno.ENOTDIR, errno.EBADF, errno.ELOOP)
+
+
+def _exists(path: str) -> bool:
+    """``Path(path).exists()`` on a plain string (pathlib's rule: no such file is False, any other
+    error, e.g. a permission denied, is raised), without building a Path."""
+    try:
+        os.stat(path)
+    except OSError as exc:
+        if exc.errno in _ABSENT:
+            return False
+        raise
+    return True
 
 
 class StorageError(ValueError):
@@ -149,13 +165,83 @@ def conform(table: TableRef, frame: pl.DataFrame, schema: pl.Schema, partitions:
     return out
 
 
+# Bumped by every write and delete of a table by any LocalParquetStore of this process (keyed by
+# the table's absolute directory): a cached window of that table is stale from then on.
+_WRITES: dict[str, int] = {}
+_WRITES_LOCK = threading.Lock()
+
+
+def _bump_writes(table_dir: Path) -> None:
+    key = os.path.abspath(table_dir)
+    with _WRITES_LOCK:
+        _WRITES[key] = _WRITES.get(key, 0) + 1
+
+
+class _WindowCache:
+    """The frames of recent window reads, least recently used first out past ``max_bytes``
+    (``DataFrame.estimated_size``). An entry is served only while its *version* is unchanged: the
+    table's write count in this process and, for every file of the window, the ``os.stat`` fields
+    a replacement changes (device, inode, size, mtime and ctime in ns; a partition is replaced by
+    renaming a new file over it, so a rewrite has another inode). A missing file is part of the
+    version too (None), so a partition written since is seen."""
+
+    def __init__(self, max_bytes: int):
+        self.max_bytes = max_bytes
+        self._entries: OrderedDict[tuple, tuple[tuple, pl.DataFrame, int]] = OrderedDict()
+        self._bytes = 0
+        self._lock = threading.Lock()
+        self.hits = 0
+        self.misses = 0
+
+    def get(self, key: tuple, version: tuple) -> pl.DataFrame | None:
+        with self._lock:
+            entry = self._entries.get(key)
+            if entry is None or entry[0] != version:
+                self.misses += 1
+                return None
+            self._entries.move_to_end(key)
+            self.hits += 1
+            return entry[1].clone()  # a consumer's in-place change (insert_column, ...) stays its own
+
+    def put(self, key: tuple, version: tuple, frame: pl.DataFrame) -> None:
+        size = frame.estimated_size()
+        with self._lock:
+            old = self._entries.pop(key, None)
+            if old is not None:
+                self._bytes -= old[2]
+            if size > self.max_bytes:
+                return
+            self._entries[key] = (version, frame.clone(), size)
+            self._bytes += size
+            while self._bytes > self.max_bytes:
+                _, (_, _, dropped) = self._entries.popitem(last=False)
+                self._bytes -= dropped
+
+
+def _file_version(path: str) -> tuple | None:
+    try:
+        st = os.stat(path)
+    except OSError as exc:
+        if exc.errno in _ABSENT:
+            return None
+        raise
+    return (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+
+
 class LocalParquetStore:
-    """``<root>/<dataset>/<table>/game_date=YYYY-MM-DD/part-0.parquet``, one file a partition."""
+    """``<root>/<dataset>/<table>/game_date=YYYY-MM-DD/part-0.parquet``, one file a partition.
+
+    ``window_cache_bytes`` > 0 keeps the frames of recent window reads (up to that many bytes) and
+    serves the same window of the same table again from memory while none of its files changed
+    (``_WindowCache``): the steps of a one-day run read the same history windows many times over
+    (the 365 days of ``player_game_summary`` seven times, every stored day of
+    ``prediction_accuracy`` three). Off by default; the ``Lake`` resource turns it on."""
 
     FILE_NAME = "part-0.parquet"
 
-    def __init__(self, root: str | os.PathLike[str]):
+    def __init__(self, root: str | os.PathLike[str], window_cache_bytes: int = 0):
         self.root = Path(root)
+        self._cache = _WindowCache(window_cache_bytes) if window_cache_bytes > 0 else None
 
     @property
     def last_read(self) -> JobStats | None:
@@ -167,6 +253,12 @@ class LocalParquetStore:
     def partition_file(self, table: TableRef, day: date) -> Path:
         return self.table_dir(table) / f"{PARTITION_COLUMN}={day.isoformat()}" / self.FILE_NAME
 
+    def _partition_paths(self, table: TableRef, days: Sequence[date]) -> list[tuple[date, str]]:
+        """``partition_file`` of each day as a plain string (a window is up to ~1,150 of them, and
+        pathlib objects cost ~10x more than ``os.path`` on strings)."""
+        base = str(self.table_dir(table))
+        return [(d, os.path.join(base, f"{PARTITION_COLUMN}={d.isoformat()}", self.FILE_NAME)) for d in days]
+
     def write_partitions(
         self, table: TableRef, frame: pl.DataFrame, partitions: Sequence[date], schema: pl.Schema
     ) -> WriteStats:
@@ -175,8 +267,11 @@ class LocalParquetStore:
         frame = conform(table, frame, schema, partitions)
         by_day = {key[0]: part for key, part in frame.partition_by(PARTITION_COLUMN, as_dict=True).items()}
         with self.locked(table):
-            self._remove_leftovers(table)
-            return self._write_locked(table, frame, by_day, partitions, schema)
+            try:
+                self._remove_leftovers(table)
+                return self._write_locked(table, frame, by_day, partitions, schema)
+            finally:  # written or not, some partitions may have been replaced
+                _bump_writes(self.table_dir(table))
 
     def _write_locked(
         self,
@@ -251,29 +346,47 @@ class LocalParquetStore:
         # Under the shared lock: a scan opens a file more than once (footer, then data), so a file
         # replaced by a concurrent writer in between would read as a torn mix of old and new.
         with self.locked(table, shared=True):
-            files = [f for f in (self.partition_file(table, d) for d in sorted(set(partitions))) if f.exists()]
-            if not files:
-                return pl.DataFrame(schema=schema)
-            # One scan over every file of the window. Columns a later schema added read as nulls.
-            # The scan yields one chunk per file (a 4-season window: ~1,150 chunks per column), and
-            # every later filter / join / sort pays per chunk (a date filter on 86k rows in 542
-            # chunks: ~140 ms, contiguous: 0.3 ms); one contiguous frame costs ~20 ms here.
-            return (
-                pl.scan_parquet(files, schema=schema, missing_columns="insert", extra_columns="ignore", glob=False)
-                .collect()
-                .rechunk()
-            )
+            days = sorted(set(partitions))
+            paths = [f for _, f in self._partition_paths(table, days)]
+            if self._cache is None:
+                return self._scan([f for f in paths if _exists(f)], schema)
+            versions = [_file_version(f) for f in paths]
+            key = (os.path.abspath(self.table_dir(table)), tuple(days), tuple(schema.items()))
+            with _WRITES_LOCK:
+                version = (_WRITES.get(key[0], 0), tuple(versions))
+            frame = self._cache.get(key, version)
+            if frame is None:
+                frame = self._scan([f for f, v in zip(paths, versions, strict=True) if v is not None], schema)
+                self._cache.put(key, version, frame)
+            return frame
+
+    @staticmethod
+    def _scan(files: list[str], schema: pl.Schema) -> pl.DataFrame:
+        if not files:
+            return pl.DataFrame(schema=schema)
+        # One scan over every file of the window. Columns a later schema added read as nulls.
+        # The scan yields one chunk per file (a 4-season window: ~1,150 chunks per column), and
+        # every later filter / join / sort pays per chunk (a date filter on 86k rows in 542
+        # chunks: ~140 ms, contiguous: 0.3 ms); one contiguous frame costs ~20 ms here.
+        return (
+            pl.scan_parquet(files, schema=schema, missing_columns="insert", extra_columns="ignore", glob=False)
+            .collect()
+            .rechunk()
+        )
 
     def missing_partitions(self, table: TableRef, partitions: Sequence[date]) -> list[date]:
-        return [d for d in sorted(set(partitions)) if not self.partition_file(table, d).exists()]
+        return [d for d, f in self._partition_paths(table, sorted(set(partitions))) if not _exists(f)]
 
     def delete_window(self, table: TableRef, first: date, last: date) -> int:
         removed = 0
         with self.locked(table):
-            for day in self.stored_partitions(table):
-                if first <= day <= last:
-                    shutil.rmtree(self.partition_file(table, day).parent)
-                    removed += 1
+            try:
+                for day in self.stored_partitions(table):
+                    if first <= day <= last:
+                        shutil.rmtree(self.partition_file(table, day).parent)
+                        removed += 1
+            finally:
+                _bump_writes(self.table_dir(table))
         return removed
 
     def stored_partitions(self, table: TableRef) -> list[date]:
@@ -281,10 +394,14 @@ class LocalParquetStore:
         if not base.exists():
             return []
         prefix = f"{PARTITION_COLUMN}="
+        # os.scandir and plain strings: a four-season table is ~1,150 directories, and pathlib's
+        # objects cost ~25 ms of them per listing (the summary, the season-wide inputs).
+        with os.scandir(base) as entries:
+            names = [e.name for e in entries if e.name.startswith(prefix)]
         return sorted(
-            date.fromisoformat(p.name[len(prefix) :])
-            for p in base.iterdir()
-            if p.name.startswith(prefix) and (p / self.FILE_NAME).exists()
+            date.fromisoformat(name[len(prefix) :])
+            for name in names
+            if _exists(os.path.join(base, name, self.FILE_NAME))
         )
 
     def _write_schema(self, table: TableRef, schema: pl.Schema) -> None:

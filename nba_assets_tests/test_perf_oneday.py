@@ -1,0 +1,221 @@
+"""The fixed costs of a one-day ``make run`` stay cut, and cutting them changed no result:
+
+- the local store's window cache (``LocalParquetStore(window_cache_bytes=...)``, on in the ``Lake``
+  resource) keeps the storage contract, serves a window again only while none of its files
+  changed (a write by any store of the process, or a file replaced behind its back) and hands out
+  frames a consumer may change in place;
+- the definitions without Dagster's component catalog (``NBA_COMPONENT_CATALOG=off``, ``make run``)
+  are the same graph, and loading them imports no BigQuery, GCS or pandas;
+- ``python -m nba_assets.instance`` imports no Dagster unless a run holds a pool slot.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from datetime import date
+from pathlib import Path
+
+import dagster as dg
+import polars as pl
+import pytest
+
+from nba_assets.io.storage import LocalParquetStore, TableRef
+from nba_assets.partitions import dates_between
+
+from . import test_storage_contract as contract
+
+# The storage contract, run again on a store with the window cache: its tests, collected in this
+# module, take this module's ``store`` fixture.
+SCHEMA = contract.SCHEMA
+raw_box = contract.raw_box
+table = contract.table
+test_write_partitions_then_read_the_window = contract.test_write_partitions_then_read_the_window
+test_rerun_leaves_the_same_rows = contract.test_rerun_leaves_the_same_rows
+test_empty_partitions_and_unwritten_windows_read_with_every_column = (
+    contract.test_empty_partitions_and_unwritten_windows_read_with_every_column
+)
+test_schema_mismatch_is_a_clear_error_and_nothing_is_lost = (
+    contract.test_schema_mismatch_is_a_clear_error_and_nothing_is_lost
+)
+test_a_failed_write_leaves_earlier_partitions_intact = contract.test_a_failed_write_leaves_earlier_partitions_intact
+test_delete_window = contract.test_delete_window
+
+REPO = Path(__file__).resolve().parent.parent
+CACHE = 64 * 2**20
+
+
+@pytest.fixture
+def store(tmp_path) -> LocalParquetStore:
+    return LocalParquetStore(tmp_path / "lake", window_cache_bytes=CACHE)
+
+
+def _seeded(tmp_path: Path, raw_box: pl.DataFrame, cache: int = CACHE) -> tuple[LocalParquetStore, TableRef, list]:
+    days = dates_between(date(2023, 12, 22), date(2023, 12, 28))
+    ref = TableRef("nba_raw", "bdl_player_boxscores")
+    cached = LocalParquetStore(tmp_path / "lake", window_cache_bytes=cache)
+    cached.write_partitions(ref, raw_box.filter(pl.col("game_date").is_in(days)), days, SCHEMA)
+    return cached, ref, days
+
+
+def test_a_cached_window_is_the_window_read_from_the_files(tmp_path, raw_box) -> None:
+    cached, ref, days = _seeded(tmp_path, raw_box)
+    plain = LocalParquetStore(tmp_path / "lake")
+    first = cached.read_window(ref, days, SCHEMA)
+    again = cached.read_window(ref, days, SCHEMA)
+    assert cached._cache.hits == 1 and cached._cache.misses == 1
+    fresh = plain.read_window(ref, days, SCHEMA)
+    assert first.equals(fresh) and again.equals(fresh) and again.schema == fresh.schema
+    assert again.n_chunks() == fresh.n_chunks() == 1
+    # Another window, another schema: other entries.
+    cached.read_window(ref, days[:3], SCHEMA)
+    assert cached._cache.misses == 2
+
+
+def test_a_write_by_any_store_of_the_process_or_a_replaced_file_is_seen(tmp_path, raw_box) -> None:
+    cached, ref, days = _seeded(tmp_path, raw_box)
+    before = cached.read_window(ref, days, SCHEMA)
+    # Another store instance of the process rewrites a day with fewer rows.
+    other = LocalParquetStore(tmp_path / "lake")
+    one = before.filter(pl.col("game_date") == days[1]).head(3)
+    other.write_partitions(ref, one, [days[1]], SCHEMA)
+    after = cached.read_window(ref, days, SCHEMA)
+    assert after.equals(other.read_window(ref, days, SCHEMA))
+    assert after.filter(pl.col("game_date") == days[1]).height == 3
+    # A file replaced behind every store's back (another process): same size or not, a new inode.
+    day = days[3]  # Dec 24 (days[2]) has no games
+    path = cached.partition_file(ref, day)
+    replacement = path.with_suffix(".new")
+    before.filter(pl.col("game_date") == day).head(1).write_parquet(replacement)
+    os.replace(replacement, path)
+    seen = cached.read_window(ref, days, SCHEMA)
+    assert seen.filter(pl.col("game_date") == day).height == 1
+    # A partition written since the read (missing then) and a deleted one.
+    later = dates_between(days[0], date(2023, 12, 29))
+    cached.read_window(ref, later, SCHEMA)
+    other.write_partitions(ref, raw_box.filter(pl.col("game_date") == later[-1]), [later[-1]], SCHEMA)
+    assert cached.read_window(ref, later, SCHEMA).equals(other.read_window(ref, later, SCHEMA))
+    other.delete_window(ref, days[0], days[0])
+    assert cached.read_window(ref, days, SCHEMA).filter(pl.col("game_date") == days[0]).height == 0
+
+
+def test_a_consumer_changing_its_frame_in_place_leaves_the_cache_as_read(tmp_path, raw_box) -> None:
+    cached, ref, days = _seeded(tmp_path, raw_box)
+    expected = LocalParquetStore(tmp_path / "lake").read_window(ref, days, SCHEMA)
+    for _ in range(2):  # the miss's frame, then a hit's
+        frame = cached.read_window(ref, days, SCHEMA)
+        frame[0, "player_id"] = -1
+        frame.insert_column(0, pl.Series("extra", [0] * frame.height))
+        frame.drop_in_place("game_date")
+    assert cached.read_window(ref, days, SCHEMA).equals(expected)
+
+
+def test_the_cache_keeps_at_most_its_bytes(tmp_path, raw_box) -> None:
+    probe, ref, days = _seeded(tmp_path, raw_box)
+    days = [d for d in days if probe.read_window(ref, [d], SCHEMA).height][:4]
+    sizes = [probe.read_window(ref, [d], SCHEMA).estimated_size() for d in days]
+    cached = LocalParquetStore(tmp_path / "lake", window_cache_bytes=sizes[2] + sizes[3])  # the last two
+    for day in days:
+        cached.read_window(ref, [day], SCHEMA)
+    assert cached._cache._bytes <= cached._cache.max_bytes and len(cached._cache._entries) == 2
+    cached.read_window(ref, [days[3]], SCHEMA)  # the most recent one is still there
+    assert cached._cache.hits == 1
+    cached.read_window(ref, [days[0]], SCHEMA)  # the oldest one was dropped
+    assert cached._cache.misses == 5
+    assert LocalParquetStore(tmp_path / "lake", window_cache_bytes=1).read_window(ref, days, SCHEMA).height
+
+
+def test_the_lake_resource_caches_and_a_bare_store_does_not(tmp_path) -> None:
+    from nba_assets.lake import WINDOW_CACHE_BYTES
+
+    from .conftest import local_lake
+
+    assert local_lake(tmp_path / "lake").tables()._cache.max_bytes == WINDOW_CACHE_BYTES
+    assert LocalParquetStore(tmp_path / "lake")._cache is None
+
+
+# ------------------------------------------------------------------------------ the definitions
+
+
+def test_the_definitions_without_the_component_catalog_are_the_same_graph(tmp_path) -> None:
+    from nba_assets.config import Settings
+    from nba_assets.definitions import build_definitions
+
+    from .test_definitions_snapshot import snapshot
+
+    with_catalog = build_definitions(settings=Settings(lake_dir=str(tmp_path)))
+    without = build_definitions(settings=Settings(lake_dir=str(tmp_path), component_catalog=False))
+    assert snapshot(without) == snapshot(with_catalog)
+    assert set(without.resources) == set(with_catalog.resources)
+    assert "plugin_component_types_json" in (with_catalog.metadata or {})
+    assert "plugin_component_types_json" not in (without.metadata or {})
+
+
+def test_the_setting_reads_on_and_off() -> None:
+    from nba_assets.config import settings_from_env
+
+    assert settings_from_env({}).component_catalog is True
+    assert settings_from_env({"NBA_COMPONENT_CATALOG": "off"}).component_catalog is False
+    assert settings_from_env({"NBA_COMPONENT_CATALOG": "ON"}).component_catalog is True
+    with pytest.raises(ValueError, match="NBA_COMPONENT_CATALOG='no': expected on or off"):
+        settings_from_env({"NBA_COMPONENT_CATALOG": "no"})
+
+
+def _modules_after(code: str, env: dict[str, str]) -> set[str]:
+    probe = f"{code}\nimport sys\nprint(' '.join(sorted(sys.modules)))"
+    out = subprocess.run(
+        [sys.executable, "-c", probe], cwd=REPO, env={**os.environ, **env}, capture_output=True, text=True, check=True
+    )
+    return set(out.stdout.splitlines()[-1].split())
+
+
+def test_a_make_run_launch_loads_no_cloud_client(tmp_path) -> None:
+    env = {"NBA_LAKE_DIR": str(tmp_path / "lake"), "NBA_COMPONENT_CATALOG": "off", "NBA_BACKEND": "local"}
+    loaded = _modules_after("import nba_assets.definitions", env)
+    assert "nba_assets.definitions" in loaded
+    heavy = {"dagster_gcp", "google.cloud.bigquery", "google.cloud.storage", "pandas"} & loaded
+    assert not heavy, heavy
+
+
+def test_the_code_location_leaves_the_cyclic_gc_its_own_objects_only(tmp_path) -> None:
+    env = {"NBA_LAKE_DIR": str(tmp_path / "lake"), "NBA_COMPONENT_CATALOG": "off"}
+    code = "import gc, nba_assets.definitions\nprint(gc.get_freeze_count())"
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=REPO, env={**os.environ, **env}, capture_output=True, text=True
+    )
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert int(out.stdout.split()[-1]) > 100_000
+
+
+# ------------------------------------------------------------------------------ the instance step
+
+
+def test_the_package_filters_dagsters_own_beta_warning() -> None:
+    from dagster_shared.utils.warnings import BetaWarning
+
+    assert dg.BetaWarning is BetaWarning
+
+
+def test_the_instance_step_imports_no_dagster_unless_a_run_holds_a_slot(tmp_path) -> None:
+    from nba_assets.instance import POOLS, _no_run_holds_slots, write_instance
+
+    home = tmp_path / "home"
+    step = (
+        "import sys, runpy; sys.argv = ['instance', {home!r}]; "
+        "runpy.run_module('nba_assets.instance', run_name='__main__')"
+    )
+    assert "dagster" not in _modules_after(step.format(home=str(home)), {})  # a fresh home
+    assert _no_run_holds_slots(home)
+    # An instance with history, no slot held: still no Dagster.
+    write_instance(home)
+    with dg.DagsterInstance.from_config(str(home)) as instance:
+        instance.event_log_storage.set_concurrency_slots(POOLS[0], 1)
+        claim = instance.event_log_storage.claim_concurrency_slot(POOLS[0], "some-run", "some_step")
+        assert claim.is_claimed
+    assert (home / "history" / "runs" / "index.db").exists()
+    assert not _no_run_holds_slots(home)  # a slot held: Dagster is asked
+    with dg.DagsterInstance.from_config(str(home)) as instance:
+        instance.event_log_storage.free_concurrency_slots_for_run("some-run")
+    assert _no_run_holds_slots(home)
+    assert "dagster" not in _modules_after(step.format(home=str(home)), {})
