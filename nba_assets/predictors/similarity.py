@@ -24,6 +24,7 @@ from datetime import timedelta
 import polars as pl
 
 from nba_assets.facts import HISTORY_DAYS
+from nba_assets.predictors.days import map_days
 from nba_assets.predictors.league_context import with_rest
 
 SYSTEM_ID = "similarity_balanced_v1"
@@ -131,11 +132,13 @@ def predict(features: pl.DataFrame, history: pl.DataFrame) -> pl.DataFrame:
         return pl.DataFrame(schema=out_schema)
     keys = features.select("game_date", "game_id", "player_id")
     history = history.sort("game_date", "game_id", "player_id")
-    parts = []
-    for (day,), chunk in features.partition_by("game_date", as_dict=True, maintain_order=True).items():
+    chunks = list(features.partition_by("game_date", as_dict=True, maintain_order=True).items())
+
+    def day_matches(item) -> pl.DataFrame | None:
+        (day,), chunk = item
         cut = history_of(history, day)
         if cut.height == 0:
-            continue
+            return None
         tiers = opponent_tiers(cut, cut["game_date"].append(pl.Series([day], dtype=pl.Date)))
         players = chunk["player_id"].unique()
         past = game_attributes(cut.filter(pl.col("player_id").is_in(players.implode())), tiers)
@@ -150,7 +153,7 @@ def predict(features: pl.DataFrame, history: pl.DataFrame) -> pl.DataFrame:
             pl.col("is_home").alias("t_home"),
             _form(pl.col("pts_avg_l5"), pl.col("pts_avg_season"), pl.col("pts_std_l10")).alias("t_form"),
         )
-        scored = (
+        return (
             targets.join(past, on="player_id", how="inner")
             .with_columns(
                 (
@@ -167,7 +170,8 @@ def predict(features: pl.DataFrame, history: pl.DataFrame) -> pl.DataFrame:
                 pl.len().cast(pl.Int64).alias("sample_size"),
             )
         )
-        parts.append(scored)
+
+    parts = [p for p in map_days(day_matches, chunks) if p is not None]
     matched = (
         pl.concat(parts) if parts else pl.DataFrame(schema={**out_schema, "_mean": pl.Float64}).drop("predicted_points")
     )
