@@ -57,19 +57,28 @@ def reference_level() -> pl.Expr:
 
 def residual_table(rows: pl.DataFrame) -> dict:
     """rows: predicted_points, points_line (nullable), actual_points of one system's past rows."""
-    r = rows.filter(pl.col("predicted_points").is_not_null() & pl.col("actual_points").is_not_null()).with_columns(
-        (pl.col("actual_points").cast(pl.Float64) - pl.col("predicted_points")).alias("_res"),
-        bucket_expr(reference_level()).alias("_bucket"),
+    r = rows.select("predicted_points", "points_line", "actual_points").filter(
+        pl.col("predicted_points").is_not_null() & pl.col("actual_points").is_not_null()
     )
+    res = r["actual_points"].cast(pl.Float64) - r["predicted_points"]
+    values = res.to_numpy()
+    # The bucket of each row's reference level (``bucket_expr``'s rule: the first edge it is below;
+    # the last bucket otherwise), buckets in the order they first appear.
+    level = r.select(reference_level().cast(pl.Float64)).to_series().to_numpy()
+    index = np.searchsorted(np.array(BUCKET_EDGES), level, side="right")
+    edges = [0.0, *BUCKET_EDGES]
+    labels = [f"{lo:g}-{hi:g}" for lo, hi in zip(edges[:-1], edges[1:], strict=True)] + [f"{BUCKET_EDGES[-1]:g}+"]
 
-    def quantiles(values: pl.Series) -> list[float]:
-        return [round(float(v), 4) for v in np.quantile(values.to_numpy(), RESIDUAL_LEVELS)]
+    def quantiles(v: np.ndarray) -> list[float]:
+        return [round(float(x), 4) for x in np.quantile(v, RESIDUAL_LEVELS)]
 
-    table = {"n": r.height, "pooled": quantiles(r["_res"]) if r.height else None, "buckets": {}}
-    for (label,), part in r.partition_by("_bucket", as_dict=True).items():
-        table["buckets"][label] = {"n": part.height, "q": quantiles(part["_res"])}
-    table["mae"] = round(float(r["_res"].abs().mean()), 4) if r.height else None
-    table["bias"] = round(float(r["_res"].mean()), 4) if r.height else None
+    table = {"n": r.height, "pooled": quantiles(values) if r.height else None, "buckets": {}}
+    present, first = np.unique(index, return_index=True)
+    for i in present[np.argsort(first)]:
+        part = values[index == i]
+        table["buckets"][labels[i]] = {"n": len(part), "q": quantiles(part)}
+    table["mae"] = round(float(res.abs().mean()), 4) if r.height else None
+    table["bias"] = round(float(res.mean()), 4) if r.height else None
     return table
 
 
