@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from datetime import date, timedelta
 from importlib.metadata import version
 
@@ -24,16 +23,12 @@ FIRST_MODEL_WEEK = date(2021, 11, 29)
 FIRST_WEEK = date(2021, 10, 18)  # the week of the first game date
 
 
-TRAIN_WORKERS = 2  # weeks trained side by side (each model single-threaded: ``gbm.THREADS``)
-
-
 def build_models(
     system_id: str,
     weeks: list[date],
     features: pl.DataFrame,
     actuals: pl.DataFrame,
     stored: Callable[[date], StoredWeek | None] | None = None,
-    workers: int = TRAIN_WORKERS,
 ) -> dict[date, Artifact]:
     """The model of each week (pure apart from training): feature rows dated before the week only.
 
@@ -41,21 +36,14 @@ def build_models(
     same fingerprint (training is deterministic: the same rows give the same model), so the daily
     runs of a week train its model once. Weeks of one call with an identical training set (e.g.
     off-season weeks) share one trained model.
-
-    The features are joined to the actual points once (``gbm.scored_rows``); each week's training
-    set is a slice of that frame. The weeks to train are planned first, then trained ``workers`` at a
-    time (the libraries release the GIL; each model is trained alone on one thread, so a model is
-    the same to the bit however many train beside it).
     """
     spec = gbm.MODELS[system_id]
     columns = gbm.feature_columns()
     library = f"{spec['library']} {version(spec['library'])}"
+    # The features joined to the actual points once; each week's training set is a slice of it.
     scored = gbm.scored_rows(features, actuals)
     out: dict[date, Artifact] = {}
-    cache: dict[str, tuple[date, Artifact | None]] = {}  # None: trained below
-    to_train: dict[str, date] = {}  # fingerprint → the week that trains it
-    reuse: dict[date, tuple[str, dict]] = {}  # week → (fingerprint of the model it reuses, its own meta)
-    metas: dict[date, dict] = {}
+    cache: dict[str, tuple[date, Artifact]] = {}
     for week in weeks:
         rows = gbm.training_rows_of(scored, week)
         fp = gbm.fingerprint(rows, columns)
@@ -93,39 +81,20 @@ def build_models(
             cache.setdefault(fp, (week, out[week]))
             continue
         if fp in cache:  # identical training set (e.g. an off-season week): the identical model
-            reuse[week] = (fp, meta)
-            out[week] = None  # filled below, in week order
+            source_week, artifact = cache[fp]
+            out[week] = Artifact(
+                files=artifact.files, metadata={**artifact.metadata, **meta, "reused_from": source_week.isoformat()}
+            )
             continue
-        cache[fp] = (week, None)
-        to_train[fp] = week
-        metas[week] = meta
-        out[week] = None
-
-    def train(week: date) -> gbm.Trained:
-        return spec["train"](gbm.training_rows_of(scored, week), columns, week)
-
-    if to_train:
-        jobs = list(to_train.values())
-        if workers > 1 and len(jobs) > 1:
-            with ThreadPoolExecutor(max_workers=min(workers, len(jobs))) as pool:
-                results = dict(zip(jobs, pool.map(train, jobs), strict=True))
-        else:
-            results = {week: train(week) for week in jobs}
-        for fp, week in to_train.items():
-            trained = results[week]
-            meta = metas[week] | {
-                "status": "trained",
-                "validation_rows": trained.validation_rows,
-                "validation_mae": round(trained.validation_mae, 4),
-                "n_trees": trained.n_trees,
-            }
-            out[week] = Artifact(files={spec["file"]: trained.model_bytes}, metadata=meta)
-            cache[fp] = (week, out[week])
-    for week, (fp, meta) in reuse.items():
-        source_week, artifact = cache[fp]
-        out[week] = Artifact(
-            files=artifact.files, metadata={**artifact.metadata, **meta, "reused_from": source_week.isoformat()}
-        )
+        trained = spec["train"](rows, columns, week)
+        meta |= {
+            "status": "trained",
+            "validation_rows": trained.validation_rows,
+            "validation_mae": round(trained.validation_mae, 4),
+            "n_trees": trained.n_trees,
+        }
+        out[week] = Artifact(files={spec["file"]: trained.model_bytes}, metadata=meta)
+        cache[fp] = (week, out[week])
     return out
 
 

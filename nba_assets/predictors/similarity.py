@@ -24,7 +24,6 @@ from datetime import timedelta
 import polars as pl
 
 from nba_assets.facts import HISTORY_DAYS
-from nba_assets.predictors.days import map_days
 from nba_assets.predictors.league_context import with_rest
 
 SYSTEM_ID = "similarity_balanced_v1"
@@ -145,13 +144,11 @@ def predict(features: pl.DataFrame, history: pl.DataFrame) -> pl.DataFrame:
     keys = features.select("game_date", "game_id", "player_id")
     history = history.sort("game_date", "game_id", "player_id")
     games = team_games(history)
-    chunks = list(features.partition_by("game_date", as_dict=True, maintain_order=True).items())
-
-    def day_matches(item) -> pl.DataFrame | None:
-        (day,), chunk = item
+    parts = []
+    for (day,), chunk in features.partition_by("game_date", as_dict=True, maintain_order=True).items():
         cut = history_of(history, day)
         if cut.height == 0:
-            return None
+            continue
         games_cut = history_of(games, day)  # the team games of the same date range
         tiers = opponent_tiers(cut, cut["game_date"].append(pl.Series([day], dtype=pl.Date)), games_cut)
         players = chunk["player_id"].unique()
@@ -167,7 +164,7 @@ def predict(features: pl.DataFrame, history: pl.DataFrame) -> pl.DataFrame:
             pl.col("is_home").alias("t_home"),
             _form(pl.col("pts_avg_l5"), pl.col("pts_avg_season"), pl.col("pts_std_l10")).alias("t_form"),
         )
-        return (
+        scored = (
             targets.join(past, on="player_id", how="inner")
             .with_columns(
                 (
@@ -184,8 +181,7 @@ def predict(features: pl.DataFrame, history: pl.DataFrame) -> pl.DataFrame:
                 pl.len().cast(pl.Int64).alias("sample_size"),
             )
         )
-
-    parts = [p for p in map_days(day_matches, chunks) if p is not None]
+        parts.append(scored)
     matched = (
         pl.concat(parts) if parts else pl.DataFrame(schema={**out_schema, "_mean": pl.Float64}).drop("predicted_points")
     )
