@@ -213,3 +213,16 @@ def test_the_bench_imports_no_test_module() -> None:
             )
             where += [f"{path.name}:{node.lineno}" for n in names if n.startswith("nba_assets_tests")]
     assert where == [], where
+
+
+def test_loading_the_definitions_imports_no_model_library() -> None:
+    """scipy, xgboost and lightgbm are imported inside the functions that train or predict
+    (``predictors/gbm.py``, ``predictors/ensemble.py``): a run that loads the definitions and needs
+    none of them does not pay their import."""
+    import subprocess
+    import sys
+
+    heavy = ("scipy", "xgboost", "lightgbm", "sklearn")
+    code = f"import sys, nba_assets.definitions; print([m for m in {heavy!r} if m in sys.modules])"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]", out.stdout + out.stderr

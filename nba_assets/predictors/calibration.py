@@ -57,42 +57,66 @@ def reference_level() -> pl.Expr:
 
 def residual_table(rows: pl.DataFrame) -> dict:
     """rows: predicted_points, points_line (nullable), actual_points of one system's past rows."""
-    r = rows.filter(pl.col("predicted_points").is_not_null() & pl.col("actual_points").is_not_null()).with_columns(
-        (pl.col("actual_points").cast(pl.Float64) - pl.col("predicted_points")).alias("_res"),
-        bucket_expr(reference_level()).alias("_bucket"),
+    r = rows.select("predicted_points", "points_line", "actual_points").filter(
+        pl.col("predicted_points").is_not_null() & pl.col("actual_points").is_not_null()
     )
+    res = r["actual_points"].cast(pl.Float64) - r["predicted_points"]
+    values = res.to_numpy()
+    # The bucket of each row's reference level (``bucket_expr``'s rule: the first edge it is below;
+    # the last bucket otherwise), buckets in the order they first appear.
+    level = r.select(reference_level().cast(pl.Float64)).to_series().to_numpy()
+    index = np.searchsorted(np.array(BUCKET_EDGES), level, side="right")
+    edges = [0.0, *BUCKET_EDGES]
+    labels = [f"{lo:g}-{hi:g}" for lo, hi in zip(edges[:-1], edges[1:], strict=True)] + [f"{BUCKET_EDGES[-1]:g}+"]
 
-    def quantiles(values: pl.Series) -> list[float]:
-        return [round(float(v), 4) for v in np.quantile(values.to_numpy(), RESIDUAL_LEVELS)]
+    def quantiles(v: np.ndarray) -> list[float]:
+        return [round(float(x), 4) for x in np.quantile(v, RESIDUAL_LEVELS)]
 
-    table = {"n": r.height, "pooled": quantiles(r["_res"]) if r.height else None, "buckets": {}}
-    for (label,), part in r.partition_by("_bucket", as_dict=True).items():
-        table["buckets"][label] = {"n": part.height, "q": quantiles(part["_res"])}
-    table["mae"] = round(float(r["_res"].abs().mean()), 4) if r.height else None
-    table["bias"] = round(float(r["_res"].mean()), 4) if r.height else None
+    table = {"n": r.height, "pooled": quantiles(values) if r.height else None, "buckets": {}}
+    present, first = np.unique(index, return_index=True)
+    for i in present[np.argsort(first)]:
+        part = values[index == i]
+        table["buckets"][labels[i]] = {"n": len(part), "q": quantiles(part)}
+    table["mae"] = round(float(res.abs().mean()), 4) if r.height else None
+    table["bias"] = round(float(res.mean()), 4) if r.height else None
     return table
 
 
 def p_over(predicted: np.ndarray, line: np.ndarray, table: dict | None) -> tuple[np.ndarray, np.ndarray]:
-    """P(actual > line) and the number of residuals behind it, row by row (NaN without line/prediction)."""
+    """P(actual > line) and the number of residuals behind it, row by row (NaN without line/prediction).
+
+    Each row reads the quantiles of its line's bucket (the pooled ones when the bucket holds fewer
+    than MIN_BUCKET residuals); the rows of one bucket are interpolated together (``np.interp``
+    row by row is the same function of each row)."""
     n = len(predicted)
     probs, support = np.full(n, np.nan), np.zeros(n)
     if not table or not table.get("pooled"):
         return probs, support
+    predicted, line = np.asarray(predicted, dtype=np.float64), np.asarray(line, dtype=np.float64)
     levels = np.array(RESIDUAL_LEVELS)
-    for i in range(n):
-        p, L = predicted[i], line[i]
-        if not (np.isfinite(p) and np.isfinite(L)):
+    ok = np.isfinite(predicted) & np.isfinite(line)
+    # The bucket of each line: how many edges are at or below it (bucket_label's rule: L < edge).
+    index = np.searchsorted(np.array(BUCKET_EDGES), line, side="right")
+    edges = [0.0, *BUCKET_EDGES]
+    labels = [f"{lo:g}-{hi:g}" for lo, hi in zip(edges[:-1], edges[1:], strict=True)] + [f"{BUCKET_EDGES[-1]:g}+"]
+    pooled = ok.copy()
+    for i, label in enumerate(labels):
+        bucket = table["buckets"].get(label)
+        if not (bucket and bucket["n"] >= MIN_BUCKET):
             continue
-        bucket = table["buckets"].get(bucket_label(L))
-        if bucket and bucket["n"] >= MIN_BUCKET:
-            q, m = bucket["q"], bucket["n"]
-        else:
-            q, m = table["pooled"], table["n"]
-        cdf = float(np.interp(L - p, q, levels, left=0.0, right=1.0))
-        probs[i] = min(max(1.0 - cdf, P_CLIP), 1.0 - P_CLIP)
-        support[i] = m
+        rows = ok & (index == i)
+        pooled &= ~rows
+        _interp_rows(probs, support, rows, predicted, line, bucket["q"], bucket["n"], levels)
+    _interp_rows(probs, support, pooled, predicted, line, table["pooled"], table["n"], levels)
     return probs, support
+
+
+def _interp_rows(probs, support, rows, predicted, line, q, m, levels) -> None:
+    if not rows.any():
+        return
+    cdf = np.interp(line[rows] - predicted[rows], q, levels, left=0.0, right=1.0)
+    probs[rows] = np.clip(1.0 - cdf, P_CLIP, 1.0 - P_CLIP)
+    support[rows] = m
 
 
 def bet_outcomes(p: np.ndarray, actual: np.ndarray, line: np.ndarray, threshold: float) -> tuple[int, float, int]:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import numpy as np
 import polars as pl
-from scipy.optimize import nnls
 
 SYSTEM_ID = "ensemble_v1"
 COMPONENTS = ["moving_average", "zone_matchup_v1", "similarity_balanced_v1", "xgboost_v1", "lightgbm_v1"]
@@ -27,6 +26,8 @@ def component_frame(wide: pl.DataFrame) -> pl.DataFrame:
 
 def fit_weights(x: np.ndarray, y: np.ndarray) -> np.ndarray:
     """Non-negative weights summing to 1 minimizing ||x·w − y||."""
+    from scipy.optimize import nnls  # here, not at module level: loading the definitions skips scipy
+
     k = x.shape[1]
     scale = SUM_PENALTY * np.sqrt(len(y))
     a = np.vstack([x, np.full((1, k), scale)])

@@ -91,12 +91,30 @@ def matrix(features: pl.DataFrame, columns: list[str]) -> np.ndarray:
     return features.select(exprs).to_numpy().astype(np.float64, copy=False)
 
 
+def scored_rows(features: pl.DataFrame, actuals: pl.DataFrame) -> pl.DataFrame:
+    """Every feature row joined (once) to the points actually scored, sorted by game date, game and
+    player, with the date of the box score (``_scored_date``): ``training_rows_of`` cuts any week's
+    training set out of it without joining or sorting again."""
+    scored = actuals.select(
+        "game_id", "player_id", pl.col("pts").alias("_target"), pl.col("game_date").alias("_scored_date")
+    )
+    return features.join(scored, on=["game_id", "player_id"], how="inner").sort("game_date", "game_id", "player_id")
+
+
+def training_rows_of(scored: pl.DataFrame, week: date, days: int = TRAIN_DAYS) -> pl.DataFrame:
+    """``training_rows`` for one week from ``scored_rows``: its slice dated in [week − days, week),
+    box scores dated before the week only. (The sort keys are unique, so the slice of the sorted
+    frame is the sorted training set.)"""
+    dates = scored["game_date"]
+    lo = dates.search_sorted(week - timedelta(days=days), side="left")
+    hi = dates.search_sorted(week, side="left")
+    rows = scored.slice(lo, hi - lo)
+    return rows.filter(pl.col("_scored_date") < week).drop("_scored_date")
+
+
 def training_rows(features: pl.DataFrame, actuals: pl.DataFrame, week: date, days: int = TRAIN_DAYS) -> pl.DataFrame:
     """Feature rows dated in [week − days, week) with the points actually scored (played only)."""
-    first = week - timedelta(days=days)
-    rows = features.filter((pl.col("game_date") >= first) & (pl.col("game_date") < week))
-    scored = actuals.filter(pl.col("game_date") < week).select("game_id", "player_id", pl.col("pts").alias("_target"))
-    return rows.join(scored, on=["game_id", "player_id"], how="inner").sort("game_date", "game_id", "player_id")
+    return training_rows_of(scored_rows(features, actuals), week, days)
 
 
 def fingerprint(rows: pl.DataFrame, columns: list[str]) -> str:
@@ -142,7 +160,9 @@ def train_lightgbm(rows: pl.DataFrame, columns: list[str], week: date) -> Traine
         callbacks=[lgb.early_stopping(10, verbose=False)],
     )
     best = probe.best_iteration or probe.current_iteration()
-    val_mae = float(np.mean(np.abs(probe.predict(matrix(valid, columns), num_iteration=best) - y_val)))
+    val_mae = float(
+        np.mean(np.abs(probe.predict(matrix(valid, columns), num_iteration=best, num_threads=THREADS) - y_val))
+    )
     n_trees = max(MIN_TREES, best)
     dall = lgb.Dataset(matrix(rows, columns), rows["_target"].cast(pl.Float64).to_numpy(), feature_name=columns)
     final = lgb.train(LIGHTGBM_PARAMS, dall, num_boost_round=n_trees)
@@ -154,8 +174,10 @@ def train_xgboost(rows: pl.DataFrame, columns: list[str], week: date) -> Trained
 
     fit, valid = _split(rows, week)
     y_val = valid["_target"].cast(pl.Float64).to_numpy()
-    dfit = xgb.DMatrix(matrix(fit, columns), fit["_target"].cast(pl.Float64).to_numpy(), feature_names=columns)
-    dval = xgb.DMatrix(matrix(valid, columns), y_val, feature_names=columns)
+    dfit = xgb.DMatrix(
+        matrix(fit, columns), fit["_target"].cast(pl.Float64).to_numpy(), feature_names=columns, nthread=THREADS
+    )
+    dval = xgb.DMatrix(matrix(valid, columns), y_val, feature_names=columns, nthread=THREADS)
     probe = xgb.train(
         XGBOOST_PARAMS,
         dfit,
@@ -167,7 +189,9 @@ def train_xgboost(rows: pl.DataFrame, columns: list[str], week: date) -> Trained
     best = probe.best_iteration + 1
     val_mae = float(np.mean(np.abs(probe.predict(dval, iteration_range=(0, best)) - y_val)))
     n_trees = max(MIN_TREES, best)
-    dall = xgb.DMatrix(matrix(rows, columns), rows["_target"].cast(pl.Float64).to_numpy(), feature_names=columns)
+    dall = xgb.DMatrix(
+        matrix(rows, columns), rows["_target"].cast(pl.Float64).to_numpy(), feature_names=columns, nthread=THREADS
+    )
     final = xgb.train(XGBOOST_PARAMS, dall, num_boost_round=n_trees)
     return Trained(bytes(final.save_raw("json")), n_trees, val_mae, valid.height, rows.height)
 
@@ -185,7 +209,7 @@ def predict_xgboost(model_bytes: bytes, features: pl.DataFrame, columns: list[st
     booster = xgb.Booster()
     booster.load_model(bytearray(model_bytes))
     booster.set_param({"nthread": THREADS})
-    return booster.predict(xgb.DMatrix(matrix(features, columns), feature_names=columns))
+    return booster.predict(xgb.DMatrix(matrix(features, columns), feature_names=columns, nthread=THREADS))
 
 
 MODELS = {

@@ -59,18 +59,27 @@ def league_context(history: pl.DataFrame, dates: list[date]) -> pl.DataFrame:
         (pl.col("_rest") > 0).sum().cast(pl.Float64).alias("n_rested"),
     ]
     lookback = timedelta(days=LOOKBACK_DAYS)
-    history = history.sort("game_date")
+    # The rest days of every game and the date of the player's previous game, once: inside the set
+    # of D (below) a game's rest is the same unless its previous game falls before the set, where
+    # it is null (the player's first game of the set).
+    history = (
+        with_rest(history)
+        .with_columns(pl.col("game_date").shift(1).over("player_id").alias("_previous"))
+        .sort("game_date")
+    )
     dates_col = history["game_date"]
     rows = []
-    # One fixed set of rows per date: the LOOKBACK_DAYS before it. Rest days are computed inside that
-    # set, so D's context never depends on where a run's history frame starts.
+    # One fixed set of rows per date: the LOOKBACK_DAYS before it. Rest days are those inside that
+    # set, so D's context never depends on where a run's history frame starts. (Every aggregate is a
+    # sum of whole numbers: exact in any row order.)
     for day in targets["game_date"].to_list():
         first = dates_col.search_sorted(day - lookback, side="left")
         last = dates_col.search_sorted(day, side="left")
         cut = history.slice(first, last - first)
         if cut.height == 0:
             continue
-        rows.append(with_rest(cut).select(aggregates).with_columns(pl.lit(day).alias("game_date")))
+        in_set = pl.when(pl.col("_previous") >= day - lookback).then(pl.col("_rest")).alias("_rest")
+        rows.append(cut.with_columns(in_set).select(aggregates).with_columns(pl.lit(day).alias("game_date")))
     if not rows:
         return targets.with_columns(*[pl.lit(None, pl.Float64).alias(c) for c in CONTEXT_COLUMNS])
     window = pl.concat(rows)

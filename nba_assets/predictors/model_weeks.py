@@ -40,10 +40,12 @@ def build_models(
     spec = gbm.MODELS[system_id]
     columns = gbm.feature_columns()
     library = f"{spec['library']} {version(spec['library'])}"
+    # The features joined to the actual points once; each week's training set is a slice of it.
+    scored = gbm.scored_rows(features, actuals)
     out: dict[date, Artifact] = {}
     cache: dict[str, tuple[date, Artifact]] = {}
     for week in weeks:
-        rows = gbm.training_rows(features, actuals, week)
+        rows = gbm.training_rows_of(scored, week)
         fp = gbm.fingerprint(rows, columns)
         meta = {
             "system_id": system_id,

@@ -34,20 +34,32 @@ MIN_MATCHES = 5
 USES = ["days_rest", "is_home", "pts_avg_l5", "pts_avg_season", "pts_std_l10", "opponent"]
 
 
-def _team_allowed(history: pl.DataFrame) -> pl.DataFrame:
-    """Per team game: the team's points allowed per game over its last OPP_WINDOW games through it."""
+def team_games(history: pl.DataFrame) -> pl.DataFrame:
+    """One row per team game (team, game_date, game_id, opp_pts), sorted by date: the rows of a
+    date range of it are the team games of that range of ``history``."""
     return (
         history.select("team", "game_date", "game_id", pl.col("opp_pts").cast(pl.Float64))
         .unique(["team", "game_id"])
+        .sort("game_date", "team")
+    )
+
+
+def _team_allowed(history: pl.DataFrame, games: pl.DataFrame | None = None) -> pl.DataFrame:
+    """Per team game: the team's points allowed per game over its last OPP_WINDOW games through it.
+
+    ``games``: ``team_games(history)``, when already at hand."""
+    return (
+        (team_games(history) if games is None else games)
         .sort("team", "game_date")
         .with_columns(pl.col("opp_pts").rolling_mean(OPP_WINDOW, min_samples=1).over("team").alias("allowed"))
         .select("team", pl.col("game_date").alias("_through"), "allowed")
     )
 
 
-def opponent_tiers(history: pl.DataFrame, dates: pl.Series) -> pl.DataFrame:
-    """(game_date, team, tier 1..3) for every team with history before each date."""
-    allowed = _team_allowed(history)
+def opponent_tiers(history: pl.DataFrame, dates: pl.Series, games: pl.DataFrame | None = None) -> pl.DataFrame:
+    """(game_date, team, tier 1..3) for every team with history before each date (``games``:
+    ``team_games(history)``, when already at hand)."""
+    allowed = _team_allowed(history, games)
     teams = allowed.select("team").unique()
     # Sorted by date and team, so equal figures rank the same way in every run (ordinal ranks).
     grid = pl.DataFrame({"game_date": dates.unique()}).join(teams, how="cross").sort("game_date", "team")
@@ -84,7 +96,7 @@ def game_attributes(history: pl.DataFrame, tiers: pl.DataFrame | None = None) ->
     """Every past game with its attributes as of that game (from games of ``history`` strictly before it).
 
     ``tiers``: opponent tiers by (game_date, team), when already computed over the same history."""
-    h = with_rest(history).sort("player_id", "game_date")
+    h = with_rest(history)  # sorted by player and date
     pts = pl.col("pts").cast(pl.Float64)
     season_key = ["player_id", "season"]
     h = h.with_columns(
@@ -131,12 +143,14 @@ def predict(features: pl.DataFrame, history: pl.DataFrame) -> pl.DataFrame:
         return pl.DataFrame(schema=out_schema)
     keys = features.select("game_date", "game_id", "player_id")
     history = history.sort("game_date", "game_id", "player_id")
+    games = team_games(history)
     parts = []
     for (day,), chunk in features.partition_by("game_date", as_dict=True, maintain_order=True).items():
         cut = history_of(history, day)
         if cut.height == 0:
             continue
-        tiers = opponent_tiers(cut, cut["game_date"].append(pl.Series([day], dtype=pl.Date)))
+        games_cut = history_of(games, day)  # the team games of the same date range
+        tiers = opponent_tiers(cut, cut["game_date"].append(pl.Series([day], dtype=pl.Date)), games_cut)
         players = chunk["player_id"].unique()
         past = game_attributes(cut.filter(pl.col("player_id").is_in(players.implode())), tiers)
         targets = chunk.join(

@@ -46,6 +46,13 @@ def _weeks(rows: pl.DataFrame) -> np.ndarray:
     return monday.to_numpy().astype("datetime64[D]")
 
 
+def _window(rows: pl.DataFrame, lo: date, hi: date) -> pl.DataFrame:
+    """The rows dated in [lo, hi) of a frame sorted by game date."""
+    dates = rows["game_date"]
+    first, last = dates.search_sorted(lo, side="left"), dates.search_sorted(hi, side="left")
+    return rows.slice(first, last - first)
+
+
 def build(
     weeks: list[date],
     features: pl.DataFrame,
@@ -69,34 +76,37 @@ def build(
     # week's document is the same to the bit whichever run's frame the rows came from.
     long = points.join(outcome, on=systems.KEYS, how="inner").sort(*systems.KEYS, "system_id")
     comp = ensemble.component_frame(systems.wide(points)).join(outcome, on=systems.KEYS, how="inner").sort(systems.KEYS)
+    # Each system's rows apart, once; a week's window is a slice of them (the frames are sorted by
+    # date first, and a slice keeps their order, so every sum below runs over the same rows in the
+    # same order as a filter of the whole frame would).
+    columns = [*systems.KEYS, "system_id", "predicted_points", "actual_points", "points_line"]
+    by_system = {sid: long.filter(pl.col("system_id") == sid).select(columns) for sid in systems.SYSTEM_IDS}
     docs = {}
     for week in sorted(weeks):
         lo = week - timedelta(days=CAL_DAYS)
-        in_window = (pl.col("game_date") >= lo) & (pl.col("game_date") < week)
-        w_long = long.filter(in_window)
-        w_comp = comp.filter(in_window)
+        w_comp = _window(comp, lo, week)
         weights = ensemble.learn(w_comp)
-        parts = [w_long]
+        frames = {sid: _window(rows, lo, week) for sid, rows in by_system.items()}
         if weights:
             ens = w_comp.drop_nulls(ensemble.COMPONENTS)
-            parts.append(
-                ens.select(
-                    *systems.KEYS,
-                    pl.lit(ensemble.SYSTEM_ID).alias("system_id"),
-                    pl.lit(ensemble.predict(ens, weights)).alias("predicted_points"),
-                    "actual_points",
-                    "points_line",
-                )
+            frames[ensemble.SYSTEM_ID] = pl.concat(
+                [
+                    frames[ensemble.SYSTEM_ID],
+                    ens.select(
+                        *systems.KEYS,
+                        pl.lit(ensemble.SYSTEM_ID).alias("system_id"),
+                        pl.lit(ensemble.predict(ens, weights)).alias("predicted_points"),
+                        "actual_points",
+                        "points_line",
+                    ).select(columns),
+                ]
             )
-        frame = pl.concat(
-            [p.select(*systems.KEYS, "system_id", "predicted_points", "actual_points", "points_line") for p in parts]
-        )
         seen = w_comp.filter(pl.col("points_line").is_not_null())
         base = (_f64(seen["actual_points"]), _f64(seen["points_line"]), _weeks(seen))
         base_rate, base_rows = calibration.over_rate(base[0], base[1])
         doc_systems = {}
         for system_id in systems.SYSTEM_IDS:
-            s = frame.filter(pl.col("system_id") == system_id)
+            s = frames[system_id]
             table = calibration.residual_table(s)
             lined = s.filter(pl.col("points_line").is_not_null() & pl.col("predicted_points").is_not_null())
             pred = lined["predicted_points"].to_numpy().astype(np.float64)

@@ -27,6 +27,7 @@ import numpy as np
 import polars as pl
 
 from nba_assets.facts import HISTORY_DAYS
+from nba_assets.predictors.days import map_days
 from nba_assets.schemas import schema_for
 from nba_assets.transforms.asof import fixed, unfixed
 from nba_assets.transforms.lines import consensus_lines
@@ -149,7 +150,8 @@ def player_availability(
 ) -> pl.DataFrame:
     """The rows of every game date of ``days`` (default: every date of ``schedule``)."""
     days = sorted(set(schedule["game_date"].to_list())) if days is None else sorted(days)
-    parts = [availability_day(d, schedule, props, history) for d in days]
+    # Days side by side (each a function of its own day), concatenated in date order.
+    parts = map_days(lambda d: availability_day(d, schedule, props, history), days)
     return pl.concat(parts) if parts else pl.DataFrame(schema=schema_for(DATASET, TABLE))
 
 
@@ -233,7 +235,7 @@ def player_minutes(availability_rows: pl.DataFrame, history: pl.DataFrame, days:
         hi = frame["game_date"].search_sorted(day, "right")
         return frame.slice(lo, hi - lo)
 
-    parts = [minutes_day(d, window(rows, d), window(hist, d)) for d in sorted(days)]
+    parts = map_days(lambda d: minutes_day(d, window(rows, d), window(hist, d)), sorted(days))
     return pl.concat(parts) if parts else pl.DataFrame(schema=schema_for("nba_predictions", MINUTES_TABLE))
 
 
