@@ -84,7 +84,7 @@ def test_a_day_is_the_same_in_any_range_and_with_any_history_frame(real) -> None
     ranged = player_availability(schedule, props, summary, days)
     short = summary.filter(pl.col("game_date").is_between(D - timedelta(days=365), D, closed="left"))
     alone = player_availability(schedule, props, short, [D])
-    assert_frame_equal(ranged.filter(pl.col("game_date") == D), alone)
+    assert_frame_equal(ranged.filter(pl.col("game_date") == D), alone, check_exact=True)
     assert ranged["game_date"].n_unique() == 3
 
 
@@ -202,9 +202,9 @@ def test_the_minutes_model_for_d_ignores_everything_from_d_on(real) -> None:
     assert_frame_equal(minutes_day(D, r2, s2), baseline)
     # The same day in a range and alone.
     ranged = player_minutes(rows, summary, [D - timedelta(days=1), D])
-    assert_frame_equal(ranged.filter(pl.col("game_date") == D), baseline)
+    assert_frame_equal(ranged.filter(pl.col("game_date") == D), baseline, check_exact=True)
     # As the asset computes it: D's rows as input, the training days' rows recomputed from history.
-    assert_frame_equal(minutes_from_history(rows, schedule, props, summary, [D]), baseline)
+    assert_frame_equal(minutes_from_history(rows, schedule, props, summary, [D]), baseline, check_exact=True)
     # Better than his recent minutes on the day (DNPs count 0), against what happened.
     played = summary.filter(pl.col("game_date") == D).select("game_id", "player_id", pl.col("minutes").alias("m"))
     e = baseline.join(played, on=["game_id", "player_id"], how="left").with_columns(pl.col("m").fill_null(0.0))

@@ -104,7 +104,7 @@ def _canonical(frame: pl.DataFrame) -> pl.DataFrame:
 
 def _assert_same_rows(a: pl.DataFrame, b: pl.DataFrame, what: str) -> None:
     try:
-        assert_frame_equal(_canonical(a), _canonical(b))
+        assert_frame_equal(_canonical(a), _canonical(b), check_exact=True)  # bit for bit
     except AssertionError as exc:
         raise AssertionError(f"{what}: {exc}") from None
 

@@ -349,9 +349,9 @@ def test_base_systems_for_a_day_do_not_depend_on_the_runs_history_frame(real) ->
 
     whole = base_predictions(features, frame(summary["game_date"].min()))
     three_day_run = base_predictions(features, frame(days[0] - timedelta(days=365)))
-    assert_frame_equal(whole, three_day_run)
+    assert_frame_equal(whole, three_day_run, check_exact=True)  # bit for bit, not within a tolerance
     alone = base_predictions(features.filter(pl.col("game_date") == D), frame(D - timedelta(days=365)))
-    assert_frame_equal(whole.filter(pl.col("game_date") == D), alone)
+    assert_frame_equal(whole.filter(pl.col("game_date") == D), alone, check_exact=True)
     similarity = whole.filter(pl.col("system_id") == "similarity_balanced_v1")
     assert similarity["predicted_points"].is_not_null().sum() > 100
     assert whole.filter(pl.col("system_id") == "zone_matchup_v1")["predicted_points"].is_not_null().all()

@@ -57,7 +57,11 @@ def predict(features: pl.DataFrame, context: pl.DataFrame) -> pl.DataFrame:
     share_terms = []
     for k in KINDS:
         league = pl.col(f"league_share_{k}")
-        allowed = (league + _col(f, f"opp_allowed_share_{k}_vs_league")) / league
+        # times 1/league, not divided by league: on a one-date frame the joined context column is a
+        # broadcast scalar, and polars divides a column by a scalar as a product with its
+        # reciprocal, so a division would differ (by an ulp) between a day computed alone and the
+        # same day in a range run. The product rounds the same either way: bit for bit.
+        allowed = (league + _col(f, f"opp_allowed_share_{k}_vs_league")) * (1.0 / league)
         share_terms.append(_col(f, f"pts_share_{k}") * allowed)
     share_weight = pl.sum_horizontal([_col(f, f"pts_share_{k}") for k in KINDS])
     shares = pl.when(share_weight > 0).then(pl.sum_horizontal(share_terms) / share_weight).otherwise(None)
