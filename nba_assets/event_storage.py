@@ -13,6 +13,12 @@ writes for each of them. The index transaction commits before the run-shard tran
 failure rolls both back, so Dagster's fallback (one ``store_event`` per event after a failed batch)
 never duplicates rows. ``batch_stats`` counts what ran (the contract test asserts it).
 
+Two options (``config:`` keys; both on in the dagster.yaml ``nba_assets.instance`` writes, off the
+rows are stock) make it write less: ``compress_events`` stores each event body zlib-compressed and
+reads it back as the JSON text (``pack_event``, ``_unpacking_row``), and ``one_plan_per_check``
+writes one planned row per asset check and run (``_check_plan_partitions``). ``write_stats_file``
+appends the seconds each process spent writing events (``_WriteStats``, the bench's figure).
+
 ``NbaSqliteStorage`` is the unified storage configured in ``dagster.yaml``::
 
     storage:
