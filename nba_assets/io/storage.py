@@ -47,16 +47,19 @@ PARTITION_COLUMN = "game_date"
 _ABSENT = (errno.ENOENT, errno.ENOTDIR, errno.EBADF, errno.ELOOP)
 
 
-def _exists(path: str) -> bool:
-    """``Path(path).exists()`` on a plain string (pathlib's rule: no such file is False, any other
-    error, e.g. a permission denied, is raised), without building a Path."""
+def _stat(path: str) -> os.stat_result | None:
+    """``os.stat`` of a plain string, None when there is no such file (pathlib's ``exists`` rule: any
+    other error, e.g. a permission denied, is raised), without building a Path."""
     try:
-        os.stat(path)
+        return os.stat(path)
     except OSError as exc:
         if exc.errno in _ABSENT:
-            return False
+            return None
         raise
-    return True
+
+
+def _exists(path: str) -> bool:
+    return _stat(path) is not None
 
 
 class StorageError(ValueError):
@@ -219,13 +222,8 @@ class _WindowCache:
 
 
 def _file_version(path: str) -> tuple | None:
-    try:
-        st = os.stat(path)
-    except OSError as exc:
-        if exc.errno in _ABSENT:
-            return None
-        raise
-    return (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+    st = _stat(path)
+    return None if st is None else (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
 
 
 class LocalParquetStore:
