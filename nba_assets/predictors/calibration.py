@@ -34,21 +34,16 @@ CONF_N0 = 200.0
 CONF_G0 = 5.0
 
 
-def bucket_label(level: float) -> str:
-    lo = 0.0
-    for edge in BUCKET_EDGES:
-        if level < edge:
-            return f"{lo:g}-{edge:g}"
-        lo = edge
-    return f"{lo:g}+"
+# The label of each reference-level bucket, by index: below the first edge, between edges, from the last.
+BUCKET_LABELS = [
+    *(f"{lo:g}-{hi:g}" for lo, hi in zip([0.0, *BUCKET_EDGES[:-1]], BUCKET_EDGES, strict=True)),
+    f"{BUCKET_EDGES[-1]:g}+",
+]
 
 
-def bucket_expr(level: pl.Expr) -> pl.Expr:
-    expr = pl.lit(f"{BUCKET_EDGES[-1]:g}+")
-    edges = [0.0, *BUCKET_EDGES]
-    for lo, hi in reversed(list(zip(edges[:-1], edges[1:], strict=True))):
-        expr = pl.when(level < hi).then(pl.lit(f"{lo:g}-{hi:g}")).otherwise(expr)
-    return expr
+def bucket_index(levels: np.ndarray) -> np.ndarray:
+    """The ``BUCKET_LABELS`` index of each level: the first edge it is below (NaN: the last bucket)."""
+    return np.searchsorted(np.array(BUCKET_EDGES), levels, side="right")
 
 
 def reference_level() -> pl.Expr:
@@ -62,12 +57,8 @@ def residual_table(rows: pl.DataFrame) -> dict:
     )
     res = r["actual_points"].cast(pl.Float64) - r["predicted_points"]
     values = res.to_numpy()
-    # The bucket of each row's reference level (``bucket_expr``'s rule: the first edge it is below;
-    # the last bucket otherwise), buckets in the order they first appear.
-    level = r.select(reference_level().cast(pl.Float64)).to_series().to_numpy()
-    index = np.searchsorted(np.array(BUCKET_EDGES), level, side="right")
-    edges = [0.0, *BUCKET_EDGES]
-    labels = [f"{lo:g}-{hi:g}" for lo, hi in zip(edges[:-1], edges[1:], strict=True)] + [f"{BUCKET_EDGES[-1]:g}+"]
+    # The bucket of each row's reference level; buckets in the order they first appear.
+    index = bucket_index(r.select(reference_level().cast(pl.Float64)).to_series().to_numpy())
 
     def quantiles(v: np.ndarray) -> list[float]:
         return [round(float(x), 4) for x in np.quantile(v, RESIDUAL_LEVELS)]
@@ -76,7 +67,7 @@ def residual_table(rows: pl.DataFrame) -> dict:
     present, first = np.unique(index, return_index=True)
     for i in present[np.argsort(first)]:
         part = values[index == i]
-        table["buckets"][labels[i]] = {"n": len(part), "q": quantiles(part)}
+        table["buckets"][BUCKET_LABELS[i]] = {"n": len(part), "q": quantiles(part)}
     table["mae"] = round(float(res.abs().mean()), 4) if r.height else None
     table["bias"] = round(float(res.mean()), 4) if r.height else None
     return table
@@ -95,12 +86,9 @@ def p_over(predicted: np.ndarray, line: np.ndarray, table: dict | None) -> tuple
     predicted, line = np.asarray(predicted, dtype=np.float64), np.asarray(line, dtype=np.float64)
     levels = np.array(RESIDUAL_LEVELS)
     ok = np.isfinite(predicted) & np.isfinite(line)
-    # The bucket of each line: how many edges are at or below it (bucket_label's rule: L < edge).
-    index = np.searchsorted(np.array(BUCKET_EDGES), line, side="right")
-    edges = [0.0, *BUCKET_EDGES]
-    labels = [f"{lo:g}-{hi:g}" for lo, hi in zip(edges[:-1], edges[1:], strict=True)] + [f"{BUCKET_EDGES[-1]:g}+"]
+    index = bucket_index(line)  # the bucket of each line
     pooled = ok.copy()
-    for i, label in enumerate(labels):
+    for i, label in enumerate(BUCKET_LABELS):
         bucket = table["buckets"].get(label)
         if not (bucket and bucket["n"] >= MIN_BUCKET):
             continue
