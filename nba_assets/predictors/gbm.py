@@ -20,6 +20,7 @@ from datetime import date, timedelta
 import numpy as np
 import polars as pl
 
+from nba_assets.predictors.days import rows_dated
 from nba_assets.schemas import schema_for
 
 KEY_COLUMNS = {
@@ -105,10 +106,7 @@ def training_rows_of(scored: pl.DataFrame, week: date, days: int = TRAIN_DAYS) -
     """``training_rows`` for one week from ``scored_rows``: its slice dated in [week − days, week),
     box scores dated before the week only. (The sort keys are unique, so the slice of the sorted
     frame is the sorted training set.)"""
-    dates = scored["game_date"]
-    lo = dates.search_sorted(week - timedelta(days=days), side="left")
-    hi = dates.search_sorted(week, side="left")
-    rows = scored.slice(lo, hi - lo)
+    rows = rows_dated(scored, week - timedelta(days=days), week)
     return rows.filter(pl.col("_scored_date") < week).drop("_scored_date")
 
 

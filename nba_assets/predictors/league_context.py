@@ -13,6 +13,7 @@ from datetime import date, timedelta
 import polars as pl
 
 from nba_assets.facts import HISTORY_DAYS
+from nba_assets.predictors.days import rows_dated
 
 LOOKBACK_DAYS = HISTORY_DAYS
 CONTEXT_COLUMNS = [
@@ -67,15 +68,12 @@ def league_context(history: pl.DataFrame, dates: list[date]) -> pl.DataFrame:
         .with_columns(pl.col("game_date").shift(1).over("player_id").alias("_previous"))
         .sort("game_date")
     )
-    dates_col = history["game_date"]
     rows = []
     # One fixed set of rows per date: the LOOKBACK_DAYS before it. Rest days are those inside that
     # set, so D's context never depends on where a run's history frame starts. (Every aggregate is a
     # sum of whole numbers: exact in any row order.)
     for day in targets["game_date"].to_list():
-        first = dates_col.search_sorted(day - lookback, side="left")
-        last = dates_col.search_sorted(day, side="left")
-        cut = history.slice(first, last - first)
+        cut = rows_dated(history, day - lookback, day)
         if cut.height == 0:
             continue
         in_set = pl.when(pl.col("_previous") >= day - lookback).then(pl.col("_rest")).alias("_rest")

@@ -24,6 +24,7 @@ from datetime import timedelta
 import polars as pl
 
 from nba_assets.facts import HISTORY_DAYS
+from nba_assets.predictors.days import rows_dated
 from nba_assets.predictors.league_context import with_rest
 
 SYSTEM_ID = "similarity_balanced_v1"
@@ -124,10 +125,7 @@ def history_of(history: pl.DataFrame, day) -> pl.DataFrame:
 
     Every attribute of a past game is computed inside this set, so D's prediction is the same whether
     D is computed alone, in a 15-day run or in the four-season run (``history`` is sorted by date)."""
-    dates = history["game_date"]
-    first = dates.search_sorted(day - timedelta(days=LOOKBACK_DAYS), side="left")
-    last = dates.search_sorted(day, side="left")
-    return history.slice(first, last - first)
+    return rows_dated(history, day - timedelta(days=LOOKBACK_DAYS), day)
 
 
 def predict(features: pl.DataFrame, history: pl.DataFrame) -> pl.DataFrame:

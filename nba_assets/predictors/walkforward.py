@@ -21,6 +21,7 @@ import polars as pl
 
 from nba_assets.facts import week_start
 from nba_assets.predictors import calibration, ensemble, systems
+from nba_assets.predictors.days import rows_dated
 
 CAL_DAYS = 182
 
@@ -44,13 +45,6 @@ def _weeks(rows: pl.DataFrame) -> np.ndarray:
     """The Monday of each row's game date, as datetime64[D]."""
     monday = rows.select(week_start("game_date")).to_series()
     return monday.to_numpy().astype("datetime64[D]")
-
-
-def _window(rows: pl.DataFrame, lo: date, hi: date) -> pl.DataFrame:
-    """The rows dated in [lo, hi) of a frame sorted by game date."""
-    dates = rows["game_date"]
-    first, last = dates.search_sorted(lo, side="left"), dates.search_sorted(hi, side="left")
-    return rows.slice(first, last - first)
 
 
 def build(
@@ -84,9 +78,9 @@ def build(
     docs = {}
     for week in sorted(weeks):
         lo = week - timedelta(days=CAL_DAYS)
-        w_comp = _window(comp, lo, week)
+        w_comp = rows_dated(comp, lo, week)
         weights = ensemble.learn(w_comp)
-        frames = {sid: _window(rows, lo, week) for sid, rows in by_system.items()}
+        frames = {sid: rows_dated(rows, lo, week) for sid, rows in by_system.items()}
         if weights:
             ens = w_comp.drop_nulls(ensemble.COMPONENTS)
             frames[ensemble.SYSTEM_ID] = pl.concat(
