@@ -275,17 +275,6 @@ class BatchingSqliteEventLogStorage(SqliteEventLogStorage):
     ) -> BatchingSqliteEventLogStorage:
         return cls(inst_data=inst_data, **config_value)
 
-    @property
-    def options(self) -> dict[str, Any]:
-        """The options this storage runs with (as configured in dagster.yaml)."""
-        options: dict[str, Any] = {
-            "compress_events": self._compress_events,
-            "one_plan_per_check": self._one_plan_per_check,
-        }
-        if self._write_stats:
-            options["write_stats_file"] = self._write_stats.path
-        return options
-
     # --- engines --------------------------------------------------------------------------------
 
     def _engine(self, shard: str) -> Engine:
@@ -403,7 +392,8 @@ class BatchingSqliteEventLogStorage(SqliteEventLogStorage):
         if not self._one_plan_per_check:
             super()._store_asset_check_evaluation_planned(event, event_id)
             return
-        self._write_check_planned_rows_on(self.index_connection, [(event, event_id)])
+        with self.index_connection() as conn:
+            self._write_check_planned_rows(conn, [(event, event_id)])
 
     def _update_asset_check_evaluation(self, event: EventLogEntry, event_id: int | None) -> None:
         """Stock, after one step: with one_plan_per_check an evaluation of one partition (a partitioned
@@ -515,10 +505,6 @@ class BatchingSqliteEventLogStorage(SqliteEventLogStorage):
             ).rowcount
             if updated == 0:
                 conn.execute(AssetKeyTable.insert().values(asset_key=asset_key, **values))
-
-    def _write_check_planned_rows_on(self, connect: Any, events: Sequence[tuple[EventLogEntry, int | None]]) -> None:
-        with connect() as conn:
-            self._write_check_planned_rows(conn, events)
 
     def _write_check_planned_rows(self, conn: Connection, events: Sequence[tuple[EventLogEntry, int | None]]) -> None:
         """The asset_check_executions rows of stock _store_asset_check_evaluation_planned: one PLANNED
