@@ -819,7 +819,11 @@ class ReplayServer:
         httpd.faults = self.faults
         self._httpd = httpd
         self.port = httpd.server_address[1]
-        self._thread = threading.Thread(target=httpd.serve_forever, name=f"replay-server-{self.port}", daemon=True)
+        # serve_forever checks for shutdown every poll_interval: socketserver's 0.5 s default made
+        # each run's teardown wait ~0.5 s for the server to notice stop().
+        self._thread = threading.Thread(
+            target=httpd.serve_forever, kwargs={"poll_interval": 0.02}, name=f"replay-server-{self.port}", daemon=True
+        )
         self._thread.start()
         return self.base_url
 
