@@ -89,3 +89,39 @@ def test_a_held_back_day_is_not_written_and_a_stored_one_is_kept(backend, box_sc
     assert _materialize(home, {HELD}).success
     assert LakehouseIOManager(lake=lake_from_env()).store().missing_partitions(table, DAYS) == [HELD]
     assert stored(LAST).height == home.filter(pl.col("game_date") == LAST).height > 0
+
+
+def test_a_season_wide_input_reads_only_its_columns(backend, box_scores, tmp_path, monkeypatch) -> None:
+    """``all_stored(..., columns=...)``: the consumer gets exactly those columns of every stored
+    partition (the rows of the full read), and a column the table lacks is an error naming it."""
+    from nba_assets.assets.common import all_stored
+
+    rows = raw_box_from_box_scores(box_scores.filter(pl.col("game_date").is_between(FIRST, LAST)))
+    wanted = ["pts", "game_date", "player_id"]  # the table's order, not this one, is kept
+    got: dict[str, pl.DataFrame] = {}
+
+    @lake_asset(*KEY, group="raw", description="real box scores")
+    def box(context):  # noqa: ANN001, ARG001
+        return rows
+
+    def consumer(name: str, columns: list[str] | None) -> dg.AssetsDefinition:
+        @dg.asset(name=name, ins={"box": all_stored(*KEY, columns=columns)})
+        def _doc(box: pl.DataFrame) -> None:
+            got[name] = box
+
+        return _doc
+
+    docs = [consumer("narrow", wanted), consumer("whole", None), consumer("unknown", ["pts", "no_such_column"])]
+    _new_lake(backend, monkeypatch, tmp_path)
+    with dg.DagsterInstance.ephemeral() as instance:
+        resources = {"io_manager": LakehouseIOManager(lake=lake_from_env())}
+        assert dg.materialize([box], instance=instance, tags=TAGS, resources=resources).success
+        assert dg.materialize([box, *docs[:2]], selection=[d.key for d in docs[:2]], instance=instance,
+                              resources=resources).success  # fmt: skip
+        with pytest.raises(Exception, match="no_such_column"):
+            dg.materialize([box, docs[2]], selection=[docs[2].key], instance=instance, resources=resources)
+    order = [c for c in schema_for(*KEY).names() if c in wanted]
+    assert got["narrow"].columns == order
+    key = ["game_date", "player_id"]
+    assert_frame_equal(got["narrow"].sort(key), got["whole"].select(order).sort(key))
+    assert got["narrow"].height == rows.height > 0

@@ -59,7 +59,10 @@ def system_daily_performance(context: dg.AssetExecutionContext, accuracy: pl.Dat
     kinds={"polars", "matplotlib"},
     ins={
         "accuracy": all_stored("nba_predictions", "prediction_accuracy"),
-        "features": all_stored("nba_precompute", "ml_feature_store"),
+        # backtest() reads the season-average baseline only
+        "features": all_stored(
+            "nba_precompute", "ml_feature_store", columns=["game_date", "game_id", "player_id", "pts_avg_season"]
+        ),
     },
     description="Walk-forward backtest over every graded game date stored (a season-wide report, not a daily "
     "partition): every system next to the line and a season-average baseline on the same player-games, hit "

@@ -15,6 +15,7 @@ contexts onto it. The nested ``Lake`` resource (``nba_assets/lake.py``) picks it
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date
 
 import dagster as dg
@@ -79,6 +80,20 @@ def held_back_days(context: dg.OutputContext, days: list[date]) -> list[date]:
 
 # Input metadata of an unpartitioned consumer (``assets.common.all_stored``): read every stored partition.
 STORED_PARTITIONS = "nba/stored_partitions"
+# Input metadata: the only columns the consumer reads (a list of names of the table's schema). The
+# scan then reads just those (Parquet column chunks; BigQuery's SELECT list).
+READ_COLUMNS = "nba/read_columns"
+
+
+def read_schema(table: TableRef, schema: pl.Schema, columns: Sequence[str] | None) -> pl.Schema:
+    """``schema`` narrowed to ``columns`` (in the schema's order); a name the table lacks is an error."""
+    if not columns:
+        return schema
+    unknown = [c for c in columns if c not in schema]
+    if unknown:
+        raise ValueError(f"{table}: {READ_COLUMNS} names columns the table does not have: {unknown}")
+    wanted = set(columns)
+    return pl.Schema([(name, dtype) for name, dtype in schema.items() if name in wanted])
 
 
 class LakehouseIOManager(dg.ConfigurableIOManager):
@@ -123,10 +138,11 @@ class LakehouseIOManager(dg.ConfigurableIOManager):
 
     def load_input(self, context: dg.InputContext) -> pl.DataFrame:
         table = table_ref(context.asset_key)
-        schema = schema_for(table.dataset, table.table)
+        metadata = context.definition_metadata or {}
+        schema = read_schema(table, schema_for(table.dataset, table.table), metadata.get(READ_COLUMNS))
         days = self._upstream_days(context)
         store = self.store()
-        season_wide = bool((context.definition_metadata or {}).get(STORED_PARTITIONS))
+        season_wide = bool(metadata.get(STORED_PARTITIONS))
         if season_wide:
             # An unpartitioned consumer (a season-wide document) reads every stored partition: what
             # is stored decides its as-of date, not the wall clock's latest partition.
