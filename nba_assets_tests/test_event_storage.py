@@ -375,3 +375,44 @@ def test_a_failed_batch_leaves_no_rows_behind(tmp_path):
         assert storage.batch_stats["failed_batches"] == 1 and storage.batch_stats["batches"] == 0
         assert rows(shards / f"{result.run_id}.db") == 0
         assert rows(shards / "index.db") == 0
+
+
+def _shard_state(path: Path) -> dict:
+    with contextlib.closing(sqlite3.connect(path)) as conn:
+        return {
+            "schema": sorted(conn.execute("select type, name, sql from sqlite_master").fetchall()),
+            "alembic": conn.execute("select version_num from alembic_version").fetchall(),
+            "journal_mode": conn.execute("PRAGMA journal_mode").fetchone()[0],
+            "page_size": conn.execute("PRAGMA page_size").fetchone()[0],
+            "rows": conn.execute("select count(*) from event_logs").fetchone()[0],
+        }
+
+
+def test_a_new_run_shard_is_the_template_copy_of_what_initdb_makes(tmp_path):
+    """New run shards are copied from one empty shard made by ``_initdb`` (per Dagster version): the
+    same tables, indexes, alembic stamp, WAL mode and page size as a shard ``_initdb`` makes itself;
+    the template is no run (``get_all_run_ids``); a shard that exists is left as it is."""
+    storage = event_storage.BatchingSqliteEventLogStorage(str(tmp_path / "runs"))
+    with storage._shard_transaction("run-a"):
+        pass
+    template = Path(storage._run_shard_template())
+    assert template.name == f"{event_storage.RUN_SHARD_TEMPLATE_PREFIX}{dg.__version__}.sqlite"
+    assert not list(template.parent.glob("*.tmp*"))
+    made = tmp_path / "made.db"  # what _initdb itself makes of a new file
+    engine = event_storage.db.create_engine(f"sqlite:///{made}", poolclass=event_storage.db.pool.NullPool)
+    storage._initdb(engine)
+    engine.dispose()
+    copied = Path(storage.path_for_shard("run-a"))
+    assert _shard_state(copied) == _shard_state(made) == {**_shard_state(made), "journal_mode": "wal", "rows": 0}
+    assert _shard_state(made)["alembic"] and _shard_state(made)["page_size"] == event_storage.PAGE_SIZE
+    assert sorted(storage.get_all_run_ids()) == ["run-a"]
+    # A shard with rows is never replaced by the template.
+    with storage._shard_transaction("run-a") as conn:
+        table = event_storage.SqlEventLogStorageTable
+        conn.execute(table.insert().values(run_id="run-a", event="{}", dagster_event_type=None))
+    fresh = event_storage.BatchingSqliteEventLogStorage(str(tmp_path / "runs"))
+    with fresh._shard_transaction("run-a"):
+        pass
+    assert _shard_state(copied)["rows"] == 1
+    storage.dispose()
+    fresh.dispose()
