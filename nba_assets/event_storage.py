@@ -232,7 +232,89 @@ OPTION_FIELDS = {
 }
 
 
-class BatchingSqliteEventLogStorage(SqliteEventLogStorage):
+class OnePlanPerCheck:
+    """The asset-check plan rows of an SQL event log storage (SQLite or PostgreSQL): with
+    ``one_plan_per_check`` one planned row per check and run (see ``_check_plan_partitions``);
+    without it, Dagster's rows. Mixed in before the storage class; the subclass sets
+    ``_one_plan_per_check``."""
+
+    _one_plan_per_check: bool = False
+
+    def _check_plan_partitions(self, planned: Any) -> list[str | None]:
+        """The partitions of a planned check's PLANNED rows. Stock: one row per partition of the
+        planned subset. Dagster 1.13.27 gives a check planned in a partitioned run the run's whole
+        subset even when the check has no partitions (DagsterRun.get_resolved_partitions_subset_for_events
+        returns run.partitions_subset whatever the partitions definition): its one evaluation carries
+        no partition, matches none of those rows and is inserted beside them, and the rows stay
+        PLANNED for good (1,154 per check in a four-season run: 107 MB of the demo's instance, and as
+        many skipped executions in the check's history in the UI). With one_plan_per_check the plan is
+        one row without partition, which that evaluation then completes, as for an unpartitioned run
+        (an evaluation of one partition takes the row: _update_asset_check_evaluation). What a
+        partitioned check loses is its per-partition "planned" state while the run is going; the
+        project has no partitioned checks (test_wiring asserts it)."""
+        if planned.partitions_subset is None or self._one_plan_per_check:
+            return [None]
+        return list(planned.partitions_subset.get_partition_keys())
+
+    def _store_asset_check_evaluation_planned(self, event: EventLogEntry, event_id: int | None) -> None:
+        if not self._one_plan_per_check:
+            super()._store_asset_check_evaluation_planned(event, event_id)
+            return
+        with self.index_connection() as conn:
+            self._write_check_planned_rows(conn, [(event, event_id)])
+
+    def _update_asset_check_evaluation(self, event: EventLogEntry, event_id: int | None) -> None:
+        """Stock, after one step: with one_plan_per_check an evaluation of one partition (a partitioned
+        check) first takes the run's plan row without partition, so that a run leaves one row per
+        evaluation there too (stock would match its per-partition plan row)."""
+        evaluation = event.get_dagster_event().event_specific_data
+        if self._one_plan_per_check and evaluation.partition is not None:
+            table = AssetCheckExecutionsTable
+            with self.index_connection() as conn:
+                conn.execute(
+                    table.update()
+                    .where(
+                        db.and_(
+                            table.c.asset_key == evaluation.asset_key.to_string(),
+                            table.c.check_name == evaluation.check_name,
+                            table.c.run_id == event.run_id,
+                            table.c.partition.is_(None),
+                            table.c.execution_status == AssetCheckExecutionRecordStatus.PLANNED.value,
+                        )
+                    )
+                    .values(partition=evaluation.partition)
+                )
+        super()._update_asset_check_evaluation(event, event_id)
+
+    def _write_check_planned_rows(self, conn: Connection, events: Sequence[tuple[EventLogEntry, int | None]]) -> None:
+        """The asset_check_executions rows of stock _store_asset_check_evaluation_planned: one PLANNED
+        row per partition of _check_plan_partitions."""
+        rows = []
+        for event, event_id in events:
+            if event.dagster_event_type != DagsterEventType.ASSET_CHECK_EVALUATION_PLANNED:
+                continue
+            planned = event.get_dagster_event().event_specific_data
+            partition_keys = self._check_plan_partitions(planned)
+            serialized = serialize_value(event)
+            timestamp = self._event_insert_timestamp(event)
+            rows.extend(
+                dict(
+                    asset_key=planned.asset_key.to_string(),
+                    check_name=planned.check_name,
+                    partition=partition_key,
+                    run_id=event.run_id,
+                    execution_status=AssetCheckExecutionRecordStatus.PLANNED.value,
+                    evaluation_event=serialized,
+                    evaluation_event_timestamp=timestamp,
+                    evaluation_event_storage_id=event_id,
+                )
+                for partition_key in partition_keys
+            )
+        if rows:
+            conn.execute(AssetCheckExecutionsTable.insert(), rows)
+
+
+class BatchingSqliteEventLogStorage(OnePlanPerCheck, SqliteEventLogStorage):
     """Stock SQLite event log storage (run shards + index shard) that keeps its engines and writes
     ``store_event_batch`` in one transaction per shard."""
 
@@ -426,52 +508,6 @@ class BatchingSqliteEventLogStorage(SqliteEventLogStorage):
         finally:
             self._write_stats.add(time.perf_counter() - started, 1)
 
-    def _check_plan_partitions(self, planned: Any) -> list[str | None]:
-        """The partitions of a planned check's PLANNED rows. Stock: one row per partition of the
-        planned subset. Dagster 1.13.27 gives a check planned in a partitioned run the run's whole
-        subset even when the check has no partitions (DagsterRun.get_resolved_partitions_subset_for_events
-        returns run.partitions_subset whatever the partitions definition): its one evaluation carries
-        no partition, matches none of those rows and is inserted beside them, and the rows stay
-        PLANNED for good (1,154 per check in a four-season run: 107 MB of the demo's instance, and as
-        many skipped executions in the check's history in the UI). With one_plan_per_check the plan is
-        one row without partition, which that evaluation then completes, as for an unpartitioned run
-        (an evaluation of one partition takes the row: _update_asset_check_evaluation). What a
-        partitioned check loses is its per-partition "planned" state while the run is going; the
-        project has no partitioned checks (test_wiring asserts it)."""
-        if planned.partitions_subset is None or self._one_plan_per_check:
-            return [None]
-        return list(planned.partitions_subset.get_partition_keys())
-
-    def _store_asset_check_evaluation_planned(self, event: EventLogEntry, event_id: int | None) -> None:
-        if not self._one_plan_per_check:
-            super()._store_asset_check_evaluation_planned(event, event_id)
-            return
-        with self.index_connection() as conn:
-            self._write_check_planned_rows(conn, [(event, event_id)])
-
-    def _update_asset_check_evaluation(self, event: EventLogEntry, event_id: int | None) -> None:
-        """Stock, after one step: with one_plan_per_check an evaluation of one partition (a partitioned
-        check) first takes the run's plan row without partition, so that a run leaves one row per
-        evaluation there too (stock would match its per-partition plan row)."""
-        evaluation = event.get_dagster_event().event_specific_data
-        if self._one_plan_per_check and evaluation.partition is not None:
-            table = AssetCheckExecutionsTable
-            with self.index_connection() as conn:
-                conn.execute(
-                    table.update()
-                    .where(
-                        db.and_(
-                            table.c.asset_key == evaluation.asset_key.to_string(),
-                            table.c.check_name == evaluation.check_name,
-                            table.c.run_id == event.run_id,
-                            table.c.partition.is_(None),
-                            table.c.execution_status == AssetCheckExecutionRecordStatus.PLANNED.value,
-                        )
-                    )
-                    .values(partition=evaluation.partition)
-                )
-        super()._update_asset_check_evaluation(event, event_id)
-
     def store_event_batch(self, events: Sequence[EventLogEntry]) -> None:
         if not events:
             return
@@ -559,33 +595,6 @@ class BatchingSqliteEventLogStorage(SqliteEventLogStorage):
             ).rowcount
             if updated == 0:
                 conn.execute(AssetKeyTable.insert().values(asset_key=asset_key, **values))
-
-    def _write_check_planned_rows(self, conn: Connection, events: Sequence[tuple[EventLogEntry, int | None]]) -> None:
-        """The asset_check_executions rows of stock _store_asset_check_evaluation_planned: one PLANNED
-        row per partition of _check_plan_partitions."""
-        rows = []
-        for event, event_id in events:
-            if event.dagster_event_type != DagsterEventType.ASSET_CHECK_EVALUATION_PLANNED:
-                continue
-            planned = event.get_dagster_event().event_specific_data
-            partition_keys = self._check_plan_partitions(planned)
-            serialized = serialize_value(event)
-            timestamp = self._event_insert_timestamp(event)
-            rows.extend(
-                dict(
-                    asset_key=planned.asset_key.to_string(),
-                    check_name=planned.check_name,
-                    partition=partition_key,
-                    run_id=event.run_id,
-                    execution_status=AssetCheckExecutionRecordStatus.PLANNED.value,
-                    evaluation_event=serialized,
-                    evaluation_event_timestamp=timestamp,
-                    evaluation_event_storage_id=event_id,
-                )
-                for partition_key in partition_keys
-            )
-        if rows:
-            conn.execute(AssetCheckExecutionsTable.insert(), rows)
 
 
 class NbaSqliteStorage(DagsterSqliteStorage):

@@ -63,7 +63,7 @@ run_monitoring:
 """
 
 
-STORAGES = ("project", "stock", "postgres")
+STORAGES = ("project", "stock", "postgres", "postgres_stock")
 
 
 def psycopg2_url(url: str) -> str:
@@ -99,15 +99,25 @@ def storage_yaml(
         )
     if storage == "stock":
         return f"# Dagster's stock SQLite storage.\nstorage:\n  sqlite:\n    base_dir: {json.dumps(str(home))}\n"
-    if storage == "postgres":
+    if storage in ("postgres", "postgres_stock"):
         if not postgres_url:
-            raise ValueError("storage 'postgres' needs a postgres_url")
+            raise ValueError(f"storage {storage!r} needs a postgres_url")
         postgres_url = psycopg2_url(postgres_url)
+        if storage == "postgres_stock":
+            return (
+                "# dagster-postgres's stock storage (comparison).\n"
+                f"storage:\n  postgres:\n    postgres_url: {json.dumps(postgres_url)}\n"
+            )
         return (
-            "# The production instance: runs, event log and schedules in PostgreSQL (dagster-postgres).\n"
+            "# The production instance: runs, event log and schedules in PostgreSQL (dagster-postgres), with\n"
+            "# one planned row per asset check and run (nba_assets/postgres_storage.py).\n"
             "storage:\n"
-            "  postgres:\n"
-            f"    postgres_url: {json.dumps(postgres_url)}\n"
+            "  custom:\n"
+            "    module: nba_assets.postgres_storage\n"
+            "    class: NbaPostgresStorage\n"
+            "    config:\n"
+            f"      postgres_url: {json.dumps(postgres_url)}\n"
+            "      one_plan_per_check: true\n"
         )
     raise ValueError(f"unknown storage {storage!r}; one of {STORAGES}")
 
@@ -119,7 +129,7 @@ def write_instance(
     home.mkdir(parents=True, exist_ok=True)
     path = home / "dagster.yaml"
     path.write_text(DAGSTER_YAML + storage_yaml(home, storage, postgres_url, write_stats_file))
-    if storage == "postgres":
+    if storage.startswith("postgres"):
         path.chmod(0o600)
     return path
 
@@ -216,7 +226,7 @@ def main(argv: list[str] | None = None) -> None:
     postgres_url = args.postgres_url or (None if args.stock_sqlite else os.environ.get("NBA_DAGSTER_POSTGRES_URL"))
     storage = "postgres" if postgres_url else "stock" if args.stock_sqlite else "project"
     print(f"dagster instance: {write_instance(args.home, storage, postgres_url)} ({storage} storage)")
-    if storage != "postgres" and not _no_run_holds_slots(args.home):
+    if not storage.startswith("postgres") and not _no_run_holds_slots(args.home):
         freed = free_dead_slots_in(args.home)
         if freed:
             print(f"freed the pool slots of {len(freed)} run(s) whose process is gone: {', '.join(freed)}")

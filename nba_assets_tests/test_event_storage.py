@@ -187,8 +187,9 @@ def _index_state(path: Path) -> dict:
 
 
 def _instance(tmp_path: Path, storage: str, postgres_url: str | None = None) -> dg.DagsterInstance:
-    """``storage``: stock, postgres, project (as ``make instance`` writes it) or project_per_partition_plans
-    (the project's storage with Dagster's per-partition check plans: ``one_plan_per_check: false``)."""
+    """``storage``: stock, project (as ``make instance`` writes it), project_per_partition_plans (the
+    project's storage with Dagster's per-partition check plans: ``one_plan_per_check: false``),
+    postgres (as ``--postgres-url`` writes it) or postgres_stock (dagster-postgres's own)."""
     home = tmp_path / storage
     if storage == "project_per_partition_plans":
         path = write_instance(home, "project")
@@ -262,11 +263,31 @@ def _body_types(home: Path) -> Counter:
     return kinds
 
 
+def _database(url: str, name: str) -> str:
+    """A new database ``name`` on the server of ``url``; its URL."""
+    import psycopg2
+
+    conn = psycopg2.connect(url.replace("postgresql+psycopg2://", "postgresql://"))
+    try:
+        conn.autocommit = True
+        with conn.cursor() as cur:
+            cur.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        conn.close()
+    return url.rsplit("/", 1)[0] + f"/{name}"
+
+
 def test_same_ui_view_on_stock_project_and_postgres(tmp_path, postgres_url):
+    from nba_assets.postgres_storage import OnePlanPostgresEventLogStorage
+
     views = {}
-    storages = ("stock", "project_per_partition_plans", "project", "postgres")
+    storages = ("stock", "project_per_partition_plans", "project", "postgres_stock", "postgres")
+    urls = {"postgres_stock": _database(postgres_url, "stock_storage"), "postgres": _database(postgres_url, "project")}
     for storage in storages:
-        with _instance(tmp_path, storage, postgres_url if storage == "postgres" else None) as instance:
+        with _instance(tmp_path, storage, urls.get(storage)) as instance:
+            if storage == "postgres":  # the production instance runs the project's event log class
+                assert type(instance.event_log_storage) is OnePlanPostgresEventLogStorage
+                assert instance.event_log_storage._one_plan_per_check is True
             run_scenario(instance)
             views[storage] = ui_view(instance)
             if storage.startswith("project"):
@@ -275,7 +296,7 @@ def test_same_ui_view_on_stock_project_and_postgres(tmp_path, postgres_url):
                 assert stats["failed_batches"] == 0 and stats["fallback_batches"] == 0, stats
                 # every body compressed on disk, and read back as the stock storage reads its JSON
                 assert set(_body_types(tmp_path / storage)) == {"blob"}, _body_types(tmp_path / storage)
-            if storage != "postgres":  # the shards: the project's with its larger pages, stock with SQLite's default
+            if not storage.startswith("postgres"):  # the shards: the project's larger pages, stock's SQLite default
                 shards = sorted((tmp_path / storage / "history" / "runs").glob("*.db"))
                 assert len(shards) == len(RUNS) + 1, shards  # one per run and the index shard
                 expected = event_storage.PAGE_SIZE if storage.startswith("project") else 4096
@@ -294,9 +315,11 @@ def test_same_ui_view_on_stock_project_and_postgres(tmp_path, postgres_url):
     statuses = stock["assets"]["downstream"]["status"]
     assert statuses[KEYS[7]] == "FAILED" and statuses[KEYS[0]] == "MATERIALIZED"
     assert any(not passed for *_, passed in stock["checks"]["upstream:upstream_day_ok"] if passed is not None)
-    for storage in ("project_per_partition_plans", "postgres"):
+    for storage in ("project_per_partition_plans", "postgres_stock"):
         for part in ("runs", "assets", "checks", "asset_keys"):
             assert views[storage][part] == stock[part], f"{storage}: {part} differs from the stock storage"
+    # PostgreSQL as the project configures it: what the project's SQLite storage shows (below)
+    assert views["postgres"] == views["project"]
     # The project's storage as configured: the same view, except the stale per-partition plans.
     project = views["project"]
     for part in ("runs", "assets", "asset_keys"):
