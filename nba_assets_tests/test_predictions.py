@@ -482,3 +482,54 @@ def test_calibration_artifacts_round_trip_through_the_model_store(real, tmp_path
     store.write("nba_predictions", "system_calibration", WEEK, artifacts[WEEK])
     stored = {WEEK: store.read("nba_predictions", "system_calibration", WEEK)}
     assert calibrations(stored) == {WEEK: json.loads(json.dumps(docs[WEEK]))}
+
+
+@pytest.mark.parametrize("system_id", sorted(gbm.MODELS))
+def test_weeks_trained_in_parallel_are_the_sequential_models_to_the_byte(real, tmp_path, system_id) -> None:
+    """``build_models`` on two threads gives every week the bytes and the metadata of sequential
+    training: the one-week-after-another loop (``workers=1``) and, independently of
+    ``build_models``, each week's model trained on the main thread. The reuse rules hold the
+    same: an off-season week shares the model of the week with its training set, a stored week with
+    the fingerprint of its training set is read from the store."""
+    import json
+
+    from nba_assets.predictors.model_weeks import build_models
+
+    features, summary = real["features"], real["summary"]
+    spec, columns = gbm.MODELS[system_id], gbm.feature_columns()
+    weeks = [date(2024, 4, 1), date(2024, 4, 8), date(2024, 7, 15), date(2024, 7, 22), date(2024, 11, 11), WEEK]
+    parallel = build_models(system_id, weeks, features, summary, workers=2)
+    sequential = build_models(system_id, weeks, features, summary, workers=1)
+    assert list(parallel) == list(sequential) == weeks
+    for week in weeks:
+        assert parallel[week].files == sequential[week].files
+        assert json.dumps(parallel[week].metadata, sort_keys=True) == json.dumps(
+            sequential[week].metadata, sort_keys=True
+        )
+    trained = [w for w in weeks if "reused_from" not in parallel[w].metadata]
+    assert parallel[date(2024, 7, 22)].metadata["reused_from"] == "2024-07-15"
+    assert len(trained) == 5
+    scored = gbm.scored_rows(features, summary)
+    for week in trained:  # the reference: trained here, on this thread, one after the other
+        reference = spec["train"](gbm.training_rows_of(scored, week), columns, week)
+        assert parallel[week].metadata["status"] == "trained"
+        assert parallel[week].files == {spec["file"]: reference.model_bytes}
+        assert parallel[week].metadata["n_trees"] == reference.n_trees
+        assert parallel[week].metadata["validation_mae"] == round(reference.validation_mae, 4)
+
+    # A stored week with the same fingerprint is reused between weeks being trained on the threads.
+    store = ModelStore(tmp_path / "models")
+    stored_week = date(2024, 4, 8)
+    store.write(
+        "nba_predictions", "m", stored_week, Artifact({spec["file"]: b"stored"}, parallel[stored_week].metadata)
+    )
+    mixed = build_models(
+        system_id, weeks, features, summary, lambda w: store.read("nba_predictions", "m", w), workers=2
+    )
+    assert mixed[stored_week].files == {spec["file"]: b"stored"}
+    for week in weeks:
+        if week != stored_week:
+            assert mixed[week].files == sequential[week].files
+            assert json.dumps(mixed[week].metadata, sort_keys=True) == json.dumps(
+                sequential[week].metadata, sort_keys=True
+            )
