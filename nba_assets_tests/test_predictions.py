@@ -533,3 +533,148 @@ def test_weeks_trained_in_parallel_are_the_sequential_models_to_the_byte(real, t
             assert json.dumps(mixed[week].metadata, sort_keys=True) == json.dumps(
                 sequential[week].metadata, sort_keys=True
             )
+
+
+def _one_day_frames(features: pl.DataFrame, summary: pl.DataFrame, day: date) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """The features and box scores a one-day run on ``day`` hands ``system_calibration`` (its partition
+    mappings: [day − CAL_DAYS − 6, day − 1] and [day − CAL_DAYS − HISTORY_DAYS − 6, day − 1])."""
+    cal, hist = walkforward.CAL_DAYS, walkforward.CAL_DAYS + HISTORY_DAYS
+    last = day - timedelta(days=1)
+    return (
+        features.filter(pl.col("game_date").is_between(day - timedelta(days=cal + 6), last)),
+        summary.filter(pl.col("game_date").is_between(day - timedelta(days=hist + 6), last)),
+    )
+
+
+def _changed_row(frame: pl.DataFrame, day: date, column: str) -> pl.DataFrame:
+    """``frame`` with ``column`` of its first row dated ``day`` changed (+1)."""
+    index = frame.with_row_index("_i").filter(pl.col("game_date") == day)["_i"][0]
+    values = frame[column].cast(pl.Float64).to_list()
+    values[index] += 1
+    return frame.with_columns(pl.Series(column, values).cast(frame.schema[column]))
+
+
+def test_a_stored_calibration_is_reused_only_while_its_inputs_are_unchanged(real, tmp_path) -> None:
+    """``walkforward.build_artifacts``: a week is built (to the byte the document ``build`` gives)
+    and stored with the fingerprint of its inputs; a run with the same inputs reuses it, whatever
+    its frames (the whole range or a one-day run's windows, rows from the week on changed); a feature
+    row or a box score before the week, or a model of a row's week, changed: the week is built again."""
+    import json
+
+    features, summary = real["features"], real["summary"]
+    models = _train_weeks(features, summary, [WEEK - timedelta(days=7), WEEK], tmp_path / "m")
+    store = ModelStore(tmp_path / "cal")
+
+    def stored(week):
+        return store.read("nba_predictions", "system_calibration", week)
+
+    def run(f, s, m=models):
+        out, reused = walkforward.build_artifacts([WEEK], f, s, m, week_of(FIRST), stored)
+        return out[WEEK], reused
+
+    built, reused = run(features, summary)
+    assert reused == [] and built.metadata["status"] == "calibrated" and len(built.metadata["fingerprint"]) == 24
+    doc = walkforward.build([WEEK], features, summary, summary, models, week_of(FIRST))[WEEK]
+    assert built.files == {"calibration.json": json.dumps(doc, sort_keys=True).encode()}
+    store.write("nba_predictions", "system_calibration", WEEK, built)
+
+    # Unchanged inputs: reused as stored, from the whole frames or a one-day run's on D.
+    again, reused = run(features, summary)
+    assert reused == [WEEK] and again.files == built.files
+    assert json.dumps(again.metadata, sort_keys=True) == json.dumps(built.metadata, sort_keys=True, default=str)
+    f_day, s_day = _one_day_frames(features, summary, D)
+    assert run(f_day, s_day)[1] == [WEEK]
+    numeric = [c for c, t in features.schema.items() if t.is_numeric() and c != "player_id"]
+    later_f = _perturb_from(features, WEEK, numeric)
+    later_s = _perturb_from(summary, WEEK, ["pts", "minutes", "opp_pts"])
+    assert run(later_f, later_s)[1] == [WEEK]  # rows from the week on are no input of the week
+
+    fp = built.metadata["fingerprint"]
+    lo = WEEK - timedelta(days=walkforward.CAL_DAYS)
+    in_window = features.filter(pl.col("game_date").is_between(lo, WEEK, closed="left"))["game_date"].max()
+    old_box = summary.filter(pl.col("game_date") < lo)["game_date"].max()  # a look-back row only
+    assert in_window is not None and old_box is not None and old_box >= lo - timedelta(days=HISTORY_DAYS)
+    for f, s, m in [
+        (_changed_row(features, in_window, "pts_avg_l5"), summary, models),
+        (features, _changed_row(summary, in_window, "pts"), models),
+        (features, _changed_row(summary, old_box, "pts"), models),
+    ]:
+        rebuilt, reused = run(f, s, m)
+        assert reused == [] and rebuilt.metadata["fingerprint"] != fp
+        assert rebuilt.files == {
+            "calibration.json": json.dumps(
+                walkforward.build([WEEK], f, s, s, m, week_of(FIRST))[WEEK], sort_keys=True
+            ).encode()
+        }
+    # Another model for a week of the rows: rebuilt too.
+    model_week = WEEK - timedelta(days=7)
+    other = ModelStore(tmp_path / "m2")
+    spec = gbm.MODELS["lightgbm_v1"]
+    trained = spec["train"](
+        gbm.training_rows(features, summary, model_week, days=120), gbm.feature_columns(), model_week
+    )
+    meta = models["lightgbm_v1"][model_week].metadata
+    assert trained.model_bytes != models["lightgbm_v1"][model_week].read(spec["file"])
+    other.write("nba_predictions", "lightgbm_v1", model_week, Artifact({spec["file"]: trained.model_bytes}, meta))
+    changed = {**models, "lightgbm_v1": {model_week: other.read("nba_predictions", "lightgbm_v1", model_week)}}
+    rebuilt, reused = run(features, summary, changed)
+    assert reused == [] and rebuilt.metadata["fingerprint"] != fp
+
+
+REUSE_SCRIPT = """
+import json, sys
+from datetime import date
+import polars as pl
+from nba_assets.io.model_store import ModelStore
+from nba_assets.predictors import walkforward
+
+features_file, summary_file, models_root, cal_root, week, first = sys.argv[1:7]
+week = date.fromisoformat(week)
+features, summary = pl.read_parquet(features_file), pl.read_parquet(summary_file)
+models_store, store = ModelStore(models_root), ModelStore(cal_root)
+models = {
+    s: {w: models_store.read("nba_predictions", s, w) for w in models_store.stored_weeks("nba_predictions", s)}
+    for s in ("lightgbm_v1", "xgboost_v1")
+}
+before = store.read("nba_predictions", "system_calibration", week)
+out, reused = walkforward.build_artifacts(
+    [week], features, summary, models, date.fromisoformat(first),
+    lambda w: store.read("nba_predictions", "system_calibration", w),
+)
+same = before is not None and out[week].files["calibration.json"] == before.read("calibration.json")
+imported = sorted(m for m in ("lightgbm", "xgboost", "scipy") if m in sys.modules)
+store.write("nba_predictions", "system_calibration", week, out[week])  # as the IO manager does
+print(json.dumps({"reused": [w.isoformat() for w in reused], "same": same, "imported": imported}))
+"""
+
+
+def test_a_reused_calibration_loads_no_model_library(real, tmp_path) -> None:
+    """A one-day run's week, built and stored by a first process, is read back by a second one with
+    the same inputs: that process imports neither LightGBM, XGBoost nor SciPy (the first did)."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    from .conftest import REPO
+
+    features, summary = _one_day_frames(real["features"], real["summary"], D)
+    _train_weeks(real["features"], real["summary"], [WEEK - timedelta(days=7), WEEK], tmp_path / "m")
+    features.write_parquet(tmp_path / "features.parquet")
+    summary.write_parquet(tmp_path / "summary.parquet")
+    script = tmp_path / "reuse.py"
+    script.write_text(REUSE_SCRIPT)
+    args = [str(tmp_path / n) for n in ("features.parquet", "summary.parquet", "m", "cal")]
+
+    def run() -> dict:
+        proc = subprocess.run(
+            [sys.executable, str(script), *args, WEEK.isoformat(), week_of(FIRST).isoformat()],
+            env={**os.environ, "PYTHONPATH": str(REPO)},
+            capture_output=True,
+            timeout=300,
+        )
+        assert proc.returncode == 0, proc.stderr.decode()[-3000:]
+        return json.loads(proc.stdout.decode().strip().splitlines()[-1])
+
+    assert run() == {"reused": [], "same": False, "imported": ["lightgbm", "scipy", "xgboost"]}
+    assert run() == {"reused": [WEEK.isoformat()], "same": True, "imported": []}

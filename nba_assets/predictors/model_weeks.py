@@ -141,9 +141,10 @@ def models_summary(system_id: str, out: dict[date, Artifact]) -> str:
     )
 
 
-def calibration_artifacts(docs: dict[date, dict]) -> dict[date, Artifact]:
+def calibration_artifacts(docs: dict[date, dict], fingerprints: dict[date, str] | None = None) -> dict[date, Artifact]:
     """Each week's calibration document (``walkforward.build``) as the stored artifact
-    (``calibration.json``) with the figures each game-date partition shows."""
+    (``calibration.json``) with the figures each game-date partition shows and, when given, the
+    fingerprint of its inputs (``walkforward.fingerprints``: a later run with the same one reuses it)."""
     out = {}
     for week, doc in docs.items():
         meta = {
@@ -158,6 +159,8 @@ def calibration_artifacts(docs: dict[date, dict]) -> dict[date, Artifact]:
             "p_over_weight": {s: v["p_calibration"]["w"] for s, v in doc["systems"].items()},
             "status": "calibrated",
         }
+        if fingerprints is not None:
+            meta["fingerprint"] = fingerprints[week]
         out[week] = Artifact(files={"calibration.json": json.dumps(doc, sort_keys=True).encode()}, metadata=meta)
     return out
 

@@ -14,16 +14,38 @@ parameters, documented as a mild in-sample effect).
 
 from __future__ import annotations
 
+import hashlib
+import json
+from collections.abc import Callable
 from datetime import date, timedelta
+from importlib.metadata import PackageNotFoundError, version
 
 import numpy as np
 import polars as pl
 
-from nba_assets.facts import week_start
-from nba_assets.predictors import calibration, ensemble, systems
+from nba_assets.facts import HISTORY_DAYS, week_start
+from nba_assets.predictors import (
+    calibration,
+    ensemble,
+    gbm,
+    league_context,
+    moving_average,
+    similarity,
+    systems,
+    zone_matchup,
+)
+from nba_assets.predictors.artifacts import Artifact, StoredWeek
 from nba_assets.predictors.days import rows_dated
+from nba_assets.predictors.model_weeks import calibration_artifacts
 
 CAL_DAYS = 182
+# Bumped with every change to how a week's document is computed that the module constants below
+# do not show (``fingerprints`` covers those): a stored week is then built again.
+CALIBRATION_VERSION = 1
+# The code a document is computed by: every upper-case module constant of these is in the fingerprint.
+_CODE = (calibration, ensemble, league_context, moving_average, similarity, systems, zone_matchup)
+# The libraries whose arithmetic a document goes through (the ML predictions, the weights' solver).
+_LIBRARIES = ("polars", "numpy", "scipy", "lightgbm", "xgboost")
 
 
 def past_rows(features: pl.DataFrame, actuals: pl.DataFrame) -> pl.DataFrame:
@@ -126,3 +148,142 @@ def build(
             "systems": doc_systems,
         }
     return docs
+
+
+# ------------------------------------------------------------------ reuse of a stored week's document
+#
+# The document of week W is a function of the feature rows dated in [W − CAL_DAYS, W), of the box
+# scores dated in [W − CAL_DAYS − HISTORY_DAYS, W) (the actual points and every base system's
+# look-back of HISTORY_DAYS before a row's date), of the stored model of every week holding one of
+# those rows (what ``systems.ml_predictions`` reads of it: status, features, train rows, the model
+# file), of the first model week and of the code. Its fingerprint covers all of them; a stored week
+# with the same fingerprint is the document this run would build, so a one-day run reads it back
+# instead of predicting half a year of rows again.
+
+
+def _row_hashes(frame: pl.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """(game dates as datetime64[D], one 64-bit hash of every whole row), in frame order."""
+    if frame.height == 0:
+        return np.empty(0, "datetime64[D]"), np.empty(0, np.uint64)
+    hashes = frame.select(pl.struct(pl.all()).hash(0)).to_series().to_numpy()
+    return frame["game_date"].to_numpy().astype("datetime64[D]"), hashes
+
+
+def _rows_digest(digest, dates: np.ndarray, hashes: np.ndarray, lo: date, hi: date) -> np.ndarray:
+    """The rows dated in [lo, hi) as a multiset (sorted hashes: the frame's row order is irrelevant);
+    returns which rows those are."""
+    inside = (dates >= np.datetime64(lo, "D")) & (dates < np.datetime64(hi, "D"))
+    part = np.sort(hashes[inside])
+    digest.update(f"rows {len(part)}\n".encode())
+    digest.update(part.tobytes())
+    return inside
+
+
+def _code_digest(first_model_week: date) -> bytes:
+    def stable(value):
+        return sorted(map(repr, value)) if isinstance(value, (set, frozenset)) else repr(value)
+
+    code = {
+        "version": CALIBRATION_VERSION,
+        "cal_days": CAL_DAYS,
+        "history_days": HISTORY_DAYS,
+        "first_model_week": first_model_week.isoformat(),
+        "constants": {
+            module.__name__: {name: stable(getattr(module, name)) for name in sorted(dir(module)) if name.isupper()}
+            for module in _CODE
+        },
+        "libraries": {name: _version(name) for name in _LIBRARIES},
+    }
+    return json.dumps(code, sort_keys=True).encode()
+
+
+def _version(name: str) -> str | None:
+    try:
+        return version(name)
+    except PackageNotFoundError:
+        return None
+
+
+def fingerprints(
+    weeks: list[date],
+    features: pl.DataFrame,
+    history: pl.DataFrame,
+    models: dict[str, dict],
+    first_model_week: date,
+) -> dict[date, str]:
+    """The identity of each week's document: everything ``build`` reads for it (see above)."""
+    if not weeks:
+        return {}
+    code = _code_digest(first_model_week)
+    schemas = json.dumps(
+        [[[n, str(t)] for n, t in features.schema.items()], [[n, str(t)] for n, t in history.schema.items()]]
+    ).encode()
+    f_dates, f_hashes = _row_hashes(features)
+    h_dates, h_hashes = _row_hashes(history)
+    f_weeks = _weeks(features) if features.height else np.empty(0, "datetime64[D]")
+    model_digests: dict[tuple[str, date], bytes] = {}
+
+    def model_digest(system_id: str, week: date) -> bytes:
+        key = (system_id, week)
+        if key not in model_digests:
+            stored = models.get(system_id, {}).get(week)
+            if stored is None:
+                model_digests[key] = b"absent"
+            else:
+                meta = stored.metadata
+                used = {k: meta.get(k) for k in ("status", "features", "train_rows")}
+                body = json.dumps(used, sort_keys=True).encode()
+                if meta.get("status") == "trained":
+                    body += hashlib.sha256(stored.read(gbm.MODELS[system_id]["file"])).digest()
+                model_digests[key] = body
+        return model_digests[key]
+
+    out = {}
+    for week in weeks:
+        lo = week - timedelta(days=CAL_DAYS)
+        digest = hashlib.sha256(code)
+        digest.update(schemas)
+        rows = _rows_digest(digest, f_dates, f_hashes, lo, week)
+        _rows_digest(digest, h_dates, h_hashes, lo - timedelta(days=HISTORY_DAYS), week)
+        # The model of every week the rows fall in (from the first model week on: the ML rows).
+        for w in np.unique(f_weeks[rows]):
+            model_week = w.astype(object)
+            if model_week < first_model_week:
+                continue
+            for system_id in systems.ML_SYSTEMS:
+                digest.update(f"{system_id} {model_week.isoformat()}\n".encode())
+                digest.update(model_digest(system_id, model_week))
+        out[week] = digest.hexdigest()[:24]
+    return out
+
+
+def build_artifacts(
+    weeks: list[date],
+    features: pl.DataFrame,
+    history: pl.DataFrame,
+    models: dict[str, dict],
+    first_model_week: date,
+    stored: Callable[[date], StoredWeek | None] | None = None,
+) -> tuple[dict[date, Artifact], list[date]]:
+    """Each week's stored calibration artifact (``model_weeks.calibration_artifacts``, with its
+    fingerprint), and the weeks reused: a week whose stored artifact has the fingerprint of this
+    run's inputs is read back as stored, the others are built (``build``; the box scores are the
+    actual points and the history)."""
+    fps = fingerprints(weeks, features, history, models, first_model_week)
+    out: dict[date, Artifact] = {}
+    reused = []
+    for week in sorted(weeks):
+        previous = stored(week) if stored is not None else None
+        if (
+            previous is not None
+            and previous.metadata.get("status") == "calibrated"
+            and previous.metadata.get("fingerprint") == fps[week]
+        ):
+            out[week] = Artifact(
+                files={"calibration.json": previous.read("calibration.json")}, metadata=previous.metadata
+            )
+            reused.append(week)
+    todo = [w for w in sorted(weeks) if w not in out]
+    docs = build(todo, features, history, history, models, first_model_week)
+    out |= calibration_artifacts(docs, fps)
+    return {week: out[week] for week in sorted(weeks)}, reused
