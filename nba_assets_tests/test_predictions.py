@@ -678,3 +678,20 @@ def test_a_reused_calibration_loads_no_model_library(real, tmp_path) -> None:
 
     assert run() == {"reused": [], "same": False, "imported": ["lightgbm", "scipy", "xgboost"]}
     assert run() == {"reused": [WEEK.isoformat()], "same": True, "imported": []}
+
+
+def test_weeks_documented_on_two_threads_are_the_sequential_documents(real, tmp_path) -> None:
+    """``walkforward.build`` computes the weeks' documents two at a time: every document is the one
+    the one-week-after-another loop gives, to the byte (``json.dumps(sort_keys=True)``)."""
+    import json
+
+    features, summary = real["features"], real["summary"]
+    weeks = [WEEK - timedelta(days=7 * k) for k in range(3, -1, -1)]  # from 2024-10-28: rows in every window
+    models = _train_weeks(features, summary, weeks[-3:], tmp_path / "m")
+    sequential = walkforward.build(weeks, features, summary, summary, models, week_of(FIRST), workers=1)
+    threaded = walkforward.build(weeks, features, summary, summary, models, week_of(FIRST), workers=2)
+    assert list(threaded) == list(sequential) == weeks
+    assert all(sequential[w]["rows"] > 500 for w in weeks) and sequential[WEEK]["rows"] > 1000
+    assert sequential[WEEK]["ensemble"]
+    for week in weeks:
+        assert json.dumps(threaded[week], sort_keys=True) == json.dumps(sequential[week], sort_keys=True)

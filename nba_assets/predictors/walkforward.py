@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from collections.abc import Callable
 from datetime import date, timedelta
 from importlib.metadata import PackageNotFoundError, version
@@ -35,10 +36,12 @@ from nba_assets.predictors import (
     zone_matchup,
 )
 from nba_assets.predictors.artifacts import Artifact, StoredWeek
-from nba_assets.predictors.days import rows_dated
+from nba_assets.predictors.days import map_days, rows_dated
 from nba_assets.predictors.model_weeks import calibration_artifacts
 
 CAL_DAYS = 182
+# The weeks of one ``build`` whose documents are computed at once.
+DOC_WORKERS = min(2, os.cpu_count() or 1)
 # Bumped with every change to how a week's document is computed that the module constants below
 # do not show (``fingerprints`` covers those): a stored week is then built again.
 CALIBRATION_VERSION = 1
@@ -76,6 +79,7 @@ def build(
     history: pl.DataFrame,
     models: dict[str, dict],
     first_model_week: date,
+    workers: int = DOC_WORKERS,
 ) -> dict[date, dict]:
     if not weeks:
         return {}
@@ -97,8 +101,8 @@ def build(
     # same order as a filter of the whole frame would).
     columns = [*systems.KEYS, "system_id", "predicted_points", "actual_points", "points_line"]
     by_system = {sid: long.filter(pl.col("system_id") == sid).select(columns) for sid in systems.SYSTEM_IDS}
-    docs = {}
-    for week in sorted(weeks):
+
+    def document(week: date) -> dict:
         lo = week - timedelta(days=CAL_DAYS)
         w_comp = rows_dated(comp, lo, week)
         weights = ensemble.learn(w_comp)
@@ -139,7 +143,7 @@ def build(
                 "rows": s.height,
                 "line_rows": lined.height,
             }
-        docs[week] = {
+        return {
             "week_start": week.isoformat(),
             "window": [lo.isoformat(), (week - timedelta(days=1)).isoformat()],
             "rows": w_comp.height,
@@ -147,7 +151,11 @@ def build(
             "ensemble": weights,
             "systems": doc_systems,
         }
-    return docs
+
+    # The weeks are independent (each a function of the frames above): computed ``workers`` at a
+    # time (``days.map_days``), each the same dict whichever thread computed it, in week order.
+    weeks = sorted(weeks)
+    return dict(zip(weeks, map_days(document, weeks, workers), strict=True))
 
 
 # ------------------------------------------------------------------ reuse of a stored week's document
