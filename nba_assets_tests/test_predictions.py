@@ -621,6 +621,29 @@ def test_a_stored_calibration_is_reused_only_while_its_inputs_are_unchanged(real
     assert reused == [] and rebuilt.metadata["fingerprint"] != fp
 
 
+def test_the_calibration_fingerprint_covers_the_code(real, monkeypatch) -> None:
+    """A constant of the code a document is computed by, or one of its source files, changed: another
+    fingerprint (a stored week is built again)."""
+    from nba_assets.predictors import calibration
+
+    features, summary = real["features"], real["summary"]
+
+    def fingerprint() -> str:
+        return walkforward.fingerprints([WEEK], features, summary, {}, week_of(FIRST))[WEEK]
+
+    fp = fingerprint()
+    assert fingerprint() == fp
+    monkeypatch.setattr(calibration, "MIN_BUCKET", calibration.MIN_BUCKET + 1)
+    assert fingerprint() != fp
+    monkeypatch.undo()
+    assert fingerprint() == fp
+    source_digest = walkforward._source_digest
+    monkeypatch.setattr(
+        walkforward, "_source_digest", lambda p: "edited" if p.endswith("ensemble.py") else source_digest(p)
+    )
+    assert fingerprint() != fp
+
+
 REUSE_SCRIPT = """
 import json, sys
 from datetime import date

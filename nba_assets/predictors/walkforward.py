@@ -14,19 +14,24 @@ parameters, documented as a mild in-sample effect).
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
+import sys
 from collections.abc import Callable
 from datetime import date, timedelta
 from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
 
 import numpy as np
 import polars as pl
 
+from nba_assets import facts
 from nba_assets.facts import HISTORY_DAYS, week_start
 from nba_assets.predictors import (
     calibration,
+    days,
     ensemble,
     gbm,
     league_context,
@@ -42,11 +47,12 @@ from nba_assets.predictors.model_weeks import calibration_artifacts
 CAL_DAYS = 182
 # The weeks of one ``build`` whose documents are computed at once.
 DOC_WORKERS = min(2, os.cpu_count() or 1)
-# Bumped with every change to how a week's document is computed that the module constants below
-# do not show (``fingerprints`` covers those): a stored week is then built again.
+# Bumped with a change to how a week's document is computed that neither the constants nor the
+# source files below show (``fingerprints`` covers those): a stored week is then built again.
 CALIBRATION_VERSION = 1
-# The code a document is computed by: every upper-case module constant of these is in the fingerprint.
-_CODE = (calibration, ensemble, league_context, moving_average, similarity, systems, zone_matchup)
+# The code a document is computed by: the source file and every upper-case constant of each of
+# these modules (and of this one) are in the fingerprint, so an edit to any of them rebuilds.
+_CODE = (calibration, days, ensemble, facts, gbm, league_context, moving_average, similarity, systems, zone_matchup)
 # The libraries whose arithmetic a document goes through (the ML predictions, the weights' solver).
 _LIBRARIES = ("polars", "numpy", "scipy", "lightgbm", "xgboost")
 
@@ -188,8 +194,17 @@ def _rows_digest(digest, dates: np.ndarray, hashes: np.ndarray, lo: date, hi: da
 
 
 def _code_digest(first_model_week: date) -> bytes:
-    def stable(value):
-        return sorted(map(repr, value)) if isinstance(value, (set, frozenset)) else repr(value)
+    def plain(value):  # what json cannot write, the same in every process (no object address)
+        if isinstance(value, (set, frozenset)):
+            return sorted(map(repr, value))
+        if callable(value) and hasattr(value, "__qualname__"):
+            return f"{value.__module__}.{value.__qualname__}"
+        return repr(value)
+
+    def stable(value) -> str:
+        return json.dumps(value, sort_keys=True, default=plain)
+
+    modules = (*_CODE, sys.modules[__name__])
 
     code = {
         "version": CALIBRATION_VERSION,
@@ -198,11 +213,17 @@ def _code_digest(first_model_week: date) -> bytes:
         "first_model_week": first_model_week.isoformat(),
         "constants": {
             module.__name__: {name: stable(getattr(module, name)) for name in sorted(dir(module)) if name.isupper()}
-            for module in _CODE
+            for module in modules
         },
+        "sources": {module.__name__: _source_digest(module.__file__) for module in modules},
         "libraries": {name: _version(name) for name in _LIBRARIES},
     }
     return json.dumps(code, sort_keys=True).encode()
+
+
+@functools.cache
+def _source_digest(path: str) -> str:
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
 def _version(name: str) -> str | None:
