@@ -482,3 +482,239 @@ def test_calibration_artifacts_round_trip_through_the_model_store(real, tmp_path
     store.write("nba_predictions", "system_calibration", WEEK, artifacts[WEEK])
     stored = {WEEK: store.read("nba_predictions", "system_calibration", WEEK)}
     assert calibrations(stored) == {WEEK: json.loads(json.dumps(docs[WEEK]))}
+
+
+@pytest.mark.parametrize("system_id", sorted(gbm.MODELS))
+def test_weeks_trained_in_parallel_are_the_sequential_models_to_the_byte(real, tmp_path, system_id) -> None:
+    """``build_models`` on two threads gives every week the bytes and the metadata of sequential
+    training: the one-week-after-another loop (``workers=1``) and, independently of
+    ``build_models``, each week's model trained on the main thread. The reuse rules hold the
+    same: an off-season week shares the model of the week with its training set, a stored week with
+    the fingerprint of its training set is read from the store."""
+    import json
+
+    from nba_assets.predictors.model_weeks import build_models
+
+    features, summary = real["features"], real["summary"]
+    spec, columns = gbm.MODELS[system_id], gbm.feature_columns()
+    weeks = [date(2024, 4, 1), date(2024, 4, 8), date(2024, 7, 15), date(2024, 7, 22), date(2024, 11, 11), WEEK]
+    parallel = build_models(system_id, weeks, features, summary, workers=2)
+    sequential = build_models(system_id, weeks, features, summary, workers=1)
+    assert list(parallel) == list(sequential) == weeks
+    for week in weeks:
+        assert parallel[week].files == sequential[week].files
+        assert json.dumps(parallel[week].metadata, sort_keys=True) == json.dumps(
+            sequential[week].metadata, sort_keys=True
+        )
+    trained = [w for w in weeks if "reused_from" not in parallel[w].metadata]
+    assert parallel[date(2024, 7, 22)].metadata["reused_from"] == "2024-07-15"
+    assert len(trained) == 5
+    scored = gbm.scored_rows(features, summary)
+    for week in trained:  # the reference: trained here, on this thread, one after the other
+        reference = spec["train"](gbm.training_rows_of(scored, week), columns, week)
+        assert parallel[week].metadata["status"] == "trained"
+        assert parallel[week].files == {spec["file"]: reference.model_bytes}
+        assert parallel[week].metadata["n_trees"] == reference.n_trees
+        assert parallel[week].metadata["validation_mae"] == round(reference.validation_mae, 4)
+
+    # A stored week with the same fingerprint is reused between weeks being trained on the threads.
+    store = ModelStore(tmp_path / "models")
+    stored_week = date(2024, 4, 8)
+    store.write(
+        "nba_predictions", "m", stored_week, Artifact({spec["file"]: b"stored"}, parallel[stored_week].metadata)
+    )
+    mixed = build_models(
+        system_id, weeks, features, summary, lambda w: store.read("nba_predictions", "m", w), workers=2
+    )
+    assert mixed[stored_week].files == {spec["file"]: b"stored"}
+    for week in weeks:
+        if week != stored_week:
+            assert mixed[week].files == sequential[week].files
+            assert json.dumps(mixed[week].metadata, sort_keys=True) == json.dumps(
+                sequential[week].metadata, sort_keys=True
+            )
+
+
+def _one_day_frames(features: pl.DataFrame, summary: pl.DataFrame, day: date) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """The features and box scores a one-day run on ``day`` hands ``system_calibration`` (its partition
+    mappings: [day − CAL_DAYS − 6, day − 1] and [day − CAL_DAYS − HISTORY_DAYS − 6, day − 1])."""
+    cal, hist = walkforward.CAL_DAYS, walkforward.CAL_DAYS + HISTORY_DAYS
+    last = day - timedelta(days=1)
+    return (
+        features.filter(pl.col("game_date").is_between(day - timedelta(days=cal + 6), last)),
+        summary.filter(pl.col("game_date").is_between(day - timedelta(days=hist + 6), last)),
+    )
+
+
+def _changed_row(frame: pl.DataFrame, day: date, column: str) -> pl.DataFrame:
+    """``frame`` with ``column`` of its first row dated ``day`` changed (+1)."""
+    index = frame.with_row_index("_i").filter(pl.col("game_date") == day)["_i"][0]
+    values = frame[column].cast(pl.Float64).to_list()
+    values[index] += 1
+    return frame.with_columns(pl.Series(column, values).cast(frame.schema[column]))
+
+
+def test_a_stored_calibration_is_reused_only_while_its_inputs_are_unchanged(real, tmp_path) -> None:
+    """``walkforward.build_artifacts``: a week is built (to the byte the document ``build`` gives)
+    and stored with the fingerprint of its inputs; a run with the same inputs reuses it, whatever
+    its frames (the whole range or a one-day run's windows, rows from the week on changed); a feature
+    row or a box score before the week, or a model of a row's week, changed: the week is built again."""
+    import json
+
+    features, summary = real["features"], real["summary"]
+    models = _train_weeks(features, summary, [WEEK - timedelta(days=7), WEEK], tmp_path / "m")
+    store = ModelStore(tmp_path / "cal")
+
+    def stored(week):
+        return store.read("nba_predictions", "system_calibration", week)
+
+    def run(f, s, m=models):
+        out, reused = walkforward.build_artifacts([WEEK], f, s, m, week_of(FIRST), stored)
+        return out[WEEK], reused
+
+    built, reused = run(features, summary)
+    assert reused == [] and built.metadata["status"] == "calibrated" and len(built.metadata["fingerprint"]) == 24
+    doc = walkforward.build([WEEK], features, summary, summary, models, week_of(FIRST))[WEEK]
+    assert built.files == {"calibration.json": json.dumps(doc, sort_keys=True).encode()}
+    store.write("nba_predictions", "system_calibration", WEEK, built)
+
+    # Unchanged inputs: reused as stored, from the whole frames or a one-day run's on D.
+    again, reused = run(features, summary)
+    assert reused == [WEEK] and again.files == built.files
+    assert json.dumps(again.metadata, sort_keys=True) == json.dumps(built.metadata, sort_keys=True, default=str)
+    f_day, s_day = _one_day_frames(features, summary, D)
+    assert run(f_day, s_day)[1] == [WEEK]
+    numeric = [c for c, t in features.schema.items() if t.is_numeric() and c != "player_id"]
+    later_f = _perturb_from(features, WEEK, numeric)
+    later_s = _perturb_from(summary, WEEK, ["pts", "minutes", "opp_pts"])
+    assert run(later_f, later_s)[1] == [WEEK]  # rows from the week on are no input of the week
+
+    fp = built.metadata["fingerprint"]
+    lo = WEEK - timedelta(days=walkforward.CAL_DAYS)
+    in_window = features.filter(pl.col("game_date").is_between(lo, WEEK, closed="left"))["game_date"].max()
+    old_box = summary.filter(pl.col("game_date") < lo)["game_date"].max()  # a look-back row only
+    assert in_window is not None and old_box is not None and old_box >= lo - timedelta(days=HISTORY_DAYS)
+    for f, s, m in [
+        (_changed_row(features, in_window, "pts_avg_l5"), summary, models),
+        (features, _changed_row(summary, in_window, "pts"), models),
+        (features, _changed_row(summary, old_box, "pts"), models),
+    ]:
+        rebuilt, reused = run(f, s, m)
+        assert reused == [] and rebuilt.metadata["fingerprint"] != fp
+        assert rebuilt.files == {
+            "calibration.json": json.dumps(
+                walkforward.build([WEEK], f, s, s, m, week_of(FIRST))[WEEK], sort_keys=True
+            ).encode()
+        }
+    # Another model for a week of the rows: rebuilt too.
+    model_week = WEEK - timedelta(days=7)
+    other = ModelStore(tmp_path / "m2")
+    spec = gbm.MODELS["lightgbm_v1"]
+    trained = spec["train"](
+        gbm.training_rows(features, summary, model_week, days=120), gbm.feature_columns(), model_week
+    )
+    meta = models["lightgbm_v1"][model_week].metadata
+    assert trained.model_bytes != models["lightgbm_v1"][model_week].read(spec["file"])
+    other.write("nba_predictions", "lightgbm_v1", model_week, Artifact({spec["file"]: trained.model_bytes}, meta))
+    changed = {**models, "lightgbm_v1": {model_week: other.read("nba_predictions", "lightgbm_v1", model_week)}}
+    rebuilt, reused = run(features, summary, changed)
+    assert reused == [] and rebuilt.metadata["fingerprint"] != fp
+
+
+def test_the_calibration_fingerprint_covers_the_code(real, monkeypatch) -> None:
+    """A constant of the code a document is computed by, or one of its source files, changed: another
+    fingerprint (a stored week is built again)."""
+    from nba_assets.predictors import calibration
+
+    features, summary = real["features"], real["summary"]
+
+    def fingerprint() -> str:
+        return walkforward.fingerprints([WEEK], features, summary, {}, week_of(FIRST))[WEEK]
+
+    fp = fingerprint()
+    assert fingerprint() == fp
+    monkeypatch.setattr(calibration, "MIN_BUCKET", calibration.MIN_BUCKET + 1)
+    assert fingerprint() != fp
+    monkeypatch.undo()
+    assert fingerprint() == fp
+    source_digest = walkforward._source_digest
+    monkeypatch.setattr(
+        walkforward, "_source_digest", lambda p: "edited" if p.endswith("ensemble.py") else source_digest(p)
+    )
+    assert fingerprint() != fp
+
+
+REUSE_SCRIPT = """
+import json, sys
+from datetime import date
+import polars as pl
+from nba_assets.io.model_store import ModelStore
+from nba_assets.predictors import walkforward
+
+features_file, summary_file, models_root, cal_root, week, first = sys.argv[1:7]
+week = date.fromisoformat(week)
+features, summary = pl.read_parquet(features_file), pl.read_parquet(summary_file)
+models_store, store = ModelStore(models_root), ModelStore(cal_root)
+models = {
+    s: {w: models_store.read("nba_predictions", s, w) for w in models_store.stored_weeks("nba_predictions", s)}
+    for s in ("lightgbm_v1", "xgboost_v1")
+}
+before = store.read("nba_predictions", "system_calibration", week)
+out, reused = walkforward.build_artifacts(
+    [week], features, summary, models, date.fromisoformat(first),
+    lambda w: store.read("nba_predictions", "system_calibration", w),
+)
+same = before is not None and out[week].files["calibration.json"] == before.read("calibration.json")
+imported = sorted(m for m in ("lightgbm", "xgboost", "scipy") if m in sys.modules)
+store.write("nba_predictions", "system_calibration", week, out[week])  # as the IO manager does
+print(json.dumps({"reused": [w.isoformat() for w in reused], "same": same, "imported": imported}))
+"""
+
+
+def test_a_reused_calibration_loads_no_model_library(real, tmp_path) -> None:
+    """A one-day run's week, built and stored by a first process, is read back by a second one with
+    the same inputs: that process imports neither LightGBM, XGBoost nor SciPy (the first did)."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    from .conftest import REPO
+
+    features, summary = _one_day_frames(real["features"], real["summary"], D)
+    _train_weeks(real["features"], real["summary"], [WEEK - timedelta(days=7), WEEK], tmp_path / "m")
+    features.write_parquet(tmp_path / "features.parquet")
+    summary.write_parquet(tmp_path / "summary.parquet")
+    script = tmp_path / "reuse.py"
+    script.write_text(REUSE_SCRIPT)
+    args = [str(tmp_path / n) for n in ("features.parquet", "summary.parquet", "m", "cal")]
+
+    def run() -> dict:
+        proc = subprocess.run(
+            [sys.executable, str(script), *args, WEEK.isoformat(), week_of(FIRST).isoformat()],
+            env={**os.environ, "PYTHONPATH": str(REPO)},
+            capture_output=True,
+            timeout=300,
+        )
+        assert proc.returncode == 0, proc.stderr.decode()[-3000:]
+        return json.loads(proc.stdout.decode().strip().splitlines()[-1])
+
+    assert run() == {"reused": [], "same": False, "imported": ["lightgbm", "scipy", "xgboost"]}
+    assert run() == {"reused": [WEEK.isoformat()], "same": True, "imported": []}
+
+
+def test_weeks_documented_on_two_threads_are_the_sequential_documents(real, tmp_path) -> None:
+    """``walkforward.build`` computes the weeks' documents two at a time: every document is the one
+    the one-week-after-another loop gives, to the byte (``json.dumps(sort_keys=True)``)."""
+    import json
+
+    features, summary = real["features"], real["summary"]
+    weeks = [WEEK - timedelta(days=7 * k) for k in range(3, -1, -1)]  # from 2024-10-28: rows in every window
+    models = _train_weeks(features, summary, weeks[-3:], tmp_path / "m")
+    sequential = walkforward.build(weeks, features, summary, summary, models, week_of(FIRST), workers=1)
+    threaded = walkforward.build(weeks, features, summary, summary, models, week_of(FIRST), workers=2)
+    assert list(threaded) == list(sequential) == weeks
+    assert all(sequential[w]["rows"] > 500 for w in weeks) and sequential[WEEK]["rows"] > 1000
+    assert sequential[WEEK]["ensemble"]
+    for week in weeks:
+        assert json.dumps(threaded[week], sort_keys=True) == json.dumps(sequential[week], sort_keys=True)

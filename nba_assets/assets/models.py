@@ -10,7 +10,8 @@ week's model, and a missing one fails the run.
   (``predictors/gbm.py``); it never sees W itself.
 - ``system_calibration``: for week W, every system's out-of-sample predictions on the rows of
   [W − 182 days, W) → residual quantiles (P(over)), call thresholds and the ensemble weights
-  (``predictors/walkforward.py``).
+  (``predictors/walkforward.py``). A stored week whose inputs have the same fingerprint is reused
+  (the daily runs of a week build its calibration once).
 
 The assets are partitioned by game date like every other asset: Dagster's CLI runs a partition
 range (``dg launch --assets '*' --partition-range``, the demo's one run) only over assets that
@@ -31,13 +32,7 @@ from nba_assets.io.model_store import weeks_in_window
 from nba_assets.lake import Lake
 from nba_assets.predictors import gbm, walkforward
 from nba_assets.predictors.artifacts import Artifact
-from nba_assets.predictors.model_weeks import (
-    FIRST_MODEL_WEEK,
-    FIRST_WEEK,
-    build_models,
-    calibration_artifacts,
-    models_summary,
-)
+from nba_assets.predictors.model_weeks import FIRST_MODEL_WEEK, FIRST_WEEK, build_models, models_summary
 
 PREDICTIONS = "nba_predictions"
 SIMILARITY_DAYS = HISTORY_DAYS
@@ -127,15 +122,23 @@ points_model_xgboost = _model_asset("xgboost_v1", "points_model_xgboost")
 )
 def system_calibration(
     context: dg.AssetExecutionContext,
+    lake: Lake,
     features: pl.DataFrame,
     history: pl.DataFrame,
     lightgbm: dict,
     xgboost: dict,
 ) -> dict[date, Artifact]:
-    weeks = run_weeks(context)
-    docs = walkforward.build(
-        weeks, features, history, history, {"lightgbm_v1": lightgbm, "xgboost_v1": xgboost}, FIRST_MODEL_WEEK
+    store = lake.models()  # the weeks already stored: a week whose inputs are unchanged is reused
+    out, reused = walkforward.build_artifacts(
+        run_weeks(context),
+        features,
+        history,
+        {"lightgbm_v1": lightgbm, "xgboost_v1": xgboost},
+        FIRST_MODEL_WEEK,
+        lambda w: store.read(PREDICTIONS, "system_calibration", w),
     )
-    out = calibration_artifacts(docs)
-    context.log.info(f"system_calibration: {len(out)} weeks built")
+    context.log.info(
+        f"system_calibration: {len(out)} weeks, {len(out) - len(reused)} built, {len(reused)} reused as stored "
+        "(same inputs)"
+    )
     return out

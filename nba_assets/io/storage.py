@@ -36,6 +36,7 @@ import threading
 import uuid
 from collections import OrderedDict
 from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -44,6 +45,8 @@ from typing import Protocol
 import polars as pl
 
 PARTITION_COLUMN = "game_date"
+# The partitions of one write encoded and staged at once (``LocalParquetStore.write_workers``).
+WRITE_WORKERS = min(2, os.cpu_count() or 1)
 _ABSENT = (errno.ENOENT, errno.ENOTDIR, errno.EBADF, errno.ELOOP)
 
 
@@ -233,12 +236,16 @@ class LocalParquetStore:
     serves the same window of the same table again from memory while none of its files changed
     (``_WindowCache``): the steps of a one-day run read the same history windows many times over
     (the 365 days of ``player_game_summary`` seven times, every stored day of
-    ``prediction_accuracy`` three). Off by default; the ``Lake`` resource turns it on."""
+    ``prediction_accuracy`` three). Off by default; the ``Lake`` resource turns it on.
+
+    ``write_workers``: the threads a write encodes and stages its partitions on (each file is the
+    bytes one thread writes; everything is still staged before the first rename)."""
 
     FILE_NAME = "part-0.parquet"
 
-    def __init__(self, root: str | os.PathLike[str], window_cache_bytes: int = 0):
+    def __init__(self, root: str | os.PathLike[str], window_cache_bytes: int = 0, write_workers: int = WRITE_WORKERS):
         self.root = Path(root)
+        self.write_workers = max(1, write_workers)
         self._cache = _WindowCache(window_cache_bytes) if window_cache_bytes > 0 else None
 
     @property
@@ -282,18 +289,37 @@ class LocalParquetStore:
         staging = self.table_dir(table) / f".staging-{uuid.uuid4().hex}"
         replaced: list[date] = []
         day: date | None = None
+        days = sorted(set(partitions))
+        empty = frame.clear()
+
+        def stage(d: date) -> Path:
+            tmp = staging / f"{d.isoformat()}.parquet"
+            # Encoded in memory, written by Python: a full disk is then a plain OSError (errno
+            # and all) instead of polars' "Invalid thrift: transport error".
+            buffer = io.BytesIO()
+            by_day.get(d, empty).write_parquet(buffer, statistics=True)
+            with buffer.getbuffer() as view:  # released even when the write fails
+                tmp.write_bytes(view)
+            return tmp
+
         try:
             staging.mkdir(parents=True, exist_ok=True)
             staged: list[tuple[date, Path, Path]] = []
-            for day in sorted(set(partitions)):
-                part = by_day.get(day, frame.clear())
-                tmp = staging / f"{day.isoformat()}.parquet"
-                # Encoded in memory, written by Python: a full disk is then a plain OSError (errno
-                # and all) instead of polars' "Invalid thrift: transport error".
-                buffer = io.BytesIO()
-                part.write_parquet(buffer, statistics=True)
-                tmp.write_bytes(buffer.getbuffer())
-                staged.append((day, tmp, self.partition_file(table, day)))
+            # Every partition is encoded and staged, on up to ``write_workers`` threads (polars
+            # encodes with the GIL released); the first failure in date order is the one reported.
+            workers = min(self.write_workers, len(days))
+            if workers > 1:
+                with ThreadPoolExecutor(max_workers=workers) as pool:
+                    futures = [pool.submit(stage, d) for d in days]
+                    try:
+                        for day, future in zip(days, futures, strict=True):
+                            staged.append((day, future.result(), self.partition_file(table, day)))
+                    finally:
+                        for future in futures:
+                            future.cancel()
+            else:
+                for day in days:
+                    staged.append((day, stage(day), self.partition_file(table, day)))
             for day, tmp, final in staged:  # everything is staged: now replace, one rename each
                 final.parent.mkdir(parents=True, exist_ok=True)
                 os.replace(tmp, final)
@@ -312,7 +338,7 @@ class LocalParquetStore:
             raise StorageError(f"{table}: writing to {self.table_dir(table)} failed{where}: {exc}; {kept}") from exc
         finally:
             shutil.rmtree(staging, ignore_errors=True)
-        return WriteStats({d: by_day[d].height if d in by_day else 0 for d in sorted(set(partitions))})
+        return WriteStats({d: by_day[d].height if d in by_day else 0 for d in days})
 
     @contextlib.contextmanager
     def locked(self, table: TableRef, shared: bool = False) -> Iterator[None]:

@@ -10,7 +10,9 @@ prediction, by design (their weeks store a ``before_first_model_week`` record).
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import date, timedelta
 from importlib.metadata import version
 
@@ -21,6 +23,8 @@ from nba_assets.predictors.artifacts import Artifact, StoredWeek
 
 FIRST_MODEL_WEEK = date(2021, 11, 29)
 FIRST_WEEK = date(2021, 10, 18)  # the week of the first game date
+# The weeks of one ``build_models`` call trained at once (each model on ``gbm.THREADS`` threads).
+TRAIN_WORKERS = min(2, os.cpu_count() or 1)
 
 
 def build_models(
@@ -29,6 +33,7 @@ def build_models(
     features: pl.DataFrame,
     actuals: pl.DataFrame,
     stored: Callable[[date], StoredWeek | None] | None = None,
+    workers: int = TRAIN_WORKERS,
 ) -> dict[date, Artifact]:
     """The model of each week (pure apart from training): feature rows dated before the week only.
 
@@ -36,6 +41,12 @@ def build_models(
     same fingerprint (training is deterministic: the same rows give the same model), so the daily
     runs of a week train its model once. Weeks of one call with an identical training set (e.g.
     off-season weeks) share one trained model.
+
+    The weeks are decided in order (record, stored model, model of an earlier week of the call, or
+    training), exactly as one after the other; the trainings then run on ``workers`` threads (the
+    libraries release the GIL while training, each model on ``gbm.THREADS`` threads, so each is the
+    model sequential training gives, to the byte). A worker cuts its week's rows out of the scored
+    frame again rather than the queue holding every pending week's training set.
     """
     spec = gbm.MODELS[system_id]
     columns = gbm.feature_columns()
@@ -43,59 +54,80 @@ def build_models(
     # The features joined to the actual points once; each week's training set is a slice of it.
     scored = gbm.scored_rows(features, actuals)
     out: dict[date, Artifact] = {}
-    cache: dict[str, tuple[date, Artifact]] = {}
-    for week in weeks:
-        rows = gbm.training_rows_of(scored, week)
-        fp = gbm.fingerprint(rows, columns)
-        meta = {
-            "system_id": system_id,
-            "week_start": week.isoformat(),
-            "train_window": [
-                (week - timedelta(days=gbm.TRAIN_DAYS)).isoformat(),
-                (week - timedelta(days=1)).isoformat(),
-            ],
-            "train_rows": rows.height,
-            "first_row_date": rows["game_date"].min().isoformat() if rows.height else None,
-            "last_row_date": rows["game_date"].max().isoformat() if rows.height else None,
-            "features": columns,
-            "n_features": len(columns),
-            "feature_version": sorted(rows["feature_version"].drop_nulls().unique().to_list()) if rows.height else [],
-            "library": library,
-            "fingerprint": fp,
-        }
-        if week < FIRST_MODEL_WEEK:
-            meta |= {"status": "before_first_model_week", "reason": f"first model week is {FIRST_MODEL_WEEK}"}
-            out[week] = Artifact(files={}, metadata=meta)
-            continue
-        if rows.height < gbm.MIN_TRAIN_ROWS:
-            meta |= {"status": "insufficient_history", "reason": f"{rows.height} rows < {gbm.MIN_TRAIN_ROWS}"}
-            out[week] = Artifact(files={}, metadata=meta)
-            continue
-        previous = stored(week) if stored is not None else None
-        if (
-            previous is not None
-            and previous.metadata.get("status") == "trained"
-            and previous.metadata.get("fingerprint") == fp
-        ):
-            out[week] = Artifact(files={spec["file"]: previous.read(spec["file"])}, metadata=previous.metadata)
-            cache.setdefault(fp, (week, out[week]))
-            continue
-        if fp in cache:  # identical training set (e.g. an off-season week): the identical model
-            source_week, artifact = cache[fp]
-            out[week] = Artifact(
-                files=artifact.files, metadata={**artifact.metadata, **meta, "reused_from": source_week.isoformat()}
-            )
-            continue
-        trained = spec["train"](rows, columns, week)
-        meta |= {
-            "status": "trained",
-            "validation_rows": trained.validation_rows,
-            "validation_mae": round(trained.validation_mae, 4),
-            "n_trees": trained.n_trees,
-        }
-        out[week] = Artifact(files={spec["file"]: trained.model_bytes}, metadata=meta)
-        cache[fp] = (week, out[week])
-    return out
+    cache: dict[str, date] = {}  # fingerprint -> the first week of the call with that training set
+    pending: dict[date, dict] = {}  # weeks to train -> their metadata so far
+    shared: dict[date, tuple[date, dict]] = {}  # weeks reusing another week's model of this call
+
+    def train(week: date) -> gbm.Trained:
+        return spec["train"](gbm.training_rows_of(scored, week), columns, week)
+
+    with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
+        futures: dict[date, Future] = {}
+        try:
+            for week in weeks:
+                rows = gbm.training_rows_of(scored, week)
+                fp = gbm.fingerprint(rows, columns)
+                meta = {
+                    "system_id": system_id,
+                    "week_start": week.isoformat(),
+                    "train_window": [
+                        (week - timedelta(days=gbm.TRAIN_DAYS)).isoformat(),
+                        (week - timedelta(days=1)).isoformat(),
+                    ],
+                    "train_rows": rows.height,
+                    "first_row_date": rows["game_date"].min().isoformat() if rows.height else None,
+                    "last_row_date": rows["game_date"].max().isoformat() if rows.height else None,
+                    "features": columns,
+                    "n_features": len(columns),
+                    "feature_version": sorted(rows["feature_version"].drop_nulls().unique().to_list())
+                    if rows.height
+                    else [],
+                    "library": library,
+                    "fingerprint": fp,
+                }
+                height = rows.height
+                del rows
+                if week < FIRST_MODEL_WEEK:
+                    meta |= {"status": "before_first_model_week", "reason": f"first model week is {FIRST_MODEL_WEEK}"}
+                    out[week] = Artifact(files={}, metadata=meta)
+                    continue
+                if height < gbm.MIN_TRAIN_ROWS:
+                    meta |= {"status": "insufficient_history", "reason": f"{height} rows < {gbm.MIN_TRAIN_ROWS}"}
+                    out[week] = Artifact(files={}, metadata=meta)
+                    continue
+                previous = stored(week) if stored is not None else None
+                if (
+                    previous is not None
+                    and previous.metadata.get("status") == "trained"
+                    and previous.metadata.get("fingerprint") == fp
+                ):
+                    out[week] = Artifact(files={spec["file"]: previous.read(spec["file"])}, metadata=previous.metadata)
+                    cache.setdefault(fp, week)
+                    continue
+                if fp in cache:  # identical training set (e.g. an off-season week): the identical model
+                    shared[week] = (cache[fp], meta)
+                    continue
+                pending[week] = meta
+                futures[week] = pool.submit(train, week)
+                cache[fp] = week
+            for week, meta in pending.items():
+                trained = futures[week].result()
+                meta |= {
+                    "status": "trained",
+                    "validation_rows": trained.validation_rows,
+                    "validation_mae": round(trained.validation_mae, 4),
+                    "n_trees": trained.n_trees,
+                }
+                out[week] = Artifact(files={spec["file"]: trained.model_bytes}, metadata=meta)
+        except BaseException:
+            pool.shutdown(wait=True, cancel_futures=True)
+            raise
+    for week, (source_week, meta) in shared.items():
+        artifact = out[source_week]
+        out[week] = Artifact(
+            files=artifact.files, metadata={**artifact.metadata, **meta, "reused_from": source_week.isoformat()}
+        )
+    return {week: out[week] for week in weeks}
 
 
 def models_summary(system_id: str, out: dict[date, Artifact]) -> str:
@@ -109,9 +141,10 @@ def models_summary(system_id: str, out: dict[date, Artifact]) -> str:
     )
 
 
-def calibration_artifacts(docs: dict[date, dict]) -> dict[date, Artifact]:
+def calibration_artifacts(docs: dict[date, dict], fingerprints: dict[date, str] | None = None) -> dict[date, Artifact]:
     """Each week's calibration document (``walkforward.build``) as the stored artifact
-    (``calibration.json``) with the figures each game-date partition shows."""
+    (``calibration.json``) with the figures each game-date partition shows and, when given, the
+    fingerprint of its inputs (``walkforward.fingerprints``: a later run with the same one reuses it)."""
     out = {}
     for week, doc in docs.items():
         meta = {
@@ -126,6 +159,8 @@ def calibration_artifacts(docs: dict[date, dict]) -> dict[date, Artifact]:
             "p_over_weight": {s: v["p_calibration"]["w"] for s, v in doc["systems"].items()},
             "status": "calibrated",
         }
+        if fingerprints is not None:
+            meta["fingerprint"] = fingerprints[week]
         out[week] = Artifact(files={"calibration.json": json.dumps(doc, sort_keys=True).encode()}, metadata=meta)
     return out
 
