@@ -7,7 +7,7 @@
 3. Writes the replayed clock (``$DAGSTER_HOME/replay_clock.json``) waiting at 23:58 ET the evening
    before DATE (DATE's partition appears at midnight, as in production), starts ``dg dev``
    (webserver + daemon, 127.0.0.1) with ``NBA_CLOCK_FILE`` pointing at it, waits until every
-   running sensor has ticked once, then lets the clock run at SPEED times real time. It stands
+   running sensor has finished a tick, then lets the clock run at SPEED times real time. It stands
    still while a run is in flight, and at each instant something is due and after each run until
    the sensors the replay paces (automation conditions, edge, freshness) have each finished a tick
    begun after it (and at least ``settle_seconds``): a slow daemon slows the day, it never skips
@@ -36,7 +36,7 @@ import polars as pl
 from dagster._core.definitions.run_request import InstigatorType
 
 from nba_assets.automation import ET
-from nba_assets.clock import STATE_FILE_NAME, Clock, ReplayState, start_running, write_state
+from nba_assets.clock import EVALUATED, STATE_FILE_NAME, Clock, ReplayState, start_running, write_state
 from nba_assets.instance import write_instance
 
 REPO = Path(__file__).resolve().parent.parent
@@ -202,9 +202,15 @@ def stop_dev(proc: subprocess.Popen) -> None:
 
 
 def _all_sensors_ticked(instance: dg.DagsterInstance, names: set[str]) -> bool:
+    """Each sensor of ``names`` has *finished* a tick that evaluated (``clock.EVALUATED``). A tick
+    still running does not count: an automation sensor's first evaluation is its conditions'
+    ``initial_evaluation`` (which resets every ``since_last_handled``); if the clock started during
+    it and it read 04:00, the models' ``newly_true`` would be spent on it and never fire again."""
     seen = set()
     for state in instance.all_instigator_state(instigator_type=InstigatorType.SENSOR):
-        if state.name in names and instance.get_ticks(state.instigator_origin_id, state.selector_id, limit=1):
+        if state.name in names and instance.get_ticks(
+            state.instigator_origin_id, state.selector_id, limit=1, statuses=list(EVALUATED)
+        ):
             seen.add(state.name)
     return seen >= names
 

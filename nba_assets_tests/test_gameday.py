@@ -79,6 +79,8 @@ def test_the_daemon_plays_a_game_day(tmp_path: Path):
         assert {"automation_all", "nba_schedule_daily", "odds_snapshot_sensor", "box_score_sensor"} <= set(
             state.tick_sensors
         ) and set(ticks) == set(state.tick_sensors), (state.tick_sensors, set(ticks))
+        # each one's first evaluation (its conditions' initial one) finished before the clock ran
+        assert all(finished[0][1] < state.anchor.timestamp() for finished in ticks.values()), ticks
         last = min(finished[-1][0] for finished in ticks.values())  # every sensor ticked until then
         ends = [e for _, e in runs_and_ticks[0] if e is not None and state.anchor.timestamp() < e < last - 1]
         assert ends and all(ticked_after(state, ticks, e) < e + state.tick_wait_seconds for e in ends)
