@@ -273,3 +273,22 @@ def test_clock_now_reads_the_ticks_from_the_instance(tmp_path: Path, storage: st
         expected = replayed_now(state, wall, runs, ticks)
         assert abs((moved - expected).total_seconds()) < 60 * 0.5  # read within half a second of ``wall``
         assert moved > START + timedelta(minutes=2, seconds=60 * 19)  # on for ~20 s since reached + 8
+
+
+def test_the_game_day_starts_the_clock_only_after_finished_ticks(tmp_path: Path):
+    """``gameday`` anchors the clock once each sensor has *finished* a tick: an automation sensor's
+    first tick is its conditions' initial evaluation, which must not read the running clock."""
+    from nba_assets.gameday import _all_sensors_ticked
+    from nba_assets.instance import write_instance
+
+    write_instance(tmp_path / "home")
+    with dg.DagsterInstance.from_config(str(tmp_path / "home")) as instance:
+        sensor = _sensor_state(SENSOR)
+        instance.add_instigator_state(sensor)
+        ids = (sensor.instigator_origin_id, sensor.selector_id)
+        assert not _all_sensors_ticked(instance, {SENSOR})
+        first = instance.create_tick(_tick(0, time.time(), None, ids=ids).tick_data)  # the first evaluation, running
+        assert not _all_sensors_ticked(instance, {SENSOR})
+        instance.update_tick(first.with_status(TickStatus.SKIPPED))
+        assert _all_sensors_ticked(instance, {SENSOR})
+        assert not _all_sensors_ticked(instance, {SENSOR, "odds_snapshot_sensor"})  # no state, no tick
