@@ -7,8 +7,11 @@
 3. Writes the replayed clock (``$DAGSTER_HOME/replay_clock.json``) waiting at 23:58 ET the evening
    before DATE (DATE's partition appears at midnight, as in production), starts ``dg dev``
    (webserver + daemon, 127.0.0.1) with ``NBA_CLOCK_FILE`` pointing at it, waits until every
-   running sensor has ticked once, then lets the clock run at SPEED times real time (it stands
-   still while a run is in flight, see ``nba_assets.clock``).
+   running sensor has finished a tick, then lets the clock run at SPEED times real time. It stands
+   still while a run is in flight, and at each instant something is due and after each run until
+   the sensors the replay paces (automation conditions, edge, freshness) have each finished a tick
+   begun after it (and at least ``settle_seconds``): a slow daemon slows the day, it never skips
+   an instant (see ``nba_assets.clock``).
 4. Without any click the daemon plays the day; this command prints the runs as they land and ends
    once DATE is graded (its ``prediction_accuracy`` and the season documents after it), stops
    ``dg dev`` and prints ``gameday: lake=DIR instance=DIR``.
@@ -23,7 +26,7 @@ import socket
 import subprocess
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from datetime import time as clock_time
 from pathlib import Path
@@ -33,7 +36,7 @@ import polars as pl
 from dagster._core.definitions.run_request import InstigatorType
 
 from nba_assets.automation import ET
-from nba_assets.clock import STATE_FILE_NAME, Clock, ReplayState, start_running, write_state
+from nba_assets.clock import EVALUATED, STATE_FILE_NAME, Clock, ReplayState, start_running, write_state
 from nba_assets.instance import write_instance
 
 REPO = Path(__file__).resolve().parent.parent
@@ -199,11 +202,38 @@ def stop_dev(proc: subprocess.Popen) -> None:
 
 
 def _all_sensors_ticked(instance: dg.DagsterInstance, names: set[str]) -> bool:
+    """Each sensor of ``names`` has *finished* a tick that evaluated (``clock.EVALUATED``). A tick
+    still running does not count: an automation sensor's first evaluation is its conditions'
+    ``initial_evaluation`` (which resets every ``since_last_handled``); if the clock started during
+    it and it read 04:00, the models' ``newly_true`` would be spent on it and never fire again."""
     seen = set()
     for state in instance.all_instigator_state(instigator_type=InstigatorType.SENSOR):
-        if state.name in names and instance.get_ticks(state.instigator_origin_id, state.selector_id, limit=1):
+        if state.name in names and instance.get_ticks(
+            state.instigator_origin_id, state.selector_id, limit=1, statuses=list(EVALUATED)
+        ):
             seen.add(state.name)
     return seen >= names
+
+
+def paced_sensors(instance: dg.DagsterInstance, interval: int) -> set[str]:
+    """The running sensors whose minimum interval is the replay's ``interval``: the ones the replay
+    paces because they decide by the clock (the automation condition sensors, the edge sensors,
+    the freshness checks' sensor); the clock waits for their ticks (``ReplayState.tick_sensors``)."""
+    return {
+        state.name
+        for state in instance.all_instigator_state(instigator_type=InstigatorType.SENSOR)
+        if state.is_running and getattr(state.instigator_data, "min_interval", None) == interval
+    }
+
+
+def _wait_until_ticked(instance: dg.DagsterInstance, names: set[str], proc: subprocess.Popen, log: Path) -> None:
+    deadline = time.monotonic() + 300
+    while not _all_sensors_ticked(instance, names):
+        if proc.poll() is not None:
+            raise RuntimeError(f"dg dev exited with {proc.returncode}:\n{log.read_text()[-3000:]}")
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"the sensors never ticked:\n{log.read_text()[-3000:]}")
+        time.sleep(1)
 
 
 def describe(record) -> str:
@@ -267,17 +297,17 @@ def play(
             one = (extra_env or {}).get("NBA_AUTOMATION_SENSORS") == "one"
             automation = {"automation_all"} if one else {"automation_raw", "automation_predictions"}
             names = {"nba_schedule_daily", "odds_snapshot_sensor", "box_score_sensor", *automation}
-            deadline = time.monotonic() + 300
-            while not _all_sensors_ticked(instance, names):
-                if proc.poll() is not None:
-                    raise RuntimeError(f"dg dev exited with {proc.returncode}:\n{log.read_text()[-3000:]}")
-                if time.monotonic() > deadline:
-                    raise RuntimeError(f"the sensors never ticked:\n{log.read_text()[-3000:]}")
-                time.sleep(1)
+            _wait_until_ticked(instance, names, proc, log)
+            # every sensor the replay paces has a state once the daemon's first loop ran: wait for
+            # each one's first tick too, then the clock waits for their ticks at every pause
+            paced = names | paced_sensors(instance, sensor_interval)
+            _wait_until_ticked(instance, paced, proc, log)
+            write_state(dirs.clock_file, replace(state, tick_sensors=tuple(sorted(paced))))
             start_running(dirs.clock_file)
             _say(
-                f"the clock runs from {start:%H:%M} ET at {speed:g}x (still while a run is in flight, "
-                f"{settle_seconds:g} s at each instant something is due)"
+                f"the clock runs from {start:%H:%M} ET at {speed:g}x (still while a run is in flight; "
+                f"at each instant something is due and after each run at least {settle_seconds:g} s and "
+                f"until {', '.join(sorted(paced))} each finished a tick begun after it)"
             )
             shown: dict[str, str] = {}
             last_hour = None

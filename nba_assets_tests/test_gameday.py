@@ -4,9 +4,11 @@
 2024-12-10 and the days before, prepares a lake with the history strictly before it (one
 ``dg launch``), writes the replayed clock and starts ``dg dev`` on a temporary instance; the
 daemon then plays the day by itself until D is graded. To stay within a few minutes of CI time:
-a day of two games, three days of history, the clock at 6000x (holding 10 s at each instant
-something is due), one automation sensor for every phase and two snapshot slots (06:00 ET and
-30 minutes before the first tip-off; production has six). The assertions read what the daemon did from the instance.
+a day of two games, three days of history, the clock at 6000x (holding at each instant something
+is due and after each run for 10 s and until the sensors the replay paces each finished a tick
+begun after it: a loaded machine makes the day slower, not different), one automation sensor
+for every phase and two snapshot slots (06:00 ET and 30 minutes before the first tip-off;
+production has six). The assertions read what the daemon did from the instance.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ import polars as pl
 import pytest
 
 from nba_assets import automation, sensors
-from nba_assets.clock import read_state, replayed_now
+from nba_assets.clock import read_state, recorded, replayed_now, ticked_after
 from nba_assets.gameday import BOX_SCORES, LINES, play
 from nba_assets.io.storage import LocalParquetStore
 
@@ -65,11 +67,28 @@ def test_the_daemon_plays_a_game_day(tmp_path: Path):
     state = read_state(dirs.clock_file)
     assert state is not None and state.anchor is not None
     with dg.DagsterInstance.from_config(str(dirs.home)) as instance:
-        records = sorted(instance.get_run_records(), key=lambda r: r.create_timestamp)
-        runs = [(r.create_timestamp.timestamp(), r.end_time) for r in records]
+        runs_and_ticks = recorded(instance, state)  # what every process's clock read
 
         def replayed(ts: float) -> datetime:
-            return replayed_now(state, ts, runs)
+            return replayed_now(state, ts, *runs_and_ticks)
+
+        # The clock waited for the daemon: every pause (at each instant something is due, after
+        # each run) ended once each paced sensor had finished a tick begun after it, never by the
+        # bound; and at each instant the automation sensor evaluated with the clock standing on it.
+        ticks = runs_and_ticks[1]
+        assert {"automation_all", "nba_schedule_daily", "odds_snapshot_sensor", "box_score_sensor"} <= set(
+            state.tick_sensors
+        ) and set(ticks) == set(state.tick_sensors), (state.tick_sensors, set(ticks))
+        # each one's first evaluation (its conditions' initial one) finished before the clock ran
+        assert all(finished[0][1] < state.anchor.timestamp() for finished in ticks.values()), ticks
+        last = min(finished[-1][0] for finished in ticks.values())  # every sensor ticked until then
+        ends = [e for _, e in runs_and_ticks[0] if e is not None and state.anchor.timestamp() < e < last - 1]
+        assert ends and all(ticked_after(state, ticks, e) < e + state.tick_wait_seconds for e in ends)
+        for waypoint in state.waypoints:
+            standing = [s for s, e in ticks["automation_all"] if replayed(s) == waypoint == replayed(e)]
+            assert standing, f"no automation tick evaluated {waypoint:%H:%M} UTC"
+
+        records = sorted(instance.get_run_records(), key=lambda r: r.create_timestamp)
 
         daemon = [r for r in records if r.create_timestamp >= state.anchor]
         assert len(records) - len(daemon) == 1  # the history run, before the clock ran; the rest the daemon's
