@@ -36,6 +36,18 @@ def _pg_options(config_value: Mapping[str, Any]) -> tuple[dict[str, Any], bool]:
     return config, bool(config.pop("one_plan_per_check", False))
 
 
+def _constructor_kwargs(inst_data: ConfigurableClassData | None, config_value: Mapping[str, Any]) -> dict[str, Any]:
+    """What dagster-postgres's ``from_config_value`` passes its constructors, and ``one_plan_per_check``."""
+    config, one_plan = _pg_options(config_value)
+    return {
+        "inst_data": inst_data,
+        "postgres_url": pg_url_from_config(config),
+        "should_autocreate_tables": config.get("should_autocreate_tables", True),
+        "token_provider": get_token_provider_from_config(config),
+        "one_plan_per_check": one_plan,
+    }
+
+
 class OnePlanPostgresEventLogStorage(OnePlanPerCheck, PostgresEventLogStorage):
     """dagster-postgres's event log with ``one_plan_per_check``."""
 
@@ -52,14 +64,7 @@ class OnePlanPostgresEventLogStorage(OnePlanPerCheck, PostgresEventLogStorage):
     def from_config_value(
         cls, inst_data: ConfigurableClassData | None, config_value: Mapping[str, Any]
     ) -> OnePlanPostgresEventLogStorage:
-        config, one_plan = _pg_options(config_value)
-        return cls(
-            inst_data=inst_data,
-            postgres_url=pg_url_from_config(config),
-            should_autocreate_tables=config.get("should_autocreate_tables", True),
-            token_provider=get_token_provider_from_config(config),
-            one_plan_per_check=one_plan,
-        )
+        return cls(**_constructor_kwargs(inst_data, config_value))
 
 
 class NbaPostgresStorage(DagsterPostgresStorage):
@@ -86,14 +91,7 @@ class NbaPostgresStorage(DagsterPostgresStorage):
     def from_config_value(
         cls, inst_data: ConfigurableClassData | None, config_value: Mapping[str, Any]
     ) -> NbaPostgresStorage:
-        config, one_plan = _pg_options(config_value)
-        return cls(
-            inst_data=inst_data,
-            postgres_url=pg_url_from_config(config),
-            should_autocreate_tables=config.get("should_autocreate_tables", True),
-            token_provider=get_token_provider_from_config(config),
-            one_plan_per_check=one_plan,
-        )
+        return cls(**_constructor_kwargs(inst_data, config_value))
 
     @property
     def event_storage_data(self) -> ConfigurableClassData | None:
