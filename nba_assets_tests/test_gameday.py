@@ -59,7 +59,9 @@ def test_the_daemon_plays_a_game_day(tmp_path: Path):
         6000,
         tmp_path / "gameday",
         history=3,
-        settle_seconds=10,
+        # The clock's correctness rests on the paced sensors' ticks (asserted below), not on this
+        # minimum wall-time pause (10 s by default).
+        settle_seconds=4,
         sensor_interval=1,
         timeout=600,
         extra_env={"NBA_AUTOMATION_SENSORS": "one", "NBA_SNAPSHOT_TIMES_ET": "06:00", "NBA_SNAPSHOT_LEADS_MIN": "30"},
