@@ -6,6 +6,7 @@ An ``Artifact`` is what a model or calibration asset hands the store for one wee
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from typing import Any, Protocol
@@ -26,3 +27,18 @@ class StoredWeek(Protocol):
     metadata: dict[str, Any]
 
     def read(self, name: str) -> bytes: ...
+
+
+def reusable(
+    stored: Callable[[date], StoredWeek | None] | None, week: date, status: str, fingerprint: str, file: str
+) -> Artifact | None:
+    """The week's stored artifact, read back, when it has ``status`` and the ``fingerprint`` of this
+    run's inputs (built from the same inputs, it is what this run would build); else None."""
+    previous = stored(week) if stored is not None else None
+    if (
+        previous is None
+        or previous.metadata.get("status") != status
+        or previous.metadata.get("fingerprint") != fingerprint
+    ):
+        return None
+    return Artifact(files={file: previous.read(file)}, metadata=previous.metadata)

@@ -19,7 +19,7 @@ from importlib.metadata import version
 import polars as pl
 
 from nba_assets.predictors import gbm
-from nba_assets.predictors.artifacts import Artifact, StoredWeek
+from nba_assets.predictors.artifacts import Artifact, StoredWeek, reusable
 
 FIRST_MODEL_WEEK = date(2021, 11, 29)
 FIRST_WEEK = date(2021, 10, 18)  # the week of the first game date
@@ -95,13 +95,9 @@ def build_models(
                     meta |= {"status": "insufficient_history", "reason": f"{height} rows < {gbm.MIN_TRAIN_ROWS}"}
                     out[week] = Artifact(files={}, metadata=meta)
                     continue
-                previous = stored(week) if stored is not None else None
-                if (
-                    previous is not None
-                    and previous.metadata.get("status") == "trained"
-                    and previous.metadata.get("fingerprint") == fp
-                ):
-                    out[week] = Artifact(files={spec["file"]: previous.read(spec["file"])}, metadata=previous.metadata)
+                previous = reusable(stored, week, "trained", fp, spec["file"])
+                if previous is not None:
+                    out[week] = previous
                     cache.setdefault(fp, week)
                     continue
                 if fp in cache:  # identical training set (e.g. an off-season week): the identical model

@@ -40,7 +40,7 @@ from nba_assets.predictors import (
     systems,
     zone_matchup,
 )
-from nba_assets.predictors.artifacts import Artifact, StoredWeek
+from nba_assets.predictors.artifacts import Artifact, StoredWeek, reusable
 from nba_assets.predictors.days import map_days, rows_dated
 from nba_assets.predictors.model_weeks import calibration_artifacts
 
@@ -302,15 +302,9 @@ def build_artifacts(
     out: dict[date, Artifact] = {}
     reused = []
     for week in sorted(weeks):
-        previous = stored(week) if stored is not None else None
-        if (
-            previous is not None
-            and previous.metadata.get("status") == "calibrated"
-            and previous.metadata.get("fingerprint") == fps[week]
-        ):
-            out[week] = Artifact(
-                files={"calibration.json": previous.read("calibration.json")}, metadata=previous.metadata
-            )
+        previous = reusable(stored, week, "calibrated", fps[week], "calibration.json")
+        if previous is not None:
+            out[week] = previous
             reused.append(week)
     todo = [w for w in sorted(weeks) if w not in out]
     docs = build(todo, features, history, history, models, first_model_week)
