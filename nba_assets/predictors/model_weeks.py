@@ -55,14 +55,13 @@ def build_models(
     scored = gbm.scored_rows(features, actuals)
     out: dict[date, Artifact] = {}
     cache: dict[str, date] = {}  # fingerprint -> the first week of the call with that training set
-    pending: dict[date, dict] = {}  # weeks to train -> their metadata so far
+    pending: dict[date, tuple[dict, Future]] = {}  # weeks being trained -> their metadata so far, the training
     shared: dict[date, tuple[date, dict]] = {}  # weeks reusing another week's model of this call
 
     def train(week: date) -> gbm.Trained:
         return spec["train"](gbm.training_rows_of(scored, week), columns, week)
 
     with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
-        futures: dict[date, Future] = {}
         try:
             for week in weeks:
                 rows = gbm.training_rows_of(scored, week)
@@ -103,11 +102,10 @@ def build_models(
                 if fp in cache:  # identical training set (e.g. an off-season week): the identical model
                     shared[week] = (cache[fp], meta)
                     continue
-                pending[week] = meta
-                futures[week] = pool.submit(train, week)
+                pending[week] = (meta, pool.submit(train, week))
                 cache[fp] = week
-            for week, meta in pending.items():
-                trained = futures[week].result()
+            for week, (meta, training) in pending.items():
+                trained = training.result()
                 meta |= {
                     "status": "trained",
                     "validation_rows": trained.validation_rows,
