@@ -296,6 +296,39 @@ def test_dagster_run_stores_walk_forward_models_and_six_systems(dagster_lake) ->
     assert report.metadata["last_day"].value == RUN[1].isoformat()
 
 
+def test_backtest_report_redraws_its_plot_only_when_the_report_changes(dagster_lake) -> None:
+    """A re-run of the season-wide report on an unchanged lake keeps the stored plot (no matplotlib);
+    a stored report that differs from the new one gets the plot drawn again (beside, then renamed)."""
+    import dagster as dg
+
+    from nba_assets.definitions import build_definitions
+
+    lake, _ = dagster_lake
+    folder = lake / "reports" / "backtest"
+    plot, stored = folder / "latest.png", folder / "latest.json"
+    first = (plot.stat().st_ino, plot.stat().st_mtime_ns)
+    report_json, markdown = stored.read_bytes(), (folder / "latest.md").read_bytes()
+
+    defs = build_definitions(settings=lake_settings(lake))
+    job = defs.resolve_implicit_global_asset_job_def().get_subset(
+        asset_selection={dg.AssetKey(["nba_predictions", "backtest_report"])}
+    )
+
+    def run() -> None:
+        with dg.DagsterInstance.ephemeral() as instance:
+            assert job.execute_in_process(instance=instance).success
+
+    run()
+    assert (plot.stat().st_ino, plot.stat().st_mtime_ns) == first  # the stored plot, not drawn again
+    assert stored.read_bytes() == report_json and (folder / "latest.md").read_bytes() == markdown
+
+    stored.write_text("{}\n")  # a stored report unlike the new one
+    run()
+    assert plot.stat().st_ino != first[0] and plot.stat().st_size > 10_000  # drawn again
+    assert not (folder / "latest.png.part").exists()
+    assert stored.read_bytes() == report_json and (folder / "latest.md").read_bytes() == markdown
+
+
 def test_every_export_validates_against_its_json_schema(dagster_lake) -> None:
     import json
 

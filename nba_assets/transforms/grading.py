@@ -482,7 +482,7 @@ def backtest_plot(report: dict, path) -> None:
     ax2.set_ylabel("observed over rate")
     ax2.legend(fontsize=7)
     fig.tight_layout()
-    fig.savefig(path, dpi=90)
+    fig.savefig(path, dpi=90, format="png")
     plt.close(fig)
 
 
