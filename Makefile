@@ -18,13 +18,6 @@ export DAGSTER_EMIT_PARTITION_SUBSET_IN_PLANNED_EVENTS ?= 1
 # batch in one transaction. 0 turns batching off (one write per event).
 export DAGSTER_EVENT_BATCH_SIZE ?= 1000
 
-# What `dg launch --assets SEL --partition-range A...B` runs: dagster_dg_cli's launch calls Dagster's
-# `asset materialize` in its own process on the project's code location (`[tool.dg.project]
-# code_location_target_module`). make demo and make run call that command themselves: the same run
-# on the same definitions and instance, without the ~2.5 s the dg CLI spends loading its commands
-# and the project context. `dg launch` stays what a user types (README, .ci/run).
-MATERIALIZE := $(CURDIR)/$(VENV)/bin/dagster asset materialize -m nba_assets.definitions
-
 # Run logs at INFO on the console (the DEBUG event stream of a four-season run is ~10k lines).
 RUN_CONFIG := --config-json '{"loggers": {"console": {"config": {"log_level": "INFO"}}}}'
 DEMO_START := 2021-10-19
@@ -53,14 +46,14 @@ replay: ## build the replay archive from the repo's real data (only the default 
 	else echo "using the replay archive at $(NBA_REPLAY_DIR)"; fi
 
 demo: replay instance ## the whole graph over the real data, one single-run backfill, then a summary
-	$(MATERIALIZE) --select '*' --partition-range "$(DEMO_START)...$(DEMO_END)" $(RUN_CONFIG)
+	$(DG) launch --assets '*' --partition-range "$(DEMO_START)...$(DEMO_END)" $(RUN_CONFIG)
 	$(PY) -m nba_assets.summary --start $(DEMO_START) --end $(DEMO_END)
 
 # make run serves no UI: the launch skips Dagster's catalog of installed component types (~1 s).
 run: instance ## the whole graph for START..END in one run
 	@test -n "$(START)" -a -n "$(END)" || { echo "usage: make run START=YYYY-MM-DD END=YYYY-MM-DD"; exit 2; }
 	@if [ "$(NBA_REPLAY_DIR)" = "$(DEFAULT_REPLAY_DIR)" ] && [ ! -f "$(DEFAULT_REPLAY_DIR)/manifest.json" ]; then $(MAKE) --no-print-directory replay; fi
-	NBA_COMPONENT_CATALOG=$${NBA_COMPONENT_CATALOG:-off} $(MATERIALIZE) --select '*' --partition-range "$(START)...$(END)" $(RUN_CONFIG)
+	NBA_COMPONENT_CATALOG=$${NBA_COMPONENT_CATALOG:-off} $(DG) launch --assets '*' --partition-range "$(START)...$(END)" $(RUN_CONFIG)
 	$(PY) -m nba_assets.summary --start $(START) --end $(END)
 
 dev: instance ## Dagster UI and daemon on the same lake and instance

@@ -6,8 +6,7 @@ its own processes with the Makefile's Dagster settings (``DAGSTER_EVENT_BATCH_SI
 
 1. ``full_backfill``: ``make demo``'s work on a fresh lake and a fresh instance of the project's SQLite
    storage (``nba_assets.event_storage``): the replay archive built, ``python -m nba_assets.instance``,
-   the Makefile's launch (``dagster asset materialize -m nba_assets.definitions --select '*'
-   --partition-range FIRST...LAST``, what ``dg launch`` runs) and the summary, each timed; ``demo_s`` is
+   ``dg launch --assets '*' --partition-range FIRST...LAST`` and the summary, each timed; ``demo_s`` is
    their sum, ``wall_s`` the launch alone. Then the run's steps by asset group and split into window
    reads / compute / lake writes / events (``bench/step_breakdown.py``), the instance's size on disk,
    and ``event_writes``: the seconds the event log storage spent writing (the storage's
@@ -16,12 +15,12 @@ its own processes with the Makefile's Dagster settings (``DAGSTER_EVENT_BATCH_SI
    record says so.
 2. ``history_load`` / ``prediction_step`` on that lake: the 365-day history of ONE_DAY as one batched
    frame against one load per player (same rows checked); the prediction step from inputs in memory.
-3. ``one_day_make``: the whole ``make run START=ONE_DAY END=ONE_DAY`` (instance file, the launch,
+3. ``one_day_make``: the whole ``make run START=ONE_DAY END=ONE_DAY`` (instance file, ``dg launch``,
    summary) on that lake, ``--repeat`` times on a fresh instance; median.
 4. ``noop_events``: a no-op asset over the FIRST..LAST daily partitions, one single-run backfill, on
    Dagster's stock SQLite storage, the project's storage (batched and with batching off) and
    PostgreSQL, side by side; speedup = stock run / project run.
-5. ``full_backfill_postgres``: the same backfill (the launch only) on a fresh lake and a PostgreSQL
+5. ``full_backfill_postgres``: the same backfill (``dg launch`` only) on a fresh lake and a PostgreSQL
    instance (a local server, ``nba_assets.postgres_server.running_postgres``, default durability):
    wall, steps and the database's size.
 6. ``targets``: each of issue 12's targets with its figure, the target and ``met``; a target whose
@@ -55,8 +54,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
-# The Makefile's MATERIALIZE: what ``dg launch --assets`` runs, without the dg CLI's own start-up.
-MATERIALIZE = [str(Path(sys.executable).parent / "dagster"), "asset", "materialize", "-m", "nba_assets.definitions"]
+DG = Path(sys.executable).parent / "dg"
 MAKEFILE = REPO / "Makefile"
 HISTORY_DAYS = 365
 STARTED = time.monotonic()
@@ -193,7 +191,7 @@ class Budget:
 
 
 def dg_env(lake: Path, home: Path, replay: str) -> dict[str, str]:
-    """The environment of the Makefile's launch (its exports, the venv on PATH)."""
+    """The environment of the Makefile's ``dg launch`` (its exports, the venv on PATH)."""
     venv = Path(sys.executable).parent.parent
     return {
         **os.environ,
@@ -208,15 +206,16 @@ def dg_env(lake: Path, home: Path, replay: str) -> dict[str, str]:
 
 def launch_range(env: dict[str, str], log: Path, timeout: float) -> float:
     argv = [
-        *MATERIALIZE,
-        "--select",
+        str(DG),
+        "launch",
+        "--assets",
         "*",
         "--partition-range",
         f"{FIRST}...{LAST}",
         "--config-json",
         RUN_CONFIG_JSON,
     ]
-    return run_timed(argv, env, timeout, log, f"launch {FIRST}...{LAST}")
+    return run_timed(argv, env, timeout, log, f"dg launch {FIRST}...{LAST}")
 
 
 def step_seconds_by_group(dagster_home: str) -> dict[str, float]:
@@ -359,7 +358,7 @@ def full_backfill(work: Path, budget: Budget) -> tuple[dict, Path, str]:
     )
     supported = write_project_instance(home, stats)  # the same file, with the storage's write stats
     load_before = _load()
-    say(f"full_backfill: launch {FIRST}...{LAST} on the project's SQLite storage (load {load_before}) ...")
+    say(f"full_backfill: dg launch {FIRST}...{LAST} on the project's SQLite storage (load {load_before}) ...")
     wall = launch_range(env, work / "project_launch.log", budget.limit(LIMITS["backfill"]))
     load_after = _load()
     say(f"  launch {wall} s")
@@ -403,9 +402,8 @@ def full_backfill(work: Path, budget: Budget) -> tuple[dict, Path, str]:
         "load_avg_1m_before": load_before,
         "load_avg_1m_after": load_after,
         "how": "make demo's steps, each timed, on a fresh lake and instance: replay build, python -m "
-        "nba_assets.instance, the Makefile's launch (dagster asset materialize -m nba_assets.definitions --select "
-        "'*' --partition-range FIRST...LAST: what dg launch runs; the Makefile's env and run config), "
-        "nba_assets.summary; demo_s is their sum (make's own overhead aside). instance_mb: the files "
+        "nba_assets.instance, dg launch --assets '*' --partition-range FIRST...LAST (the Makefile's env and run "
+        "config), nba_assets.summary; demo_s is their sum (make's own overhead aside). instance_mb: the files "
         "under DAGSTER_HOME. event_writes.share_of_wall: the storage's own write seconds (write_stats_file) / "
         "the launch's wall; steps_events_share_of_wall: the steps' events_s (step_breakdown) / the same wall",
     }
@@ -423,7 +421,7 @@ def full_backfill_postgres(work: Path, replay: str, budget: Budget) -> dict:
         write_instance(home, "postgres", url)
         env = dg_env(lake, home, replay)
         load_before = _load()
-        say(f"full_backfill_postgres: launch {FIRST}...{LAST} on PostgreSQL (load {load_before}) ...")
+        say(f"full_backfill_postgres: dg launch {FIRST}...{LAST} on PostgreSQL (load {load_before}) ...")
         wall = launch_range(env, work / "postgres_launch.log", budget.limit(LIMITS["backfill"]))
         load_after = _load()
         db_mb = _postgres_mb(url)
@@ -443,8 +441,7 @@ def full_backfill_postgres(work: Path, replay: str, budget: Budget) -> dict:
         "settings": MAKE_ENV,
         "load_avg_1m_before": load_before,
         "load_avg_1m_after": load_after,
-        "how": "the Makefile's launch (dagster asset materialize --select '*' --partition-range FIRST...LAST, "
-        "the Makefile's env and run config) on a "
+        "how": "dg launch --assets '*' --partition-range FIRST...LAST (the Makefile's env and run config) on a "
         "fresh lake and a fresh PostgreSQL database; database_mb: pg_database_size after the run",
     }
 
@@ -672,7 +669,7 @@ def full_backfill_only() -> dict:
 
 
 def one_day_make(lake: Path, repeat: int, replay: str | None = None, budget: Budget | None = None) -> dict:
-    """``make run START=ONE_DAY END=ONE_DAY`` (the whole target: instance file, the launch, summary) on a
+    """``make run START=ONE_DAY END=ONE_DAY`` (the whole target: instance file, dg launch, summary) on a
     lake that holds the full backfill, ``repeat`` times on a fresh instance (one for the repeats); the
     wall of each and the split of the last run's steps (``--only one_day_make --lake DIR``)."""
     budget = budget or Budget(3600)
@@ -710,8 +707,7 @@ def one_day_make(lake: Path, repeat: int, replay: str | None = None, budget: Bud
             "load_avg_1m_before_each": loads,
             "last_run_step_split_s": split,
             "how": "make run START=D END=D on a lake holding the full backfill, fresh DAGSTER_HOME; wall of the "
-            "whole target (instance file, the launch: dagster asset materialize, summary); run_span_s is "
-            "RUN_START..RUN_SUCCESS in the event log",
+            "whole target (instance file, dg launch, summary); run_span_s is RUN_START..RUN_SUCCESS in the event log",
         }
     }
 
