@@ -298,7 +298,8 @@ def test_dagster_run_stores_walk_forward_models_and_six_systems(dagster_lake) ->
 
 def test_backtest_report_redraws_its_plot_only_when_the_report_changes(dagster_lake) -> None:
     """A re-run of the season-wide report on an unchanged lake keeps the stored plot (no matplotlib);
-    a stored report that differs from the new one gets the plot drawn again (beside, then renamed)."""
+    a plot recorded as drawn from another report, or with no record, is drawn again (beside, then
+    renamed)."""
     import dagster as dg
 
     from nba_assets.definitions import build_definitions
@@ -322,11 +323,18 @@ def test_backtest_report_redraws_its_plot_only_when_the_report_changes(dagster_l
     assert (plot.stat().st_ino, plot.stat().st_mtime_ns) == first  # the stored plot, not drawn again
     assert stored.read_bytes() == report_json and (folder / "latest.md").read_bytes() == markdown
 
-    stored.write_text("{}\n")  # a stored report unlike the new one
-    run()
-    assert plot.stat().st_ino != first[0] and plot.stat().st_size > 10_000  # drawn again
-    assert not (folder / "latest.png.part").exists()
-    assert stored.read_bytes() == report_json and (folder / "latest.md").read_bytes() == markdown
+    drawn_from = folder / "latest.png.report-sha256"
+    digest = drawn_from.read_text()
+    for unvouched in ("0" * 64, None):  # drawn from another report; no record (a run cut short)
+        if unvouched is None:
+            drawn_from.unlink()
+        else:
+            drawn_from.write_text(unvouched)
+        before = plot.stat().st_ino
+        run()
+        assert plot.stat().st_ino != before and plot.stat().st_size > 10_000  # drawn again
+        assert drawn_from.read_text() == digest and not (folder / "latest.png.part").exists()
+        assert stored.read_bytes() == report_json and (folder / "latest.md").read_bytes() == markdown
 
 
 def test_every_export_validates_against_its_json_schema(dagster_lake) -> None:

@@ -1,6 +1,7 @@
 """Phase 6: grading every prediction once the box scores are in; daily figures; the backtest report."""
 
 import base64
+import hashlib
 import json
 import os
 from datetime import UTC, datetime
@@ -94,13 +95,19 @@ def backtest_report(
     report_json = (json.dumps({**report, **span}, indent=1) + "\n").encode()
     if report["systems"]:
         plot = out / "latest.png"
-        # The plot is a function of the report: a report equal to the stored one (a re-run of a day
-        # whose games change nothing) keeps its stored plot, without matplotlib's ~1 s.
-        # (Drawn beside it and renamed: a plot cut short never stands as latest.png.)
-        if not (plot.exists() and _stored_bytes(out / "latest.json") == report_json):
+        # The plot is a function of the report: the report it was drawn from is recorded beside it
+        # (a digest), and an equal report (a re-run of a day whose games change nothing) keeps the
+        # plot, without matplotlib's ~1 s. A new plot: the record removed, the plot drawn beside
+        # and renamed, then the record written, so a run cut short anywhere leaves no record that
+        # vouches for another report's plot.
+        digest = hashlib.sha256(report_json).hexdigest()
+        drawn_from = out / "latest.png.report-sha256"
+        if not (plot.exists() and drawn_from.exists() and drawn_from.read_text() == digest):
+            drawn_from.unlink(missing_ok=True)
             drawn = out / "latest.png.part"
             backtest_plot(report, drawn)
             os.replace(drawn, plot)
+            drawn_from.write_text(digest)
         reports.copy_file(plot)
         # The plot inside the Markdown, so the UI shows it (a file path would not render there).
         image = base64.b64encode(plot.read_bytes()).decode()
@@ -109,7 +116,3 @@ def backtest_report(
     reports.put(f"{REPORT}/latest.json", report_json)
     metadata["report"] = dg.MetadataValue.md(markdown)
     return dg.MaterializeResult(metadata=metadata)
-
-
-def _stored_bytes(path) -> bytes | None:
-    return path.read_bytes() if path.exists() else None
