@@ -298,8 +298,8 @@ def test_dagster_run_stores_walk_forward_models_and_six_systems(dagster_lake) ->
 
 def test_backtest_report_redraws_its_plot_only_when_the_report_changes(dagster_lake) -> None:
     """A re-run of the season-wide report on an unchanged lake keeps the stored plot (no matplotlib);
-    a plot recorded as drawn from another report, or with no record, is drawn again (beside, then
-    renamed)."""
+    a plot recorded as drawn from another report, or with no record, is drawn again (put through the
+    object store: staged, then renamed)."""
     import dagster as dg
 
     from nba_assets.definitions import build_definitions

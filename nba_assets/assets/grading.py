@@ -2,8 +2,8 @@
 
 import base64
 import hashlib
+import io
 import json
-import os
 from datetime import UTC, datetime
 
 import dagster as dg
@@ -97,18 +97,19 @@ def backtest_report(
         plot = out / "latest.png"
         # The plot is a function of the report: the report it was drawn from is recorded beside it
         # (a digest), and an equal report (a re-run of a day whose games change nothing) keeps the
-        # plot, without matplotlib's ~1 s. A new plot: the record removed, the plot drawn beside
-        # and renamed, then the record written, so a run cut short anywhere leaves no record that
-        # vouches for another report's plot.
+        # plot, without matplotlib's ~1 s. A new plot: the record removed, the plot put (staged and
+        # renamed, and mirrored, by the object store), then the record written, so a run cut short
+        # anywhere leaves no record that vouches for another report's plot.
         digest = hashlib.sha256(report_json).hexdigest()
         drawn_from = out / "latest.png.report-sha256"
-        if not (plot.exists() and drawn_from.exists() and drawn_from.read_text() == digest):
+        if plot.exists() and drawn_from.exists() and drawn_from.read_text() == digest:
+            reports.copy_file(plot)
+        else:
             drawn_from.unlink(missing_ok=True)
-            drawn = out / "latest.png.part"
-            backtest_plot(report, drawn)
-            os.replace(drawn, plot)
+            png = io.BytesIO()
+            backtest_plot(report, png)
+            reports.put(f"{REPORT}/latest.png", png.getvalue())
             drawn_from.write_text(digest)
-        reports.copy_file(plot)
         # The plot inside the Markdown, so the UI shows it (a file path would not render there).
         image = base64.b64encode(plot.read_bytes()).decode()
         markdown = f"{markdown}\n\n![backtest](data:image/png;base64,{image})"
