@@ -1,8 +1,10 @@
 """A short summary of what the lake holds for a date range (printed by ``make demo`` / ``make run``).
 
-Read through the ``Lake`` resource: the tables through the storage seam (local Parquet or
-BigQuery, as ``NBA_BACKEND`` configures the code location), the models, exports and reports from
-the lake's objects."""
+Read through the lake the code location is configured with (``LakeAccess``, the ``Lake``
+resource's fields and methods without Dagster: this command imports no Dagster): the tables
+through the storage seam (local Parquet or BigQuery, as ``NBA_BACKEND`` configures it), the models,
+exports and reports from the lake's objects. A table's rows and days are counted from its
+``game_date`` column alone; only the graded rows are read whole."""
 
 from __future__ import annotations
 
@@ -14,19 +16,20 @@ from datetime import date
 import polars as pl
 
 from nba_assets.config import Settings, settings_from_env
-from nba_assets.io.model_store import week_of
-from nba_assets.io.storage import TableRef
-from nba_assets.lake import EXPORTS_PREFIX, Lake
-from nba_assets.partitions import dates_between
+from nba_assets.facts import dates_between, week_of
+from nba_assets.io.storage import PARTITION_COLUMN, TableRef
+from nba_assets.lake_access import EXPORTS_PREFIX, LakeAccess
 from nba_assets.schemas import TABLES, schema_for
 from nba_assets.transforms.grading import summarize
 
-
-def lake_for(settings: Settings) -> Lake:
-    return Lake(**settings.lake_config())
+GRADED = ("nba_predictions", "prediction_accuracy")  # read whole: the graded lines below
 
 
-def summary(start: date, end: date, lake: Lake) -> str:
+def lake_for(settings: Settings) -> LakeAccess:
+    return LakeAccess(**settings.lake_config())
+
+
+def summary(start: date, end: date, lake: LakeAccess) -> str:
     store = lake.tables()
     days = dates_between(start, end)
     bigquery = lake.backend_name == "bigquery"
@@ -40,9 +43,12 @@ def summary(start: date, end: date, lake: Lake) -> str:
         # look-up per day of the range, not a listing of the table's every partition.
         missing = set(store.missing_partitions(ref, days))
         stored = [d for d in days if d not in missing]
-        frame = store.read_window(ref, stored, schema_for(dataset, table))
+        schema = schema_for(dataset, table)
+        if (dataset, table) != GRADED:  # the narrowed schema is the scan's projection (local and BigQuery)
+            schema = pl.Schema({PARTITION_COLUMN: schema[PARTITION_COLUMN]})
+        frame = store.read_window(ref, stored, schema)
         frames[(dataset, table)] = frame
-        days_with_rows = frame["game_date"].n_unique() if frame.height else 0
+        days_with_rows = frame[PARTITION_COLUMN].n_unique() if frame.height else 0
         lines.append(
             f"  {dataset + '.' + table:<{width}} {frame.height:>9,} rows {len(stored):>5} partitions "
             f"({days_with_rows} with rows)"
@@ -78,7 +84,7 @@ def summary(start: date, end: date, lake: Lake) -> str:
             f"player-games ({report.with_suffix('.md')})"
         )
     lines.append("web: `make web` serves these exports on http://127.0.0.1:8000 (tonight, players, results, record)")
-    accuracy = frames[("nba_predictions", "prediction_accuracy")]
+    accuracy = frames[GRADED]
     for system in sorted(accuracy["system_id"].unique().to_list()) if accuracy.height else []:
         s = summarize(accuracy.filter(pl.col("system_id") == system))
         lines.append(

@@ -3,7 +3,10 @@ BigQuery (the emulator on 127.0.0.1), from real box scores written through the s
 
 from __future__ import annotations
 
+import os
 import re
+import subprocess
+import sys
 import uuid
 from datetime import date
 
@@ -51,3 +54,30 @@ def test_the_summary_counts_what_the_lake_stores(lake, box_scores) -> None:
     assert _rows(text, "nba_raw.nbac_schedule") == (schedule.height, len(days))
     assert _rows(text, "nba_analytics.player_game_summary") == (0, 0)  # never written: no partitions
     assert ("tables: BigQuery" in text) == (lake.backend_name == "bigquery")
+
+
+def test_the_summary_command_runs_without_dagster(tmp_path, box_scores) -> None:
+    """``python -m nba_assets.summary`` (after every ``make run``) on a local lake: the same counts,
+    and Dagster is never imported (~1 s of a one-day ``make run``)."""
+    days = dates_between(FIRST, LAST)
+    cut = box_scores.filter(pl.col("game_date").is_between(FIRST, LAST))
+    box = raw_box_from_box_scores(cut)
+    seed_lake(local_lake(tmp_path / "lake").tables(), {("nba_raw", "bdl_player_boxscores"): box}, days)
+    script = (
+        "import runpy, sys\n"
+        "sys.argv = ['summary', '--start', sys.argv[1], '--end', sys.argv[2]]\n"
+        "runpy.run_module('nba_assets.summary', run_name='__main__')\n"
+        "print('dagster imported:', sorted(m for m in sys.modules if m.split('.')[0] == 'dagster')[:3])\n"
+    )
+    env = {**os.environ, "NBA_LAKE_DIR": str(tmp_path / "lake")}
+    env.pop("NBA_BACKEND", None)
+    out = subprocess.run(
+        [sys.executable, "-c", script, FIRST.isoformat(), LAST.isoformat()],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
+    ).stdout
+    assert _rows(out, "nba_raw.bdl_player_boxscores") == (box.height, len(days)), out
+    assert "dagster imported: []" in out, out

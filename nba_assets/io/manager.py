@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date
+from typing import Any
 
 import dagster as dg
 import polars as pl
@@ -25,7 +26,6 @@ from nba_assets.io.model_store import (
     Artifact,
     ModelStore,
     StoredArtifact,
-    artifact_metadata,
     days_in_window,
     week_of,
     weeks_in_window,
@@ -34,6 +34,19 @@ from nba_assets.io.storage import PartitionedTableStore, TableRef
 from nba_assets.lake import Lake
 from nba_assets.partitions import dates_between
 from nba_assets.schemas import schema_for
+
+
+def artifact_metadata(meta: dict[str, Any]) -> dict[str, Any]:
+    """The JSON metadata as Dagster metadata values (lists and dicts as JSON)."""
+    out: dict[str, Any] = {}
+    for key, value in meta.items():
+        if isinstance(value, (dict, list)):
+            out[key] = dg.MetadataValue.json(value)
+        elif value is None:
+            out[key] = "none"
+        else:
+            out[key] = value
+    return out
 
 
 def table_ref(asset_key: dg.AssetKey) -> TableRef:

@@ -22,13 +22,14 @@ import json
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
-from typing import Any
-
-import dagster as dg
+from typing import TYPE_CHECKING, Any
 
 from nba_assets.facts import dates_between, week_of
 from nba_assets.io.folders import write_folder
 from nba_assets.predictors.artifacts import Artifact
+
+if TYPE_CHECKING:  # the store itself runs without Dagster (nba_assets.summary)
+    import dagster as dg
 
 __all__ = ["Artifact", "ModelStore", "StoredArtifact", "week_of"]
 
@@ -89,16 +90,3 @@ def days_in_window(window: dg.TimeWindow) -> list[date]:
 def weeks_in_window(window: dg.TimeWindow) -> list[date]:
     """Week starts (Mondays) of every week overlapping a window of game-date partitions."""
     return sorted({week_of(d) for d in days_in_window(window)})
-
-
-def artifact_metadata(meta: dict[str, Any]) -> dict[str, Any]:
-    """The JSON metadata as Dagster metadata values (lists and dicts as JSON)."""
-    out: dict[str, Any] = {}
-    for key, value in meta.items():
-        if isinstance(value, (dict, list)):
-            out[key] = dg.MetadataValue.json(value)
-        elif value is None:
-            out[key] = "none"
-        else:
-            out[key] = value
-    return out
