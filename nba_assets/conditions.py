@@ -35,6 +35,7 @@ from datetime import UTC, date, datetime, time, timedelta
 import dagster as dg
 
 from nba_assets.clock import Clock
+from nba_assets.facts import dates_between
 from nba_assets.stored_schedule import ET, StoreFactory, default_store, first_tipoffs, read_schedule, today_et
 
 RECENT_DAYS = 3  # how many game dates back the daily phases react (today, yesterday, the day before)
@@ -51,17 +52,29 @@ Parents = Iterable[dg.AssetKey] | None  # None: every parent
 # ------------------------------------------------------------------------------------- the clock
 
 
-def _partition_days(context) -> tuple[object, dict[date, str]]:
-    candidates = context.candidate_subset
-    if candidates.is_empty or not candidates.is_partitioned:
-        return candidates, {}
-    return candidates, {date.fromisoformat(k): k for k in candidates.expensively_compute_partition_keys()}
+def _partition_days(candidates, window: tuple[date, date] | None) -> dict[date, str]:
+    """The game dates (date -> key) of a partitioned subset, only those within ``window`` (first,
+    last; inclusive) when given. A daemon tick's candidates are mostly every partition (~1,900 days since
+    2021, enumerated through Dagster's cron iterator: ~25 ms each time); a condition that can only
+    be true within a few days looks at those days' keys alone."""
+    if window is None:
+        keys = candidates.expensively_compute_partition_keys()
+    else:
+        partitions = candidates.partitions_def
+        lo, hi = partitions.get_first_partition_key(), partitions.get_last_partition_key()
+        if lo is None or hi is None:
+            return {}
+        first, last = window
+        near = {k for k in (d.isoformat() for d in dates_between(first, last)) if lo <= k <= hi}
+        keys = candidates.compute_intersection_with_partition_keys(near).expensively_compute_partition_keys()
+    return {date.fromisoformat(k): k for k in keys}
 
 
 class _ClockCondition(dg.AutomationCondition):
     """A condition on the game-date partitions that reads the project's clock: true for the
     partition keys ``_keys(days, now)`` returns (``days``: candidate date -> key; ``now``: the
-    clock's time). Unpartitioned candidates are never true. No cursor."""
+    clock's time), which all lie within ``_window(now)`` when that is not None. Unpartitioned
+    candidates are never true. No cursor."""
 
     clock: Clock
 
@@ -69,14 +82,22 @@ class _ClockCondition(dg.AutomationCondition):
     def requires_cursor(self) -> bool:
         return False
 
+    def _window(self, now: datetime) -> tuple[date, date] | None:
+        """The first and last game date ``_keys`` can return at ``now`` (None: any)."""
+        return None
+
     def _keys(self, days: dict[date, str], now: datetime) -> set[str]:
         raise NotImplementedError
 
     def evaluate(self, context):  # type: ignore[override]
-        candidates, days = _partition_days(context)
+        candidates = context.candidate_subset
+        if candidates.is_empty or not candidates.is_partitioned:
+            return dg.AutomationResult(context=context, true_subset=context.get_empty_subset())
+        now = self.clock.now(context.asset_graph_view.instance)
+        days = _partition_days(candidates, self._window(now))
         if not days:
             return dg.AutomationResult(context=context, true_subset=context.get_empty_subset())
-        keys = self._keys(days, self.clock.now(context.asset_graph_view.instance))
+        keys = self._keys(days, now)
         return dg.AutomationResult(
             context=context, true_subset=candidates.compute_intersection_with_partition_keys(keys)
         )
@@ -94,9 +115,12 @@ class InClockWindow(_ClockCondition):
     def name(self) -> str:
         return f"in_clock_window({self.days}d)"
 
-    def _keys(self, days: dict[date, str], now: datetime) -> set[str]:
+    def _window(self, now: datetime) -> tuple[date, date]:
         today = today_et(now)
-        first = today - timedelta(days=self.days - 1)
+        return today - timedelta(days=self.days - 1), today
+
+    def _keys(self, days: dict[date, str], now: datetime) -> set[str]:
+        first, today = self._window(now)
         return {key for day, key in days.items() if first <= day <= today}
 
 
@@ -111,6 +135,9 @@ class ClockPassed(_ClockCondition):
     @property
     def name(self) -> str:
         return f"clock_passed({self.at:%H:%M} ET)"
+
+    def _window(self, now: datetime) -> tuple[date, date]:
+        return today_et(now), today_et(now)
 
     def _keys(self, days: dict[date, str], now: datetime) -> set[str]:
         today = today_et(now)

@@ -517,3 +517,67 @@ def test_g_a_replayed_archive_is_not_judged_by_the_wall_clock(tmp_path, monkeypa
     assert not checks and not policies
     checks, policies = deadlines(build_definitions(settings=dataclasses.replace(replay, edge_sensors="on")))
     assert {c.asset_key for c in checks} == policies == {PREDICTIONS, EXPORT}
+
+
+def test_h_clock_conditions_look_only_at_their_days_and_decide_the_same(monkeypatch):
+    """``InClockWindow`` and ``ClockPassed`` read only the keys of the days they can be true on
+    (a tick's candidates are ~1,900 partitions), and decide exactly as when they enumerate every
+    candidate: the same true partitions at clock times inside the partitions, at the first
+    partition (a window reaching before it) and at the wall clock's last partition."""
+    from nba_assets import conditions
+    from nba_assets.partitions import FIRST_GAME_DATE, game_date_partitions
+
+    clock = Clock()
+    built = {
+        "window_3d": conditions.InClockWindow(clock, 3),
+        "window_1d": conditions.InClockWindow(clock, 1),
+        "passed_0400": conditions.ClockPassed(clock, time(4, 0)),
+    }
+
+    def asset(name: str, condition: dg.AutomationCondition) -> dg.AssetsDefinition:
+        @dg.asset(name=name, partitions_def=game_date_partitions, automation_condition=condition)
+        def _asset() -> None: ...
+
+        return _asset
+
+    assets = [asset(name, condition) for name, condition in built.items()]
+    first = date.fromisoformat(FIRST_GAME_DATE)
+    today = datetime.now(ET).date()
+    times = [et(first, 3), et(first, 5), et(first + timedelta(days=1), 12), et(D, 3, 59), et(D, 4), et(D, 23, 59)]
+    times += [et(today, 3), et(today, 12)]
+    enumerated = []
+
+    def decide(windowed: bool) -> list[dict[str, set[str]]]:
+        real = conditions._partition_days
+
+        def days(candidates, window):  # every candidate's key when not ``windowed``
+            used = window if windowed else None
+            out = real(candidates, used)
+            calls.append((used, len(out)))
+            return out
+
+        calls: list[tuple[object, int]] = []
+        monkeypatch.setattr(conditions, "_partition_days", days)
+        out = []
+        with dg.instance_for_test() as instance:
+            for when in times:
+                with freeze_time(when):
+                    result = dg.evaluate_automation_conditions(defs=assets, instance=instance, evaluation_time=when)
+                out.append({a.key.to_user_string(): set(result.get_requested_partitions(a.key)) for a in assets})
+        monkeypatch.undo()
+        enumerated.append(calls)
+        return out
+
+    windowed, everything = decide(True), decide(False)
+    assert windowed == everything
+    # windowed: at most 3 days each time; enumerated: every partition up to the clock's day (~1,900 today)
+    assert enumerated[0] and all(w is not None and n <= 3 for w, n in enumerated[0]), enumerated[0]
+    assert max(n for _, n in enumerated[1]) > 1000
+    at_d = windowed[times.index(et(D, 4))]
+    assert at_d == {
+        "window_3d": {str(D - timedelta(days=i)) for i in range(3)},
+        "window_1d": {str(D)},
+        "passed_0400": {str(D)},
+    }
+    assert windowed[times.index(et(D, 3, 59))]["passed_0400"] == set()
+    assert windowed[0]["window_3d"] == {str(first)}  # the window starts before the first partition
