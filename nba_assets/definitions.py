@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import atexit
 import gc
+import multiprocessing
 import warnings
 from pathlib import Path
 
@@ -90,6 +91,14 @@ def domain_definitions(project: Path = PROJECT_ROOT, component_catalog: bool = T
         return tree.build_defs(tree.defs_module_path)
 
 
+def serves_the_ui() -> bool:
+    """Whether this process may serve the code location to the UI: not a run worker. A code server
+    starts each run in a process of its own (``multiprocessing``, spawned), which loads this module
+    again to execute the run and answers no UI request: it builds no component catalog (~1.2 s of
+    each daemon or UI run's start)."""
+    return multiprocessing.parent_process() is None
+
+
 def build_definitions(clock: Clock | None = None, settings: Settings | None = None) -> dg.Definitions:
     """The code location. ``settings``: default, the environment's (``config.settings_from_env``);
     ``clock``: the one clock (default: the settings' ``clock_file``, a replayed clock's state
@@ -109,7 +118,7 @@ def build_definitions(clock: Clock | None = None, settings: Settings | None = No
     deadline = automation.deadline_et(settings.predictions_deadline_et)
     core = automation.apply_automation(
         dg.Definitions.merge(
-            domain_definitions(component_catalog=settings.component_catalog),
+            domain_definitions(component_catalog=settings.component_catalog and serves_the_ui()),
             # Steps of one run share a process: ~3 s less per step than the multiprocess executor here.
             dg.Definitions(resources=resources, executor=dg.in_process_executor),
         ),

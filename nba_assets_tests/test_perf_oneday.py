@@ -152,6 +152,24 @@ def test_the_definitions_without_the_component_catalog_are_the_same_graph(tmp_pa
     assert "plugin_component_types_json" not in (without.metadata or {})
 
 
+def _has_catalog(lake_dir: str) -> bool:
+    from nba_assets.config import Settings
+    from nba_assets.definitions import build_definitions
+
+    return "plugin_component_types_json" in (build_definitions(settings=Settings(lake_dir=lake_dir)).metadata or {})
+
+
+def test_a_run_worker_builds_no_catalog(tmp_path) -> None:
+    """A code server starts each run in a spawned process (``multiprocessing``), which loads the
+    definitions again and serves no UI: there the catalog is left out, the setting on; in the
+    process itself it is built."""
+    import multiprocessing
+
+    assert _has_catalog(str(tmp_path)) is True
+    with multiprocessing.get_context("spawn").Pool(1) as pool:  # as Dagster's code server starts a run
+        assert pool.apply(_has_catalog, (str(tmp_path),)) is False
+
+
 def test_the_setting_reads_on_and_off() -> None:
     from nba_assets.config import settings_from_env
 
