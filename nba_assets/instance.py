@@ -39,6 +39,13 @@ concurrency:
     granularity: op
   runs:
     max_concurrent_runs: 2
+# The run queue (the limit above) is read every second instead of Dagster's 5 s: a run a sensor,
+# an automation condition or the UI submits starts ~2.5 s sooner on average.
+run_coordinator:
+  module: dagster._core.run_coordinator
+  class: QueuedRunCoordinator
+  config:
+    dequeue_interval_seconds: 1
 # Declarative automation through AutomationConditionSensorDefinitions (nba_assets/sensors.py),
 # evaluated in threads so one phase's slow evaluation does not hold back the others.
 auto_materialize:

@@ -245,6 +245,11 @@ def test_instance_runs_the_configured_storage_class(tmp_path):
         assert instance.get_ref().storage_data.class_name == "NbaSqliteStorage"
         # Dagster's default layout under DAGSTER_HOME: an existing instance keeps its history
         assert (tmp_path / "project" / "history" / "runs" / "index.db").is_file()
+        # the run queue: read every second, two runs at a time (the daemon reads the latter from
+        # the concurrency settings)
+        assert type(instance.run_coordinator).__name__ == "QueuedRunCoordinator"
+        assert instance.run_coordinator.dequeue_interval_seconds == 1
+        assert instance.get_concurrency_config().run_queue_config.max_concurrent_runs == 2
     with _instance(tmp_path, "stock") as instance:
         assert type(instance.event_log_storage) is dg._core.storage.event_log.SqliteEventLogStorage
     # A new index shard (created with the project's page size) is initialized as the stock one is:
