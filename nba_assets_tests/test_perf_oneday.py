@@ -180,12 +180,19 @@ def test_the_setting_reads_on_and_off() -> None:
         settings_from_env({"NBA_COMPONENT_CATALOG": "no"})
 
 
-def _modules_after(code: str, env: dict[str, str]) -> set[str]:
+def run_probe(code: str, env: dict[str, str]) -> tuple[str, set[str]]:
+    """``code`` run in a fresh interpreter with ``env`` over this one's: what it printed, and the
+    modules loaded once it ran."""
     probe = f"{code}\nimport sys\nprint(' '.join(sorted(sys.modules)))"
     out = subprocess.run(
         [sys.executable, "-c", probe], cwd=REPO, env={**os.environ, **env}, capture_output=True, text=True, check=True
     )
-    return set(out.stdout.splitlines()[-1].split())
+    *printed, modules = out.stdout.splitlines()
+    return "\n".join(printed), set(modules.split())
+
+
+def _modules_after(code: str, env: dict[str, str]) -> set[str]:
+    return run_probe(code, env)[1]
 
 
 def test_a_make_run_launch_loads_no_cloud_client(tmp_path) -> None:

@@ -3,10 +3,7 @@ BigQuery (the emulator on 127.0.0.1), from real box scores written through the s
 
 from __future__ import annotations
 
-import os
 import re
-import subprocess
-import sys
 import uuid
 from datetime import date
 
@@ -18,6 +15,7 @@ from nba_assets.summary import summary
 
 from . import bq_emulator
 from .conftest import local_lake, raw_box_from_box_scores, schedule_from_box_scores, seed_lake
+from .test_perf_oneday import run_probe
 from .test_storage_contract import bq_emulator_endpoint  # noqa: F401 - the emulator fixture
 
 FIRST, LAST = date(2024, 11, 12), date(2024, 11, 14)
@@ -63,21 +61,12 @@ def test_the_summary_command_runs_without_dagster(tmp_path, box_scores) -> None:
     cut = box_scores.filter(pl.col("game_date").is_between(FIRST, LAST))
     box = raw_box_from_box_scores(cut)
     seed_lake(local_lake(tmp_path / "lake").tables(), {("nba_raw", "bdl_player_boxscores"): box}, days)
-    script = (
+    command = (
         "import runpy, sys\n"
-        "sys.argv = ['summary', '--start', sys.argv[1], '--end', sys.argv[2]]\n"
-        "runpy.run_module('nba_assets.summary', run_name='__main__')\n"
-        "print('dagster imported:', sorted(m for m in sys.modules if m.split('.')[0] == 'dagster')[:3])\n"
+        f"sys.argv = ['summary', '--start', '{FIRST}', '--end', '{LAST}']\n"
+        "runpy.run_module('nba_assets.summary', run_name='__main__')"
     )
-    env = {**os.environ, "NBA_LAKE_DIR": str(tmp_path / "lake")}
-    env.pop("NBA_BACKEND", None)
-    out = subprocess.run(
-        [sys.executable, "-c", script, FIRST.isoformat(), LAST.isoformat()],
-        env=env,
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=120,
-    ).stdout
+    out, loaded = run_probe(command, {"NBA_LAKE_DIR": str(tmp_path / "lake"), "NBA_BACKEND": "local"})
     assert _rows(out, "nba_raw.bdl_player_boxscores") == (box.height, len(days)), out
-    assert "dagster imported: []" in out, out
+    dagster = sorted(m for m in loaded if m.split(".")[0] == "dagster")
+    assert "nba_assets.lake_access" in loaded and not dagster, dagster[:3]
