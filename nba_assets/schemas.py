@@ -8,12 +8,7 @@ DDL in ``sql/`` is checked against the same registry.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import polars as pl
-
-if TYPE_CHECKING:  # the schemas themselves are Dagster-free (nba_assets.summary reads them)
-    import dagster as dg
 
 UTC = pl.Datetime("us", "UTC")
 
@@ -606,12 +601,3 @@ def schema_for(dataset: str, table: str) -> pl.Schema:
         return TABLES[(dataset, table)]
     except KeyError:
         raise KeyError(f"no declared schema for table {dataset}.{table}; add it to nba_assets/schemas.py") from None
-
-
-def column_schema(dataset: str, table: str) -> dg.TableSchema:
-    """The declared schema as Dagster ``TableSchema`` metadata (shown in the UI)."""
-    import dagster as dg
-
-    return dg.TableSchema(
-        columns=[dg.TableColumn(name, str(dtype)) for name, dtype in schema_for(dataset, table).items()]
-    )

@@ -6,13 +6,20 @@ from collections.abc import Sequence
 import dagster as dg
 
 from nba_assets.partitions import game_date_partitions, history_before, window_dates
-from nba_assets.schemas import column_schema
+from nba_assets.schemas import schema_for
 
 # Stamped on every asset the factories declare: ``test_wiring`` walks the Definitions and finds no
 # game-date asset (and no season-wide document) declared any other way.
 DECLARED_BY = "nba/declared_by"
 GAME_DATE_ASSET = "game_date_asset"
 SEASON_DOCUMENT = "season_document"
+
+
+def column_schema(dataset: str, table: str) -> dg.TableSchema:
+    """The declared schema (``schemas.schema_for``) as Dagster ``TableSchema`` metadata (shown in the UI)."""
+    return dg.TableSchema(
+        columns=[dg.TableColumn(name, str(dtype)) for name, dtype in schema_for(dataset, table).items()]
+    )
 
 
 def lake_asset(
