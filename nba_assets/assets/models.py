@@ -28,8 +28,8 @@ import polars as pl
 
 from nba_assets.assets.common import lake_asset
 from nba_assets.facts import HISTORY_DAYS
-from nba_assets.io.model_store import weeks_in_window
 from nba_assets.lake import Lake
+from nba_assets.partitions import weeks_in_window
 from nba_assets.predictors import gbm, walkforward
 from nba_assets.predictors.artifacts import Artifact
 from nba_assets.predictors.model_weeks import FIRST_MODEL_WEEK, FIRST_WEEK, build_models, models_summary

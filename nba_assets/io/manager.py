@@ -26,13 +26,11 @@ from nba_assets.io.model_store import (
     Artifact,
     ModelStore,
     StoredArtifact,
-    days_in_window,
     week_of,
-    weeks_in_window,
 )
 from nba_assets.io.storage import PartitionedTableStore, TableRef
 from nba_assets.lake import Lake
-from nba_assets.partitions import dates_between
+from nba_assets.partitions import dates_between, days_in_window, weeks_in_window
 from nba_assets.schemas import schema_for
 
 

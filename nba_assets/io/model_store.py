@@ -20,16 +20,13 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from nba_assets.facts import dates_between, week_of
+from nba_assets.facts import week_of
 from nba_assets.io.folders import write_folder
 from nba_assets.predictors.artifacts import Artifact
-
-if TYPE_CHECKING:  # the store itself runs without Dagster (nba_assets.summary)
-    import dagster as dg
 
 __all__ = ["Artifact", "ModelStore", "StoredArtifact", "week_of"]
 
@@ -80,13 +77,3 @@ class ModelStore:
             for p in base.glob("week=*")
             if (p / METADATA_FILE).is_file()
         )
-
-
-def days_in_window(window: dg.TimeWindow) -> list[date]:
-    """The game dates of a window of game-date partitions (its end is exclusive)."""
-    return dates_between(window.start.date(), window.end.date() - timedelta(days=1))
-
-
-def weeks_in_window(window: dg.TimeWindow) -> list[date]:
-    """Week starts (Mondays) of every week overlapping a window of game-date partitions."""
-    return sorted({week_of(d) for d in days_in_window(window)})
