@@ -29,7 +29,10 @@ appends the seconds each process spent writing events (``_WriteStats``, the benc
           base_dir: /path/to/dagster_home
 
 It keeps Dagster's default SQLite layout under ``base_dir`` (``history/``, ``history/runs/``,
-``schedules/``), so an existing instance keeps its history; runs and schedules stay stock.
+``schedules/``), so an existing instance keeps its history; runs and schedules keep Dagster's storages and rows,
+opened without the stock constructor's alembic head lookup once their databases are stamped
+(``_stamped``: ~80 ms → ~8 ms per instance built from its ref, which a sensor evaluation does each tick)
+and connected through an engine kept per process (``_KeptEngine``) instead of a new one per call.
 
 Everything this module relies on of Dagster's internals is imported in the block below and listed
 in ``DAGSTER_INTERNALS`` (``nba_assets_tests/test_event_storage.py`` checks each one), so a Dagster
@@ -68,8 +71,15 @@ from dagster._core.storage.event_log.schema import (
     SqlEventLogStorageTable,
 )
 from dagster._core.storage.event_log.sqlite.sqlite_event_log import INDEX_SHARD_NAME, SqliteEventLogStorage
-from dagster._core.storage.sqlite import SQLITE_BUSY_TIMEOUT_SECONDS
-from dagster._core.storage.sqlite_storage import DagsterSqliteStorage, _event_logs_directory
+from dagster._core.storage.runs import SqliteRunStorage
+from dagster._core.storage.schedules import SqliteScheduleStorage
+from dagster._core.storage.sqlite import SQLITE_BUSY_TIMEOUT_SECONDS, create_db_conn_string
+from dagster._core.storage.sqlite_storage import (
+    DagsterSqliteStorage,
+    _event_logs_directory,
+    _runs_directory,
+    _schedule_directory,
+)
 from dagster._serdes import ConfigurableClassData
 from dagster_shared.serdes import serialize_value
 from sqlalchemy.engine import Connection, Engine
@@ -101,6 +111,19 @@ DAGSTER_INTERNALS = (
     "dagster._core.storage.event_log.sql_event_log.SqlEventLogStorage._has_asset_key_index_cols_on_connection",
     "dagster._core.storage.event_log.base.EventLogStorage.store_event_batch",
     "dagster._core.storage.sqlite_storage.DagsterSqliteStorage.from_config_value",
+    # NbaSqliteStorage.__init__ sets the attributes the stock constructor sets (test_event_storage
+    # compares them) and opens a stamped run / schedule database as the stock from_local does
+    "dagster._core.storage.sqlite_storage.DagsterSqliteStorage.__init__",
+    "dagster._core.storage.sqlite_storage._runs_directory",
+    "dagster._core.storage.sqlite_storage._schedule_directory",
+    "dagster._core.storage.runs.SqliteRunStorage.from_local",
+    "dagster._core.storage.schedules.SqliteScheduleStorage.from_local",
+    "dagster._core.storage.sqlite.create_db_conn_string",
+    # subclassed: connect() through a kept engine (_KeptEngine); dispose() extended
+    "dagster._core.storage.runs.SqliteRunStorage.connect",
+    "dagster._core.storage.runs.SqliteRunStorage.dispose",
+    "dagster._core.storage.schedules.SqliteScheduleStorage.connect",
+    "dagster._core.storage.schedules.SqliteScheduleStorage.dispose",
     "dagster._core.storage.sqlite_storage.DagsterSqliteStorage.config_type",
     "dagster._core.storage.sqlite_storage._event_logs_directory",
     # tables and constants whose rows / meaning are reproduced in the batch write
@@ -597,19 +620,105 @@ class BatchingSqliteEventLogStorage(OnePlanPerCheck, SqliteEventLogStorage):
                 conn.execute(AssetKeyTable.insert().values(asset_key=asset_key, **values))
 
 
+def _stamped(path: str, *tables: str) -> bool:
+    """Whether the SQLite database at ``path`` exists with an alembic revision stamped and ``tables``.
+
+    For such a database the stock ``SqliteRunStorage.from_local`` / ``SqliteScheduleStorage.from_local``
+    create nothing and only construct the storage on it; but first they ask alembic for the head
+    revision, which loads every migration script of Dagster's (~90 files, twice: ~70 ms of an
+    instance's ~80 ms). A sensor's evaluation in the code server, a run worker, the daemon's and
+    the webserver's requests each build an instance from its ref, so that cost is paid hundreds of
+    times a game day. The stock check needs only a stamped revision (the head is always there), so
+    this reads it with one query instead."""
+    if not os.path.isfile(path) or os.path.getsize(path) == 0:
+        return False
+    with contextlib.closing(sqlite3.connect(path, timeout=SQLITE_BUSY_TIMEOUT_SECONDS)) as conn:
+        names = {row[0] for row in conn.execute("select name from sqlite_master where type = 'table'")}
+        if "alembic_version" not in names or not set(tables) <= names:
+            return False
+        return conn.execute("select version_num from alembic_version").fetchone() is not None
+
+
+class _KeptEngine:
+    """``connect()`` of a stock SQLite run or schedule storage through one engine kept per process.
+
+    The stock ``connect()`` builds a new SQLAlchemy engine for every call (its first connection
+    runs the dialect's initialization) and disposes of it after: in the daemon and the code server,
+    where every tick reads runs and ticks, building and closing engines was ~10 % of their CPU. The
+    transaction per call is the stock one. The pool keeps two connections and opens more only while
+    more threads hold one (no upper bound: a caller that connects again inside ``connect()`` never
+    waits for itself)."""
+
+    _conn_string: str
+    _kept: tuple[Engine, int] | None = None
+
+    def _kept_engine(self) -> Engine:
+        kept = self._kept
+        if kept is None or kept[1] != os.getpid():  # a forked child builds its own
+            with _KEPT_LOCK:
+                kept = self._kept
+                if kept is None or kept[1] != os.getpid():
+                    engine = db.create_engine(
+                        self._conn_string,
+                        poolclass=db.pool.QueuePool,
+                        pool_size=2,
+                        max_overflow=-1,
+                        connect_args={"check_same_thread": False},
+                    )
+                    kept = self._kept = (engine, os.getpid())
+        return kept[0]
+
+    @contextmanager
+    def connect(self) -> Iterator[Connection]:
+        with self._kept_engine().connect() as conn, conn.begin():
+            yield conn
+
+    def dispose(self) -> None:
+        super().dispose()  # type: ignore[misc]
+        kept, self._kept = self._kept, None
+        if kept is not None and kept[1] == os.getpid():
+            kept[0].dispose()
+
+
+_KEPT_LOCK = threading.Lock()
+
+
+class KeptEngineSqliteRunStorage(_KeptEngine, SqliteRunStorage):
+    """Dagster's ``SqliteRunStorage`` (same database, rows and migrations), its engine kept."""
+
+
+class KeptEngineSqliteScheduleStorage(_KeptEngine, SqliteScheduleStorage):
+    """Dagster's ``SqliteScheduleStorage`` (same database, rows and migrations), its engine kept."""
+
+
+def _run_storage(base_dir: str) -> KeptEngineSqliteRunStorage:
+    directory = _runs_directory(base_dir)
+    if _stamped(os.path.join(directory, "runs.db"), "runs", "instance_info"):
+        return KeptEngineSqliteRunStorage(create_db_conn_string(directory, "runs"))
+    return KeptEngineSqliteRunStorage.from_local(directory)  # creates, stamps and migrates a new database
+
+
+def _schedule_storage(base_dir: str) -> KeptEngineSqliteScheduleStorage:
+    directory = _schedule_directory(base_dir)
+    if _stamped(os.path.join(directory, "schedules.db"), "jobs"):
+        return KeptEngineSqliteScheduleStorage(create_db_conn_string(directory, "schedules"))
+    return KeptEngineSqliteScheduleStorage.from_local(directory)
+
+
 class NbaSqliteStorage(DagsterSqliteStorage):
     """Dagster's unified SQLite storage (same directory layout) with the batching event log."""
 
     def __init__(self, base_dir: str, inst_data: ConfigurableClassData | None = None, **options: Any):
-        # The stock constructor first builds a stock event log storage, which would create a new
-        # index shard with SQLite's default page size: create the file beforehand with PAGE_SIZE
-        # (the storage built below initializes it).
-        events_dir = _event_logs_directory(base_dir)
-        os.makedirs(events_dir, exist_ok=True)
-        _create_with_page_size(os.path.join(events_dir, f"{INDEX_SHARD_NAME}.db"))
-        super().__init__(base_dir, inst_data=inst_data)
-        self._options = options
+        # What the stock constructor sets, without its stock event log storage (which would create a
+        # new index shard with SQLite's default page size) and without its alembic head lookups on
+        # stamped databases (_stamped).
+        self.base_dir = base_dir
+        self._run_storage = _run_storage(base_dir)
         self._event_log_storage = BatchingSqliteEventLogStorage(_event_logs_directory(base_dir), **options)
+        self._schedule_storage = _schedule_storage(base_dir)
+        self._inst_data = inst_data
+        self._options = options
+        super(DagsterSqliteStorage, self).__init__()
 
     @classmethod
     def config_type(cls) -> dict:

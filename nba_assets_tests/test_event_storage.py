@@ -21,10 +21,12 @@ import importlib
 import os
 import sqlite3
 from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import dagster as dg
 import pytest
+import sqlalchemy as sa
 from dagster._core.events import DagsterEventType
 
 from nba_assets import event_storage
@@ -237,6 +239,62 @@ def test_dagster_internals_the_storage_relies_on_exist():
             break
         else:
             pytest.fail(f"{dotted}: no importable module")
+
+
+def test_an_instance_on_stamped_databases_opens_them_as_the_stock_storage_does(tmp_path, monkeypatch):
+    """NbaSqliteStorage sets what the stock constructor sets, on the same files; on run and schedule
+    databases already stamped it skips the stock ``check_alembic_revision`` (alembic loads every
+    migration script for the head revision), and an instance built there sees the same runs."""
+    from dagster._core.storage.runs.sqlite import sqlite_run_storage
+    from dagster._core.storage.schedules.sqlite import sqlite_schedule_storage
+    from dagster._core.storage.sqlite_storage import DagsterSqliteStorage
+
+    revisions: list[tuple] = []
+    for module in (sqlite_run_storage, sqlite_schedule_storage):
+        stock_check = module.check_alembic_revision
+
+        def counted(config, conn, stock_check=stock_check):
+            revisions.append(stock_check(config, conn))
+            return revisions[-1]
+
+        monkeypatch.setattr(module, "check_alembic_revision", counted)
+
+    with _instance(tmp_path, "project") as instance:  # new databases: the stock path creates them
+        assert len(revisions) == 2 and all(head for _, head in revisions), revisions
+        instance.add_run(dg.DagsterRun(job_name="a_job", run_id="run-one"))
+        base = str(tmp_path / "project")
+    stock = DagsterSqliteStorage(str(tmp_path / "stock_layout"))
+    ours = event_storage.NbaSqliteStorage(base)
+    assert set(vars(stock)) <= set(vars(ours)), set(vars(stock)) - set(vars(ours))
+    assert len(revisions) == 4  # the stock storage checked; the project's, on stamped files, did not
+    assert isinstance(ours.run_storage, type(stock.run_storage))
+    assert isinstance(ours.schedule_storage, type(stock.schedule_storage))
+    for mine, theirs in ((ours.run_storage, stock.run_storage), (ours.schedule_storage, stock.schedule_storage)):
+        assert mine._conn_string == theirs._conn_string.replace(str(tmp_path / "stock_layout"), base)
+    heads = {head for _, head in revisions}
+    for db_file in (Path(base) / "history" / "runs.db", Path(base) / "schedules" / "schedules.db"):
+        with contextlib.closing(sqlite3.connect(db_file)) as conn:  # stamped at the head the stock check found
+            assert conn.execute("select version_num from alembic_version").fetchone()[0] in heads, db_file
+    with dg.DagsterInstance.from_config(base) as again:
+        assert [r.run_id for r in again.get_runs()] == ["run-one"]
+    assert len(revisions) == 4
+
+    # One engine per storage and process, on threads that also connect again while connected (the
+    # pool opens more connections than it keeps: none waits for another).
+    runs = ours.run_storage
+    engine = runs._kept_engine()
+
+    def nested(i: int) -> int:
+        with runs.connect() as outer:
+            runs.add_run(dg.DagsterRun(job_name="a_job", run_id=f"thread-{i}"))  # connects again
+            return outer.execute(sa.text("select count(*) from runs")).scalar()
+
+    with ThreadPoolExecutor(max_workers=12) as pool:
+        counts = list(pool.map(nested, range(24), timeout=60))
+    assert min(counts) >= 1 and runs._kept_engine() is engine
+    assert len(runs.get_runs()) == 25
+    stock.dispose()
+    ours.dispose()
 
 
 def test_instance_runs_the_configured_storage_class(tmp_path):
