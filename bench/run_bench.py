@@ -19,7 +19,9 @@ its own processes with the Makefile's Dagster settings (``DAGSTER_EVENT_BATCH_SI
    summary) on that lake, ``--repeat`` times on a fresh instance; median.
 4. ``noop_events``: a no-op asset over the FIRST..LAST daily partitions, one single-run backfill, on
    Dagster's stock SQLite storage, the project's storage (batched and with batching off) and
-   PostgreSQL, side by side; speedup = stock run / project run.
+   PostgreSQL, side by side; speedup = stock run / project run. Then ``instance_build``: an instance
+   built from its ref (what a code server does for each sensor evaluation) on the stock SQLite
+   storage and the project's, side by side in one process.
 5. ``full_backfill_postgres``: the same backfill (``dg launch`` only) on a fresh lake and a PostgreSQL
    instance (a local server, ``nba_assets.postgres_server.running_postgres``, default durability):
    wall, steps and the database's size.
@@ -30,8 +32,9 @@ its own processes with the Makefile's Dagster settings (``DAGSTER_EVENT_BATCH_SI
 A part that fails (or outlives its time limit; the whole bench keeps to ``--budget-s``) records
 ``{"error": ...}`` and the bench goes on. ``--first/--last/--one-day`` shorten the range for a trial
 (the targets block then says ``full_range: false``). ``--lake DIR`` measures part 2 only on an existing
-lake; ``--only noop_events``, ``--only full_backfill`` (as ``full_backfill_project_storage``) and
-``--only one_day_make --lake DIR`` one part, each merged into the existing results file.
+lake; ``--only noop_events``, ``--only instance_build``, ``--only full_backfill`` (as
+``full_backfill_project_storage``) and ``--only one_day_make --lake DIR`` one part, each merged into the
+existing results file.
 """
 
 from __future__ import annotations
@@ -657,6 +660,44 @@ def noop_events(budget: Budget | None = None) -> dict:
     }
 
 
+def instance_build(repeat: int = 30) -> dict:
+    """How long building an instance from its ref takes (what a code server does for each sensor
+    evaluation, and every process once), on the stock SQLite storage and the project's, side by
+    side in this process: ``repeat`` builds of each (after one), each reading a run and disposed."""
+    import dagster as dg
+
+    from nba_assets.instance import write_instance
+
+    work = Path(tempfile.mkdtemp(prefix="nba-bench-instance-"))
+    figures: dict = {"repeat": repeat, "load_avg_1m_before": _load()}
+    try:
+        refs = {}
+        for side in ("stock", "project"):
+            write_instance(work / side, side)
+            with dg.DagsterInstance.from_config(str(work / side)) as instance:
+                instance.add_run(dg.DagsterRun(job_name="a_job", run_id=f"{side}-run"))
+                refs[side] = instance.get_ref()
+        for side, ref in [*refs.items(), *refs.items()]:  # alternately, the second round counted
+            started = time.perf_counter()
+            for _ in range(repeat):
+                instance = dg.DagsterInstance.from_ref(ref)
+                assert [r.run_id for r in instance.get_runs(limit=1)] == [f"{side}-run"]
+                instance.dispose()
+            figures[side] = {"ms_per_build": round((time.perf_counter() - started) / repeat * 1000, 1)}
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    stock, project = figures["stock"]["ms_per_build"], figures["project"]["ms_per_build"]
+    say(f"  instance from its ref: stock {stock} ms, project {project} ms")
+    return {
+        "instance_build": {
+            **figures,
+            "speedup_x": round(stock / project, 1) if project else None,
+            "how": "DagsterInstance.from_ref + get_runs(limit=1) + dispose, repeat times per storage, on instances "
+            "nba_assets.instance writes (stock SQLite, the project's) holding one run; both sides in one process",
+        }
+    }
+
+
 def full_backfill_only() -> dict:
     """The full backfill alone (``--only full_backfill``) on the project's storage, as
     ``full_backfill_project_storage``: part 1's figures (demo_s, steps, instance, event writes)."""
@@ -834,6 +875,9 @@ def bench(args: argparse.Namespace) -> dict:
         noop = part(results, "noop_events", noop_events, budget)
         if noop:
             results.update(noop)
+        built = part(results, "instance_build", instance_build)
+        if built:
+            results.update(built)
         if replay is None:
             replay = os.environ.get("NBA_REPLAY_DIR") or str(REPO / ".replay")
         pg = part(results, "full_backfill_postgres", full_backfill_postgres, work, replay, budget)
@@ -871,7 +915,7 @@ def main() -> None:
     parser.add_argument("--lake", type=Path, help="measure history_load / prediction_step only, on this lake")
     parser.add_argument(
         "--only",
-        choices=["noop_events", "full_backfill", "one_day_make"],
+        choices=["noop_events", "instance_build", "full_backfill", "one_day_make"],
         help="measure this benchmark only (merged into --out); one_day_make needs --lake",
     )
     parser.add_argument("--noop-child", metavar="DAGSTER_HOME", help=argparse.SUPPRESS)
@@ -887,6 +931,11 @@ def main() -> None:
         return
     if args.only == "noop_events":
         figures = noop_events()
+        print(json.dumps(figures, indent=1))
+        _merge_into(args.out, figures)
+        return
+    if args.only == "instance_build":
+        figures = instance_build()
         print(json.dumps(figures, indent=1))
         _merge_into(args.out, figures)
         return
