@@ -36,7 +36,8 @@ setup: ## create .venv and install the project from its own files
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e ".[dev]"
 	@# pip compiles the packages it installs, not an editable project: where PYTHONDONTWRITEBYTECODE
-	@# is set (as on CI) every process compiled the modules it loads again (~0.1 s for the definitions).
+	@# is set (as where the clean-clone CIs ran) every process compiled the modules it loads
+	@# again (~0.1 s for the definitions).
 	$(PY) -m compileall -q nba_assets
 	$(MAKE) --no-print-directory instance
 
