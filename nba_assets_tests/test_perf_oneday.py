@@ -185,7 +185,13 @@ def run_probe(code: str, env: dict[str, str]) -> tuple[str, set[str]]:
     modules loaded once it ran."""
     probe = f"{code}\nimport sys\nprint(' '.join(sorted(sys.modules)))"
     out = subprocess.run(
-        [sys.executable, "-c", probe], cwd=REPO, env={**os.environ, **env}, capture_output=True, text=True, check=True
+        [sys.executable, "-c", probe],
+        cwd=REPO,
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,  # the bound test_summary's own subprocess had before it used this probe
     )
     *printed, modules = out.stdout.splitlines()
     return "\n".join(printed), set(modules.split())
