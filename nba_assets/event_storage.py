@@ -639,6 +639,9 @@ def _stamped(path: str, *tables: str) -> bool:
         return conn.execute("select version_num from alembic_version").fetchone() is not None
 
 
+_KEPT_LOCK = threading.Lock()  # guards the first engine of each run / schedule storage
+
+
 class _KeptEngine:
     """``connect()`` of a stock SQLite run or schedule storage through one engine kept per process.
 
@@ -678,9 +681,6 @@ class _KeptEngine:
         kept, self._kept = self._kept, None
         if kept is not None and kept[1] == os.getpid():
             kept[0].dispose()
-
-
-_KEPT_LOCK = threading.Lock()
 
 
 class KeptEngineSqliteRunStorage(_KeptEngine, SqliteRunStorage):
