@@ -250,3 +250,44 @@ def test_the_instance_step_imports_no_dagster_unless_a_run_holds_a_slot(tmp_path
         instance.event_log_storage.free_concurrency_slots_for_run("some-run")
     assert _no_run_holds_slots(home)
     assert "dagster" not in _modules_after(step.format(home=str(home)), {})
+
+
+# ------------------------------------------------------------------------------ lightgbm without pandas
+
+_LIGHTGBM_PROBE = """
+import hashlib, sys
+from datetime import date
+import polars as pl
+{before}
+from nba_assets.predictors import gbm
+rows = (
+    pl.read_parquet("data/player_box_scores.parquet")
+    .with_columns(pl.col("game_date").str.to_date())
+    .filter(pl.col("game_date").is_between(date(2023, 10, 24), date(2024, 2, 4)) & (pl.col("minutes") > 0))
+    .with_columns(pl.col("pts").alias("_target"))
+    .sort("game_date", "game_id", "player_id")
+)
+# Library equivalence only: the box score's own counts stand in for features (not a model of anything).
+columns = ["minutes", "fga", "fg3a", "fta", "ast", "reb", "tov", "plus_minus"]
+trained = gbm.train_lightgbm(rows, columns, date(2024, 2, 5))
+predicted = gbm.predict_lightgbm(trained.model_bytes, rows.tail(500), columns)
+import lightgbm
+print(hashlib.sha256(trained.model_bytes).hexdigest(), trained.n_trees, hashlib.sha256(predicted.tobytes()).hexdigest())
+print(lightgbm.compat.PANDAS_INSTALLED, "pandas" in sys.modules)
+"""
+
+
+def test_lightgbm_loads_without_pandas_and_trains_and_predicts_the_same(tmp_path) -> None:
+    """``gbm._lightgbm`` keeps lightgbm's import-time ``import pandas`` (~0.4 s) out of a process
+    that has not loaded pandas; the model bytes, tree count and predictions are those of a process
+    where lightgbm found pandas, and pandas still imports afterwards."""
+    env = {"NBA_LAKE_DIR": str(tmp_path / "lake")}
+    without, loaded = run_probe(_LIGHTGBM_PROBE.format(before="") + "import pandas\nprint(pandas.__name__)", env)
+    with_pandas, _ = run_probe(_LIGHTGBM_PROBE.format(before="import pandas"), env)
+    model, flags, after = without.splitlines()
+    model_with, flags_with = with_pandas.splitlines()
+    assert flags == "False False" and flags_with == "True True"  # lightgbm saw no pandas; then it imports
+    assert after == "pandas" and "pandas" in loaded
+    assert model == model_with
+    digest, n_trees, _ = model.split()
+    assert len(digest) == 64 and int(n_trees) >= 20

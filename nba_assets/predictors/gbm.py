@@ -14,6 +14,8 @@ number of trees. Deterministic: fixed seeds, fixed thread count.
 from __future__ import annotations
 
 import hashlib
+import sys
+import threading
 from dataclasses import dataclass
 from datetime import date, timedelta
 
@@ -72,6 +74,33 @@ XGBOOST_PARAMS = {
     "seed": SEED,
     "eval_metric": "mae",
 }
+
+
+_IMPORT_LOCK = threading.Lock()
+
+
+def _lightgbm():
+    """``lightgbm``, imported without pandas unless pandas is already loaded.
+
+    lightgbm 4.7 imports pandas at import time when it is installed (here it comes with
+    dagster-gcp), only to accept DataFrames; every frame this module hands it is a numpy array.
+    That import is ~0.4 s of each process that trains or predicts (a one-day run, each run a
+    daemon launches). While lightgbm is imported, ``sys.modules["pandas"] = None`` makes its
+    ``import pandas`` fail (lightgbm then sets ``compat.PANDAS_INSTALLED = False``); the entry is
+    removed right after, so a later ``import pandas`` anywhere loads pandas as usual.
+    ``test_predictions.py`` checks that the models and predictions are the same either way."""
+    with _IMPORT_LOCK:
+        if "lightgbm" not in sys.modules and "pandas" not in sys.modules:
+            sys.modules["pandas"] = None  # type: ignore[assignment]
+            try:
+                import lightgbm
+            finally:
+                if sys.modules.get("pandas", ...) is None:
+                    del sys.modules["pandas"]
+            return lightgbm
+    import lightgbm
+
+    return lightgbm
 
 
 def feature_columns(schema: pl.Schema | None = None) -> list[str]:
@@ -144,7 +173,7 @@ def _split(rows: pl.DataFrame, week: date) -> tuple[pl.DataFrame, pl.DataFrame]:
 
 
 def train_lightgbm(rows: pl.DataFrame, columns: list[str], week: date) -> Trained:
-    import lightgbm as lgb
+    lgb = _lightgbm()
 
     fit, valid = _split(rows, week)
     y_fit, y_val = fit["_target"].cast(pl.Float64).to_numpy(), valid["_target"].cast(pl.Float64).to_numpy()
@@ -195,7 +224,7 @@ def train_xgboost(rows: pl.DataFrame, columns: list[str], week: date) -> Trained
 
 
 def predict_lightgbm(model_bytes: bytes, features: pl.DataFrame, columns: list[str]) -> np.ndarray:
-    import lightgbm as lgb
+    lgb = _lightgbm()
 
     booster = lgb.Booster(model_str=model_bytes.decode())
     return booster.predict(matrix(features, columns), num_threads=THREADS)
