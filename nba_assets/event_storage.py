@@ -18,6 +18,12 @@ rows are stock) make it write less: ``compress_events`` stores each event body z
 reads it back as the JSON text (``pack_event``, ``_unpacking_row``), and ``one_plan_per_check``
 writes one planned row per asset check and run (``_check_plan_partitions``). ``write_stats_file``
 appends the seconds each process spent writing events (``_WriteStats``, the bench's figure).
+``synchronous: NORMAL`` (in that dagster.yaml too; SQLite's default is FULL) sets the shards'
+``PRAGMA synchronous``: in WAL mode a commit then no longer waits for the disk's flush (0.30 →
+0.045 ms per commit measured here; a one-day run commits ~1,100 times). The database cannot be
+corrupted either way; what NORMAL gives up is the last transactions before a power loss or an OS
+crash (not a process crash), as the lake's own Parquet files, renamed into place without an
+fsync, already do. The production instance is PostgreSQL (``synchronous_commit`` on).
 
 ``NbaSqliteStorage`` is the unified storage configured in ``dagster.yaml``::
 
@@ -222,6 +228,18 @@ def _on_connect(dbapi_connection: sqlite3.Connection, _record: Any) -> None:
     dbapi_connection.row_factory = _unpacking_row
 
 
+SYNCHRONOUS = ("FULL", "NORMAL")  # the values of the ``synchronous`` option (SQLite's PRAGMA synchronous)
+
+
+def _synchronous_on_connect(level: str):
+    """A connect listener that sets the connection's ``PRAGMA synchronous`` to ``level``."""
+
+    def on_connect(dbapi_connection: sqlite3.Connection, _record: Any) -> None:
+        dbapi_connection.execute(f"PRAGMA synchronous={level}")
+
+    return on_connect
+
+
 class _WriteStats:
     """Seconds spent in store_event / store_event_batch by this process, appended as one JSON line
     to ``path`` when the process exits (the bench sums them: the event-write share of a run)."""
@@ -252,6 +270,7 @@ OPTION_FIELDS = {
     "compress_events": Field(BoolSource, is_required=False, default_value=False),
     "one_plan_per_check": Field(BoolSource, is_required=False, default_value=False),
     "write_stats_file": Field(StringSource, is_required=False),
+    "synchronous": Field(StringSource, is_required=False, default_value="FULL"),
 }
 
 
@@ -348,9 +367,14 @@ class BatchingSqliteEventLogStorage(OnePlanPerCheck, SqliteEventLogStorage):
         compress_events: bool = False,
         one_plan_per_check: bool = False,
         write_stats_file: str | None = None,
+        synchronous: str = "FULL",
     ):
         # compress_events: event bodies stored zlib-compressed (see pack_event). one_plan_per_check:
         # one planned row per (check, run), see _check_plan_partitions. write_stats_file: see _WriteStats.
+        # synchronous: the shards' PRAGMA synchronous (SQLite's default FULL, or NORMAL; module docstring).
+        if str(synchronous).upper() not in SYNCHRONOUS:
+            raise ValueError(f"{type(self).__name__}: synchronous must be one of {SYNCHRONOUS}, not {synchronous!r}")
+        self._synchronous = str(synchronous).upper()
         self._compress_events = bool(compress_events)
         self._one_plan_per_check = bool(one_plan_per_check)
         self._write_stats = _WriteStats(write_stats_file) if write_stats_file else None
@@ -410,6 +434,8 @@ class BatchingSqliteEventLogStorage(OnePlanPerCheck, SqliteEventLogStorage):
                 connect_args={"timeout": SQLITE_BUSY_TIMEOUT_SECONDS, "check_same_thread": False},
             )
             db.event.listen(engine, "connect", _on_connect)  # compressed bodies read back as text
+            if self._synchronous != "FULL":
+                db.event.listen(engine, "connect", _synchronous_on_connect(self._synchronous))
             self._engines[shard] = engine
             run_shards = [name for name in self._engines if name != INDEX_SHARD_NAME]
             for name in run_shards[: max(0, len(run_shards) - MAX_OPEN_RUN_SHARDS)]:

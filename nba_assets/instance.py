@@ -94,7 +94,8 @@ def storage_yaml(
             "# The project's SQLite storage (nba_assets/event_storage.py): Dagster's layout under base_dir,\n"
             "# engines kept, a batch of events in one transaction (DAGSTER_EVENT_BATCH_SIZE > 0), event\n"
             "# bodies stored zlib-compressed (only this storage reads them), one planned row per asset\n"
-            "# check and run (the project has no partitioned checks).\n"
+            "# check and run (the project has no partitioned checks), commits that do not wait for the disk's\n"
+            "# flush (synchronous: NORMAL; the lake's own files are not flushed either).\n"
             "storage:\n"
             "  custom:\n"
             "    module: nba_assets.event_storage\n"
@@ -102,7 +103,8 @@ def storage_yaml(
             "    config:\n"
             f"      base_dir: {json.dumps(str(home))}\n"
             "      compress_events: true\n"
-            "      one_plan_per_check: true\n" + stats
+            "      one_plan_per_check: true\n"
+            "      synchronous: NORMAL\n" + stats
         )
     if storage == "stock":
         return f"# Dagster's stock SQLite storage.\nstorage:\n  sqlite:\n    base_dir: {json.dumps(str(home))}\n"

@@ -317,6 +317,35 @@ def test_instance_runs_the_configured_storage_class(tmp_path):
     assert _index_state(index["project"]) == _index_state(index["stock"])
 
 
+def _synchronous_levels(instance: dg.DagsterInstance) -> set[int]:
+    """PRAGMA synchronous of the event log's connections (index shard and a run shard)."""
+    storage = instance.event_log_storage
+    levels = set()
+    for shard in (event_storage.INDEX_SHARD_NAME, "some-run"):
+        with storage._connect(shard) as conn:
+            levels.add(conn.exec_driver_sql("PRAGMA synchronous").scalar())
+    return levels
+
+
+def test_the_event_log_commits_with_the_configured_synchronous_level(tmp_path):
+    # As make instance writes it: NORMAL (1), and the instance a daemon or code server builds from
+    # its ref carries the option too; without the option, SQLite's default FULL (2), as stock.
+    with _instance(tmp_path, "project") as instance:
+        assert _synchronous_levels(instance) == {1}
+        with dg.DagsterInstance.from_ref(instance.get_ref()) as rebuilt:
+            assert type(rebuilt.event_log_storage) is event_storage.BatchingSqliteEventLogStorage
+            assert _synchronous_levels(rebuilt) == {1}
+    home = tmp_path / "project"
+    text = (home / "dagster.yaml").read_text()
+    assert "      synchronous: NORMAL\n" in text
+    (home / "dagster.yaml").write_text(text.replace("      synchronous: NORMAL\n", ""))
+    with dg.DagsterInstance.from_config(str(home)) as instance:
+        assert _synchronous_levels(instance) == {2}
+    (home / "dagster.yaml").write_text(text.replace("synchronous: NORMAL", "synchronous: EXTRA"))
+    with pytest.raises(Exception, match="synchronous must be one of"):
+        dg.DagsterInstance.from_config(str(home)).event_log_storage  # noqa: B018
+
+
 def _body_types(home: Path) -> Counter:
     """typeof(event) over the event_logs rows of every shard (text: JSON; blob: compressed)."""
     kinds: Counter = Counter()
