@@ -53,12 +53,14 @@ demo: replay instance ## the whole graph over the real data, one single-run back
 	$(DG) launch --assets '*' --partition-range "$(DEMO_START)...$(DEMO_END)" $(RUN_CONFIG)
 	$(PY) -m nba_assets.summary --start $(DEMO_START) --end $(DEMO_END)
 
-# make run serves no UI: the launch skips Dagster's catalog of installed component types (~1 s).
-run: instance ## the whole graph for START..END in one run
+# make run: the run `dg launch --assets '*' --partition-range START...END $(RUN_CONFIG)` starts, in
+# one process with the instance file before it and the summary after it (nba_assets/run.py: the
+# same Dagster function on the same code location, without dg's CLI and two more interpreters).
+# It serves no UI: the launch skips Dagster's catalog of installed component types (~1 s).
+run: ## the whole graph for START..END in one run, then the summary
 	@test -n "$(START)" -a -n "$(END)" || { echo "usage: make run START=YYYY-MM-DD END=YYYY-MM-DD"; exit 2; }
 	@if [ "$(NBA_REPLAY_DIR)" = "$(DEFAULT_REPLAY_DIR)" ] && [ ! -f "$(DEFAULT_REPLAY_DIR)/manifest.json" ]; then $(MAKE) --no-print-directory replay; fi
-	NBA_COMPONENT_CATALOG=$${NBA_COMPONENT_CATALOG:-off} $(DG) launch --assets '*' --partition-range "$(START)...$(END)" $(RUN_CONFIG)
-	$(PY) -m nba_assets.summary --start $(START) --end $(END)
+	NBA_COMPONENT_CATALOG=$${NBA_COMPONENT_CATALOG:-off} $(PY) -m nba_assets.run --start $(START) --end $(END)
 
 dev: instance ## Dagster UI and daemon on the same lake and instance
 	$(DG) dev --host 127.0.0.1

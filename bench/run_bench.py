@@ -15,7 +15,7 @@ its own processes with the Makefile's Dagster settings (``DAGSTER_EVENT_BATCH_SI
    record says so.
 2. ``history_load`` / ``prediction_step`` on that lake: the 365-day history of ONE_DAY as one batched
    frame against one load per player (same rows checked); the prediction step from inputs in memory.
-3. ``one_day_make``: the whole ``make run START=ONE_DAY END=ONE_DAY`` (instance file, ``dg launch``,
+3. ``one_day_make``: the whole ``make run START=ONE_DAY END=ONE_DAY`` (``nba_assets.run``: instance file, run,
    summary) on that lake, ``--repeat`` times on a fresh instance; median.
 4. ``noop_events``: a no-op asset over the FIRST..LAST daily partitions, one single-run backfill, on
    Dagster's stock SQLite storage, the project's storage (batched and with batching off) and
@@ -710,7 +710,7 @@ def full_backfill_only() -> dict:
 
 
 def one_day_make(lake: Path, repeat: int, replay: str | None = None, budget: Budget | None = None) -> dict:
-    """``make run START=ONE_DAY END=ONE_DAY`` (the whole target: instance file, dg launch, summary) on a
+    """``make run START=ONE_DAY END=ONE_DAY`` (the whole target: instance file, run, summary) on a
     lake that holds the full backfill, ``repeat`` times on a fresh instance (one for the repeats); the
     wall of each and the split of the last run's steps (``--only one_day_make --lake DIR``)."""
     budget = budget or Budget(3600)
@@ -748,7 +748,8 @@ def one_day_make(lake: Path, repeat: int, replay: str | None = None, budget: Bud
             "load_avg_1m_before_each": loads,
             "last_run_step_split_s": split,
             "how": "make run START=D END=D on a lake holding the full backfill, fresh DAGSTER_HOME; wall of the "
-            "whole target (instance file, dg launch, summary); run_span_s is RUN_START..RUN_SUCCESS in the event log",
+            "whole target (python -m nba_assets.run: instance file, the run dg launch starts, summary); "
+            "run_span_s is RUN_START..RUN_SUCCESS in the event log",
         }
     }
 
