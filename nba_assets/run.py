@@ -30,7 +30,7 @@ from pathlib import Path
 CODE_LOCATION = "nba_assets.definitions"
 # Run logs at INFO on the console (the DEBUG event stream of a four-season run is ~10k lines).
 RUN_CONFIG = '{"loggers": {"console": {"config": {"log_level": "INFO"}}}}'
-# What this module relies on of Dagster's internals (checked by nba_assets_tests/test_run.py).
+# What this module relies on of Dagster's internals (checked beside the storage's, in test_event_storage.py).
 DAGSTER_INTERNALS = ("dagster._cli.asset.asset_materialize_command_impl",)
 
 

@@ -88,7 +88,7 @@ def _lightgbm():
     daemon launches). While lightgbm is imported, ``sys.modules["pandas"] = None`` makes its
     ``import pandas`` fail (lightgbm then sets ``compat.PANDAS_INSTALLED = False``); the entry is
     removed right after, so a later ``import pandas`` anywhere loads pandas as usual.
-    ``test_predictions.py`` checks that the models and predictions are the same either way."""
+    ``test_perf_oneday.py`` checks that the models and predictions are the same either way."""
     with _IMPORT_LOCK:
         if "lightgbm" not in sys.modules and "pandas" not in sys.modules:
             sys.modules["pandas"] = None  # type: ignore[assignment]
