@@ -60,7 +60,7 @@ demo: replay instance ## the whole graph over the real data, one single-run back
 run: ## the whole graph for START..END in one run, then the summary
 	@test -n "$(START)" -a -n "$(END)" || { echo "usage: make run START=YYYY-MM-DD END=YYYY-MM-DD"; exit 2; }
 	@if [ "$(NBA_REPLAY_DIR)" = "$(DEFAULT_REPLAY_DIR)" ] && [ ! -f "$(DEFAULT_REPLAY_DIR)/manifest.json" ]; then $(MAKE) --no-print-directory replay; fi
-	NBA_COMPONENT_CATALOG=$${NBA_COMPONENT_CATALOG:-off} $(PY) -m nba_assets.run --start $(START) --end $(END)
+	NBA_COMPONENT_CATALOG=$${NBA_COMPONENT_CATALOG:-off} $(PY) -m nba_assets.run "$(DAGSTER_HOME)" --start $(START) --end $(END)
 
 dev: instance ## Dagster UI and daemon on the same lake and instance
 	$(DG) dev --host 127.0.0.1

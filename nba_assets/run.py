@@ -1,7 +1,11 @@
 """``make run``: the instance file, the whole graph for START..END in one run, then the summary, in
 one process.
 
-    python -m nba_assets.run --start 2024-11-15 --end 2024-11-15 [--config-json JSON]
+    DAGSTER_HOME=/abs/home python -m nba_assets.run /abs/home --start 2024-11-15 --end 2024-11-15 [--config-json JSON]
+
+The instance directory is given as an argument (as to ``python -m nba_assets.instance``; make
+passes ``$(DAGSTER_HOME)``); the run itself opens the instance of ``DAGSTER_HOME``, as
+``dg launch`` does.
 
 The run is the one ``dg launch --assets '*' --partition-range START...END`` starts: the same Dagster
 function (``dagster._cli.asset.asset_materialize_command_impl``, which ``dg launch`` calls) on the
@@ -20,7 +24,6 @@ from __future__ import annotations
 
 import argparse
 import gc
-import os
 import sys
 from datetime import date
 from pathlib import Path
@@ -50,22 +53,16 @@ def launch(start: date, end: date, config_json: str = RUN_CONFIG) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="the whole graph for START..END in one run, then the summary")
+    parser.add_argument("home", type=Path, help="the instance directory (make passes $DAGSTER_HOME)")
     parser.add_argument("--start", type=date.fromisoformat, required=True)
     parser.add_argument("--end", type=date.fromisoformat, required=True)
     parser.add_argument("--config-json", default=RUN_CONFIG, help="the run config (dg launch's --config-json)")
     args = parser.parse_args(argv)
     if args.end < args.start:
         parser.error(f"--end {args.end} is before --start {args.start}")
-    home = os.environ.get("DAGSTER_HOME")
-    if not home:
-        parser.error("DAGSTER_HOME is not set (make sets it to .dagster_home)")
-    home = str(Path(home).resolve())  # Dagster takes an absolute DAGSTER_HOME only
-    os.environ["DAGSTER_HOME"] = home
-    os.environ.setdefault("NBA_COMPONENT_CATALOG", "off")  # no UI is served (~1 s of component types)
-
     from nba_assets import instance
 
-    instance.main([home])  # make instance: dagster.yaml, and the pool slots of dead runs freed
+    instance.main([str(args.home)])  # make instance: dagster.yaml, and the pool slots of dead runs freed
     import click
 
     try:

@@ -96,8 +96,8 @@ def _summary_lines(output: str) -> list[str]:
 
 def test_make_run_starts_the_run_dg_launch_starts_and_prints_the_same_summary(archive, tmp_path) -> None:
     day = D.isoformat()
-    one = child_env(tmp_path / "home_a", tmp_path / "lake_a", archive)
-    done = _call([sys.executable, "-m", "nba_assets.run", "--start", day, "--end", day], one)
+    one = child_env(tmp_path / "home_a", tmp_path / "lake_a", archive, NBA_COMPONENT_CATALOG="off")
+    done = _call([sys.executable, "-m", "nba_assets.run", one["DAGSTER_HOME"], "--start", day, "--end", day], one)
     assert done.returncode == 0, (done.stdout + done.stderr)[-4000:]
 
     two = child_env(tmp_path / "home_b", tmp_path / "lake_b", archive, NBA_COMPONENT_CATALOG="off")
@@ -134,7 +134,7 @@ def test_make_run_starts_the_run_dg_launch_starts_and_prints_the_same_summary(ar
 def test_a_failed_run_exits_1_before_the_summary(archive, tmp_path) -> None:
     day = D.isoformat()
     env = child_env(tmp_path / "home", tmp_path / "lake", tmp_path / "no_archive")  # not a replay archive
-    done = _call([sys.executable, "-m", "nba_assets.run", "--start", day, "--end", day], env)
+    done = _call([sys.executable, "-m", "nba_assets.run", env["DAGSTER_HOME"], "--start", day, "--end", day], env)
     output = done.stdout + done.stderr
     assert done.returncode == 1, output[-4000:]
     assert "Materialization failed." in output
