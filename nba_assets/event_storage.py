@@ -372,9 +372,9 @@ class BatchingSqliteEventLogStorage(OnePlanPerCheck, SqliteEventLogStorage):
         # compress_events: event bodies stored zlib-compressed (see pack_event). one_plan_per_check:
         # one planned row per (check, run), see _check_plan_partitions. write_stats_file: see _WriteStats.
         # synchronous: the shards' PRAGMA synchronous (SQLite's default FULL, or NORMAL; module docstring).
-        if str(synchronous).upper() not in SYNCHRONOUS:
-            raise ValueError(f"{type(self).__name__}: synchronous must be one of {SYNCHRONOUS}, not {synchronous!r}")
         self._synchronous = str(synchronous).upper()
+        if self._synchronous not in SYNCHRONOUS:
+            raise ValueError(f"{type(self).__name__}: synchronous must be one of {SYNCHRONOUS}, not {synchronous!r}")
         self._compress_events = bool(compress_events)
         self._one_plan_per_check = bool(one_plan_per_check)
         self._write_stats = _WriteStats(write_stats_file) if write_stats_file else None

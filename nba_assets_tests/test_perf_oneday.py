@@ -25,6 +25,7 @@ from nba_assets.io.storage import LocalParquetStore, TableRef
 from nba_assets.partitions import dates_between
 
 from . import test_storage_contract as contract
+from .conftest import BOX_SCORES
 
 # The storage contract, run again on a store with the window cache: its tests, collected in this
 # module, take this module's ``store`` fixture.
@@ -261,7 +262,7 @@ import polars as pl
 {before}
 from nba_assets.predictors import gbm
 rows = (
-    pl.read_parquet("data/player_box_scores.parquet")
+    pl.read_parquet({box_scores!r})
     .with_columns(pl.col("game_date").str.to_date())
     .filter(pl.col("game_date").is_between(date(2023, 10, 24), date(2024, 2, 4)) & (pl.col("minutes") > 0))
     .with_columns(pl.col("pts").alias("_target"))
@@ -277,13 +278,17 @@ print(lightgbm.compat.PANDAS_INSTALLED, "pandas" in sys.modules)
 """
 
 
+@pytest.mark.skipif(not BOX_SCORES.is_file(), reason="real data files are not present")
 def test_lightgbm_loads_without_pandas_and_trains_and_predicts_the_same(tmp_path) -> None:
     """``gbm._lightgbm`` keeps lightgbm's import-time ``import pandas`` (~0.4 s) out of a process
     that has not loaded pandas; the model bytes, tree count and predictions are those of a process
     where lightgbm found pandas, and pandas still imports afterwards."""
     env = {"NBA_LAKE_DIR": str(tmp_path / "lake")}
-    without, loaded = run_probe(_LIGHTGBM_PROBE.format(before="") + "import pandas\nprint(pandas.__name__)", env)
-    with_pandas, _ = run_probe(_LIGHTGBM_PROBE.format(before="import pandas"), env)
+    box = str(BOX_SCORES)
+    without, loaded = run_probe(
+        _LIGHTGBM_PROBE.format(before="", box_scores=box) + "import pandas\nprint(pandas.__name__)", env
+    )
+    with_pandas, _ = run_probe(_LIGHTGBM_PROBE.format(before="import pandas", box_scores=box), env)
     model, flags, after = without.splitlines()
     model_with, flags_with = with_pandas.splitlines()
     assert flags == "False False" and flags_with == "True True"  # lightgbm saw no pandas; then it imports

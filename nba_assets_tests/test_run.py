@@ -33,8 +33,6 @@ pytestmark = pytest.mark.skipif(
 
 D = date(2024, 11, 15)
 DG = Path(sys.executable).parent / "dg"
-# Run tags that name the run or the process that launched it, not what it runs.
-OWN_TAGS = {"dagster/run_id"}
 
 
 def test_the_module_names_the_code_location_and_the_run_config_dg_and_make_use() -> None:
@@ -74,7 +72,7 @@ def _run_view(home: Path) -> tuple[dict, list[tuple[str, str | None]]]:
         assert r.status == dg.DagsterRunStatus.SUCCESS
         view = {
             "job": r.job_name,
-            "tags": {k: v for k, v in r.tags.items() if k not in OWN_TAGS},
+            "tags": dict(r.tags),
             "selection": sorted(k.to_user_string() for k in r.asset_selection or ()),
             # the code the run was reconstructed from (a module pointer: what dg loads)
             "code_pointer": r.job_code_origin.repository_origin.code_pointer.describe(),
@@ -112,14 +110,8 @@ def test_make_run_starts_the_run_dg_launch_starts_and_prints_the_same_summary(ar
     assert view_a == view_b
     assert view_a["tags"]["dagster/asset_partition_range_start"] == day
     assert view_a["code_pointer"] == f"from {run.CODE_LOCATION} import defs", view_a["code_pointer"]
-    assert (
-        materialized_a == materialized_b
-        and (
-            "nba_predictions/player_prop_predictions",
-            day,
-        )
-        in materialized_a
-    )
+    assert materialized_a == materialized_b
+    assert ("nba_predictions/player_prop_predictions", day) in materialized_a
     assert _files(tmp_path / "lake_a") == _files(tmp_path / "lake_b")
     for table in ("nba_raw/odds_api_player_points_props", "nba_analytics/player_game_summary"):
         part = f"{table}/game_date={day}/part-0.parquet"
