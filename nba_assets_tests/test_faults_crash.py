@@ -23,6 +23,7 @@ import pytest
 from polars.testing import assert_frame_equal
 
 from nba_assets.gameday import child_env
+from nba_assets.io import history
 from nba_assets.io.storage import LocalParquetStore, TableRef
 from nba_assets.partitions import dates_between
 from nba_assets.replay import build_archive
@@ -117,6 +118,9 @@ def test_a_range_run_killed_during_its_writes_leaves_whole_files_and_a_rerun_equ
     # stored under a partition's name (leftovers of the killed writer are only in .staging-*).
     for path in crashed.rglob("*.parquet"):
         if any(part.startswith(".staging-") for part in path.parts):
+            continue
+        if path.name == history.FILE_NAME:  # a table's history (a reader's): whole, or not there
+            assert history.load(str(path), lambda d: 0) is not None, path
             continue
         assert path.name == "part-0.parquet", path
         dataset, table = path.parts[-4], path.parts[-3]

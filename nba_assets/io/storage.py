@@ -33,6 +33,7 @@ import json
 import os
 import shutil
 import threading
+import time
 import uuid
 from collections import OrderedDict
 from collections.abc import Iterator, Sequence
@@ -43,6 +44,8 @@ from pathlib import Path
 from typing import Protocol
 
 import polars as pl
+
+from nba_assets.io import history
 
 PARTITION_COLUMN = "game_date"
 # The partitions of one write encoded and staged at once (``LocalParquetStore.write_workers``).
@@ -174,13 +177,23 @@ def conform(table: TableRef, frame: pl.DataFrame, schema: pl.Schema, partitions:
 # Bumped by every write and delete of a table by any LocalParquetStore of this process (keyed by
 # the table's absolute directory): a cached window of that table is stale from then on.
 _WRITES: dict[str, int] = {}
+# The same per day (a table history's days are current only while theirs is unchanged).
+_DAY_WRITES: dict[str, dict[date, int]] = {}
 _WRITES_LOCK = threading.Lock()
 
 
-def _bump_writes(table_dir: Path) -> None:
+def _bump_writes(table_dir: Path, days: Sequence[date]) -> None:
     key = os.path.abspath(table_dir)
     with _WRITES_LOCK:
         _WRITES[key] = _WRITES.get(key, 0) + 1
+        counts = _DAY_WRITES.setdefault(key, {})
+        for day in days:
+            counts[day] = counts.get(day, 0) + 1
+
+
+def _day_writes(table_dir: str) -> dict[date, int]:
+    with _WRITES_LOCK:
+        return dict(_DAY_WRITES.get(table_dir, {}))
 
 
 class _WindowCache:
@@ -224,6 +237,13 @@ class _WindowCache:
                 self._bytes -= dropped
 
 
+def _union(have: pl.Schema, wanted: pl.Schema) -> pl.Schema | None:
+    """``have`` with the columns of ``wanted`` it lacks, or None if a column has another type in each."""
+    if any(name in have and have[name] != dtype for name, dtype in wanted.items()):
+        return None
+    return pl.Schema({**dict(have.items()), **{n: t for n, t in wanted.items() if n not in have}})
+
+
 def _file_version(path: str) -> tuple | None:
     st = _stat(path)
     return None if st is None else (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
@@ -238,15 +258,32 @@ class LocalParquetStore:
     (the 365 days of ``player_game_summary`` seven times, every stored day of
     ``prediction_accuracy`` three). Off by default; the ``Lake`` resource turns it on.
 
+    With the cache on, a window of at least ``history_min_days`` days is served from the table's
+    *history* instead (``nba_assets/io/history.py``): every stored partition in one frame, kept in
+    memory and beside the partitions (``<table>/.history.parquet``), so another process reads one
+    file instead of one per day. Each day is served from it only while its file is the one it was
+    read from; the others are read from their files. Same rows, same order, same types as the scan.
+
     ``write_workers``: the threads a write encodes and stages its partitions on (each file is the
     bytes one thread writes; everything is still staged before the first rename)."""
 
     FILE_NAME = "part-0.parquet"
 
-    def __init__(self, root: str | os.PathLike[str], window_cache_bytes: int = 0, write_workers: int = WRITE_WORKERS):
+    def __init__(
+        self,
+        root: str | os.PathLike[str],
+        window_cache_bytes: int = 0,
+        write_workers: int = WRITE_WORKERS,
+        history_min_days: int = history.MIN_DAYS,
+    ):
         self.root = Path(root)
+        self.history_min_days = max(1, history_min_days)
         self.write_workers = max(1, write_workers)
         self._cache = _WindowCache(window_cache_bytes) if window_cache_bytes > 0 else None
+        # the tables' histories in memory (most recently used last), up to window_cache_bytes
+        self._histories: OrderedDict[str, history.History] = OrderedDict()
+        self._histories_bytes = window_cache_bytes
+        self._histories_lock = threading.Lock()
 
     @property
     def last_read(self) -> JobStats | None:
@@ -276,7 +313,7 @@ class LocalParquetStore:
                 self._remove_leftovers(table)
                 return self._write_locked(table, frame, by_day, partitions, schema)
             finally:  # written or not, some partitions may have been replaced
-                _bump_writes(self.table_dir(table))
+                _bump_writes(self.table_dir(table), partitions)
 
     def _write_locked(
         self,
@@ -361,8 +398,9 @@ class LocalParquetStore:
         base = self.table_dir(table)
         for path in base.glob(".staging-*"):
             shutil.rmtree(path, ignore_errors=True)
-        for path in base.glob("_schema.*.tmp"):
-            path.unlink(missing_ok=True)
+        for pattern in ("_schema.*.tmp", f"{history.FILE_NAME}.*.tmp"):  # and a killed reader's history
+            for path in base.glob(pattern):
+                path.unlink(missing_ok=True)
 
     def read_window(self, table: TableRef, partitions: Sequence[date], schema: pl.Schema) -> pl.DataFrame:
         if not self.table_dir(table).is_dir():
@@ -375,6 +413,10 @@ class LocalParquetStore:
             if self._cache is None:
                 return self._scan([f for f in paths if _exists(f)], schema)
             versions = [_file_version(f) for f in paths]
+            if len(days) >= self.history_min_days:
+                frame = self._from_history(table, days, paths, versions, schema)
+                if frame is not None:
+                    return frame
             key = (os.path.abspath(self.table_dir(table)), tuple(days), tuple(schema.items()))
             with _WRITES_LOCK:
                 version = (_WRITES.get(key[0], 0), tuple(versions))
@@ -383,6 +425,134 @@ class LocalParquetStore:
                 frame = self._scan([f for f, v in zip(paths, versions, strict=True) if v is not None], schema)
                 self._cache.put(key, version, frame)
             return frame
+
+    def _from_history(
+        self,
+        table: TableRef,
+        days: list[date],
+        paths: list[str],
+        versions: list[history.Version],
+        schema: pl.Schema,
+    ) -> pl.DataFrame | None:
+        """The window from the table's history (``nba_assets/io/history.py``; under the table's shared
+        lock), or None where it cannot serve it: the columns of ``schema`` clash with the history's,
+        or the history would not fit in ``window_cache_bytes``.
+
+        The history is the one in memory, else the lake's, else built from every stored day. Requested
+        days that are no longer current are read from their files into a new history in memory (so
+        the next window of the run is a slice again); more than ``history.STALE_DAYS`` of them, and
+        the history is brought up to date over every stored day and stored in the lake."""
+        base = os.path.abspath(self.table_dir(table))
+        writes = _day_writes(base)
+        with self._histories_lock:
+            past = self._histories.get(base)
+            if past is not None:
+                self._histories.move_to_end(base)
+        if past is None:
+            past = history.load(os.path.join(base, history.FILE_NAME), lambda d: writes.get(d, 0))
+            if past is not None:
+                self._keep(base, past)
+        wanted = schema if past is None else past.schema  # the columns of the history to come
+        if past is not None and not past.serves(schema):
+            wanted = _union(past.schema, schema)
+            if wanted is None:
+                return None
+            past = None
+        counts = [writes.get(d, 0) for d in days]
+        stale = {
+            d: (f, v)
+            for d, f, v, c in zip(days, paths, versions, counts, strict=True)
+            if past is None or not past.current(d, v, c)
+        }
+        if len(stale) > history.STALE_DAYS:
+            stored = self._partition_paths(table, self.stored_partitions(table))
+            known = {d: (f, _file_version(f)) for d, f in stored}
+            known.update({d: ("", None) for d in (past.days if past is not None else ()) if d not in known})
+            past = self._updated(base, past, known, wanted, writes, store=True)
+        elif stale:
+            past = self._updated(base, past, stale, wanted, writes, store=False)
+        if past is None:
+            return None
+        files = dict(zip(days, paths, strict=True))  # a day replaced since its stat is read again here
+        frame = past.window(days, versions, counts, lambda d: self._scan([files[d]], past.schema))
+        return frame if frame.schema == schema else frame.select(list(schema))
+
+    def _updated(
+        self,
+        base: str,
+        past: history.History | None,
+        known: dict[date, tuple[str, history.Version]],
+        schema: pl.Schema,
+        writes: dict[date, int],
+        store: bool,
+    ) -> history.History | None:
+        """A new history of the days of ``past`` and of ``known`` (day: its file and version now): a
+        known day's rows from ``past`` while current, else read from its file (one scan), and none
+        if it has no file; the other days of ``past`` as they were. Kept in memory, and with
+        ``store`` in the lake (``history.store``); None if it would not fit in memory."""
+        read_ns = time.time_ns()  # before the scan: the files' ages are judged from here
+        days = sorted(set(known) | set(past.days if past is not None else ()))
+        reread = [
+            f
+            for d, (f, v) in known.items()
+            if v is not None and (past is None or not past.current(d, v, writes.get(d, 0)))
+        ]
+        fresh = self._scan_by_file(reread, schema)
+        pieces = []
+        for day in days:
+            if day in known:
+                path, version = known[day]
+                if version is None:  # no file (removed since)
+                    continue
+                if path in fresh:
+                    rows = fresh[path]
+                    pieces.append((day, version, writes.get(day, 0), history.settled(version, read_ns), rows))
+                    continue
+            entry = past.days[day]  # current, or not looked at: as it was
+            pieces.append((day, entry.version, entry.writes, entry.settled, past.frame.slice(entry.offset, entry.rows)))
+        built = history.build(pieces, schema)
+        if built.frame.estimated_size() > self._histories_bytes:
+            return None
+        if store:
+            history.store(os.path.join(base, history.FILE_NAME), built)
+        self._keep(base, built)
+        return built
+
+    def _keep(self, base: str, kept: history.History) -> None:
+        with self._histories_lock:
+            self._histories[base] = kept
+            self._histories.move_to_end(base)
+            while sum(h.frame.estimated_size() for h in self._histories.values()) > self._histories_bytes:
+                self._histories.popitem(last=False)
+
+    @classmethod
+    def _scan_by_file(cls, files: list[str], schema: pl.Schema) -> dict[str, pl.DataFrame]:
+        """The rows of each file, from one scan (``_scan``'s rules)."""
+        if not files:
+            return {}
+        column = "__history_file"
+        while column in schema:
+            column += "_"
+        frame = (
+            pl.scan_parquet(
+                files,
+                schema=schema,
+                missing_columns="insert",
+                extra_columns="ignore",
+                glob=False,
+                include_file_paths=column,
+            )
+            .collect()
+            .rechunk()
+        )
+        counts = dict(frame[column].value_counts().iter_rows())
+        frame = frame.drop(column)
+        out, offset = {}, 0
+        for path in files:
+            rows = counts.get(path, 0)
+            out[path] = frame.slice(offset, rows)
+            offset += rows
+        return out
 
     @staticmethod
     def _scan(files: list[str], schema: pl.Schema) -> pl.DataFrame:
@@ -402,16 +572,16 @@ class LocalParquetStore:
         return [d for d, f in self._partition_paths(table, sorted(set(partitions))) if not _exists(f)]
 
     def delete_window(self, table: TableRef, first: date, last: date) -> int:
-        removed = 0
+        removed: list[date] = []
         with self.locked(table):
             try:
                 for day in self.stored_partitions(table):
                     if first <= day <= last:
+                        removed.append(day)  # counted as written even if the removal fails midway
                         shutil.rmtree(self.partition_file(table, day).parent)
-                        removed += 1
             finally:
-                _bump_writes(self.table_dir(table))
-        return removed
+                _bump_writes(self.table_dir(table), removed)
+        return len(removed)
 
     def stored_partitions(self, table: TableRef) -> list[date]:
         base = self.table_dir(table)
