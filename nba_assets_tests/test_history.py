@@ -109,6 +109,17 @@ def test_windows_from_the_history_are_the_scans_of_the_files(tmp_path, two_month
     # A narrower schema: the history's columns, narrowed.
     narrow = pl.Schema({name: SCHEMA[name] for name in ("player_id", "game_date", "pts")})
     _same(other.read_window(REF, DAYS, narrow), root, DAYS, narrow)
+    # A history first made for a narrow read holds every column of the files: a later read of all
+    # of them is served by it, with no second scan of the files.
+    _history_file(root).unlink()
+    first = _cached(root)
+    _same(first.read_window(REF, DAYS, narrow), root, DAYS, narrow)
+    assert dict(first._histories[str(root / REF.dataset / REF.table)].schema) == dict(SCHEMA)
+    assert dict(history.load(str(_history_file(root)), lambda d: 0).schema) == dict(SCHEMA)
+    scans = []
+    first._scan_by_file = lambda files, schema: scans.append(files)  # no file read from here on
+    _same(first.read_window(REF, DAYS, SCHEMA), root, DAYS)
+    assert scans == []
     # Shorter windows than history_min_days are scanned as before (and cached by the window cache).
     short = _cached(root, history_min_days=len(DAYS) + 1)
     _same(short.read_window(REF, DAYS, SCHEMA), root, DAYS)
@@ -211,7 +222,8 @@ def test_other_columns_a_type_clash_no_room_or_a_broken_file_serve_the_scan(tmp_
     served = cached.read_window(REF, DAYS, wider)
     _same(served, root, DAYS, wider)
     assert served["not_stored"].null_count() == served.height
-    assert set(cached._histories[str(root / REF.dataset / REF.table)].schema) == set(wider)
+    # (a history is made of every column the files hold, whatever the first read asked for)
+    assert set(cached._histories[str(root / REF.dataset / REF.table)].schema) == set(SCHEMA) | {"not_stored"}
     # Another type for a column the history has: the scan itself, and its error.
     clash = pl.Schema({"game_date": pl.Date, "pts": pl.Float64})
     errors = []

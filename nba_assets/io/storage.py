@@ -464,13 +464,25 @@ class LocalParquetStore:
             for d, f, v, c in zip(days, paths, versions, counts, strict=True)
             if past is None or not past.current(d, v, c)
         }
-        if len(stale) > history.STALE_DAYS:
-            stored = self._partition_paths(table, self.stored_partitions(table))
-            known = {d: (f, _file_version(f)) for d, f in stored}
-            known.update({d: ("", None) for d in (past.days if past is not None else ()) if d not in known})
-            past = self._updated(base, past, known, wanted, writes, store=True)
-        elif stale:
-            past = self._updated(base, past, stale, wanted, writes, store=False)
+        if stale:
+            if len(stale) > history.STALE_DAYS:
+                stored = self._partition_paths(table, self.stored_partitions(table))
+                known = {d: (f, _file_version(f)) for d, f in stored}
+                known.update({d: ("", None) for d in (past.days if past is not None else ()) if d not in known})
+            else:
+                known = stale
+            wider = None
+            if past is None:  # a new history: with every column the files hold, for the next readers
+                on_disk = [f for f, v in zip(paths, versions, strict=True) if v is not None]
+                latest = on_disk[-1] if on_disk else None
+                wider = _union(wanted, pl.read_parquet_schema(latest)) if latest else None
+            try:
+                past = self._updated(base, past, known, wider or wanted, writes, store=len(known) > history.STALE_DAYS)
+            except pl.exceptions.PolarsError:
+                if wider is None or wider == wanted:
+                    raise
+                # a column the request does not name reads badly in some file: the request's columns
+                past = self._updated(base, None, known, wanted, writes, store=len(known) > history.STALE_DAYS)
         if past is None:
             return None
         files = dict(zip(days, paths, strict=True))  # a day replaced since its stat is read again here
