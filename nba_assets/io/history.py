@@ -163,6 +163,8 @@ def store(path: str, history: History) -> bool:
         history.frame.write_parquet(
             tmp,
             statistics=False,
+            # uncompressed: read ~3x faster than zstd (Parquet's dictionaries keep it ~1.5x the size)
+            compression="uncompressed",
             row_group_size=max(1, history.frame.height),  # one row group: read back as one chunk
             metadata={_META_KEY: json.dumps(manifest)},
         )
