@@ -284,6 +284,7 @@ class LocalParquetStore:
         self._histories: OrderedDict[str, history.History] = OrderedDict()
         self._histories_bytes = window_cache_bytes
         self._histories_lock = threading.Lock()
+        self._too_big: set[str] = set()  # tables whose history did not fit: scanned from then on
 
     @property
     def last_read(self) -> JobStats | None:
@@ -443,6 +444,8 @@ class LocalParquetStore:
         the next window of the run is a slice again); more than ``history.STALE_DAYS`` of them, and
         the history is brought up to date over every stored day and stored in the lake."""
         base = os.path.abspath(self.table_dir(table))
+        if base in self._too_big:
+            return None
         writes = _day_writes(base)
         with self._histories_lock:
             past = self._histories.get(base)
@@ -524,6 +527,7 @@ class LocalParquetStore:
             pieces.append((day, entry.version, entry.writes, entry.settled, past.frame.slice(entry.offset, entry.rows)))
         built = history.build(pieces, schema)
         if built.frame.estimated_size() > self._histories_bytes:
+            self._too_big.add(base)
             return None
         if store:
             history.store(os.path.join(base, history.FILE_NAME), built)
