@@ -41,18 +41,7 @@ DAYS = dates_between(date(2023, 11, 1), date(2023, 12, 31))  # 61 days, Christma
 CACHE = 256 * 2**20
 
 # The storage contract again, on a store that serves every window (one day and up) from the history.
-raw_box = contract.raw_box
-table = contract.table
-test_write_partitions_then_read_the_window = contract.test_write_partitions_then_read_the_window
-test_rerun_leaves_the_same_rows = contract.test_rerun_leaves_the_same_rows
-test_empty_partitions_and_unwritten_windows_read_with_every_column = (
-    contract.test_empty_partitions_and_unwritten_windows_read_with_every_column
-)
-test_schema_mismatch_is_a_clear_error_and_nothing_is_lost = (
-    contract.test_schema_mismatch_is_a_clear_error_and_nothing_is_lost
-)
-test_a_failed_write_leaves_earlier_partitions_intact = contract.test_a_failed_write_leaves_earlier_partitions_intact
-test_delete_window = contract.test_delete_window
+globals().update(contract.suite())
 
 
 @pytest.fixture

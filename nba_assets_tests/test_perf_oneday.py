@@ -30,18 +30,7 @@ from .conftest import BOX_SCORES
 # The storage contract, run again on a store with the window cache: its tests, collected in this
 # module, take this module's ``store`` fixture.
 SCHEMA = contract.SCHEMA
-raw_box = contract.raw_box
-table = contract.table
-test_write_partitions_then_read_the_window = contract.test_write_partitions_then_read_the_window
-test_rerun_leaves_the_same_rows = contract.test_rerun_leaves_the_same_rows
-test_empty_partitions_and_unwritten_windows_read_with_every_column = (
-    contract.test_empty_partitions_and_unwritten_windows_read_with_every_column
-)
-test_schema_mismatch_is_a_clear_error_and_nothing_is_lost = (
-    contract.test_schema_mismatch_is_a_clear_error_and_nothing_is_lost
-)
-test_a_failed_write_leaves_earlier_partitions_intact = contract.test_a_failed_write_leaves_earlier_partitions_intact
-test_delete_window = contract.test_delete_window
+globals().update(contract.suite())
 
 REPO = Path(__file__).resolve().parent.parent
 CACHE = 64 * 2**20

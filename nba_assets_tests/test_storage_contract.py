@@ -119,6 +119,23 @@ def store(request, tmp_path):
     return request.getfixturevalue("live_session_store")
 
 
+def suite() -> dict[str, object]:
+    """This module's contract tests with their fixtures (``table``, ``raw_box``), for a module that
+    runs them again on another local store: ``globals().update(contract.suite())`` there, beside
+    its own ``store`` fixture."""
+    names = (
+        "raw_box",
+        "table",
+        "test_write_partitions_then_read_the_window",
+        "test_rerun_leaves_the_same_rows",
+        "test_empty_partitions_and_unwritten_windows_read_with_every_column",
+        "test_schema_mismatch_is_a_clear_error_and_nothing_is_lost",
+        "test_a_failed_write_leaves_earlier_partitions_intact",
+        "test_delete_window",
+    )
+    return {name: globals()[name] for name in names}
+
+
 @pytest.fixture
 def table() -> TableRef:
     """The real raw box-score table's schema under a table name of this test's own."""

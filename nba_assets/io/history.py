@@ -169,7 +169,7 @@ def store(path: str, history: History) -> bool:
             metadata={_META_KEY: json.dumps(manifest)},
         )
         os.replace(tmp, path)
-    except OSError:  # a full or read-only lake: the history only speeds reads up, the read goes on
+    except (OSError, pl.exceptions.PolarsError):  # a full or read-only lake: the read goes on without it
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         return False
@@ -185,12 +185,12 @@ def load(path: str, writes_of: Callable[[date], int]) -> History | None:
         if manifest.get("layout") != LAYOUT:
             return None
         frame = pl.read_parquet(path).rechunk()
-    except Exception:  # noqa: BLE001 - any unreadable file is ignored and replaced
+        if [[n, str(t)] for n, t in frame.schema.items()] != manifest["schema"] or frame.height != manifest["rows"]:
+            return None
+        days = {}
+        for iso, offset, rows, version in manifest["days"]:
+            day = date.fromisoformat(iso)
+            days[day] = _Day(offset, rows, tuple(version), writes_of(day), settled=True)
+    except Exception:  # noqa: BLE001 - any unreadable or malformed file is ignored and replaced
         return None
-    if [[n, str(t)] for n, t in frame.schema.items()] != manifest["schema"] or frame.height != manifest["rows"]:
-        return None
-    days = {}
-    for iso, offset, rows, version in manifest["days"]:
-        day = date.fromisoformat(iso)
-        days[day] = _Day(offset, rows, tuple(version), writes_of(day), settled=True)
     return History(frame, days)
