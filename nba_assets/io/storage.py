@@ -543,24 +543,13 @@ class LocalParquetStore:
 
     @classmethod
     def _scan_by_file(cls, files: list[str], schema: pl.Schema) -> dict[str, pl.DataFrame]:
-        """The rows of each file, from one scan (``_scan``'s rules)."""
+        """The rows of each file, from one ``_scan`` (its rules, its rows)."""
         if not files:
             return {}
         column = "__history_file"
         while column in schema:
             column += "_"
-        frame = (
-            pl.scan_parquet(
-                files,
-                schema=schema,
-                missing_columns="insert",
-                extra_columns="ignore",
-                glob=False,
-                include_file_paths=column,
-            )
-            .collect()
-            .rechunk()
-        )
+        frame = cls._scan(files, schema, file_column=column)
         counts = dict(frame[column].value_counts().iter_rows())
         frame = frame.drop(column)
         out, offset = {}, 0
@@ -571,7 +560,8 @@ class LocalParquetStore:
         return out
 
     @staticmethod
-    def _scan(files: list[str], schema: pl.Schema) -> pl.DataFrame:
+    def _scan(files: list[str], schema: pl.Schema, file_column: str | None = None) -> pl.DataFrame:
+        """``file_column``: one column more, each row's file (as given)."""
         if not files:
             return pl.DataFrame(schema=schema)
         # One scan over every file of the window. Columns a later schema added read as nulls.
@@ -579,7 +569,14 @@ class LocalParquetStore:
         # every later filter / join / sort pays per chunk (a date filter on 86k rows in 542
         # chunks: ~140 ms, contiguous: 0.3 ms); one contiguous frame costs ~20 ms here.
         return (
-            pl.scan_parquet(files, schema=schema, missing_columns="insert", extra_columns="ignore", glob=False)
+            pl.scan_parquet(
+                files,
+                schema=schema,
+                missing_columns="insert",
+                extra_columns="ignore",
+                glob=False,
+                include_file_paths=file_column,
+            )
             .collect()
             .rechunk()
         )
