@@ -468,7 +468,8 @@ class LocalParquetStore:
             if past is None or not past.current(d, v, c)
         }
         if stale:
-            if len(stale) > history.STALE_DAYS:
+            full = len(stale) > history.STALE_DAYS  # brought up to date over every stored day, and stored
+            if full:
                 stored = self._partition_paths(table, self.stored_partitions(table))
                 known = {d: (f, _file_version(f)) for d, f in stored}
                 known.update({d: ("", None) for d in (past.days if past is not None else ()) if d not in known})
@@ -480,12 +481,12 @@ class LocalParquetStore:
                 latest = on_disk[-1] if on_disk else None
                 wider = _union(wanted, pl.read_parquet_schema(latest)) if latest else None
             try:
-                past = self._updated(base, past, known, wider or wanted, writes, store=len(known) > history.STALE_DAYS)
+                past = self._updated(base, past, known, wider or wanted, writes, store=full)
             except pl.exceptions.PolarsError:
                 if wider is None or wider == wanted:
                     raise
                 # a column the request does not name reads badly in some file: the request's columns
-                past = self._updated(base, None, known, wanted, writes, store=len(known) > history.STALE_DAYS)
+                past = self._updated(base, None, known, wanted, writes, store=full)
         if past is None:
             return None
         files = dict(zip(days, paths, strict=True))  # a day replaced since its stat is read again here
